@@ -1,0 +1,119 @@
+//! A Kobiri server started in-process on a fresh database, and the scenarios run against it.
+
+use std::{
+    sync::Arc,
+    time::{Duration, Instant},
+};
+
+use anyhow::Context;
+use kobiri_server::{config::Config, store, AppState, Parts};
+use serde_json::json;
+use tokio::sync::Semaphore;
+
+use crate::{stats::RunStats, Engine};
+
+const PASSWORD: &str = "Tontine2026";
+
+pub struct BenchServer {
+    pub base: String,
+    pub client: reqwest::Client,
+    _dir: Option<tempfile::TempDir>,
+    _pg: Option<PgDatabase>,
+}
+
+/// A database created for the run and dropped after it.
+struct PgDatabase {
+    admin_url: String,
+    name: String,
+}
+
+impl Drop for PgDatabase {
+    fn drop(&mut self) {
+        let (admin_url, name) = (self.admin_url.clone(), self.name.clone());
+        let _ = std::thread::spawn(move || {
+            let Ok(rt) = tokio::runtime::Builder::new_current_thread().enable_all().build() else {
+                return;
+            };
+            rt.block_on(async move {
+                use sqlx::Connection;
+                if let Ok(mut conn) = sqlx::PgConnection::connect(&admin_url).await {
+                    let sql = format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)");
+                    let _ = sqlx::query(sqlx::AssertSqlSafe(sql)).execute(&mut conn).await;
+                }
+            });
+        })
+        .join();
+    }
+}
+
+impl BenchServer {
+    pub async fn start(engine: Engine) -> anyhow::Result<Self> {
+        let (url, dir, pg) = match engine {
+            Engine::Sqlite => {
+                let dir = tempfile::tempdir()?;
+                let url = format!("sqlite://{}", dir.path().join("bench.db").display());
+                (url, Some(dir), None)
+            }
+            Engine::Postgres => {
+                use sqlx::Connection;
+                let admin_url = std::env::var("KOBIRI_BENCH_POSTGRES_URL")
+                    .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into());
+                let mut conn = sqlx::PgConnection::connect(&admin_url)
+                    .await
+                    .with_context(|| format!("cannot reach PostgreSQL at {admin_url}"))?;
+                let name = format!("kobiri_bench_{}", uuid::Uuid::new_v4().simple());
+                let sql = format!("CREATE DATABASE \"{name}\"");
+                sqlx::query(sqlx::AssertSqlSafe(sql)).execute(&mut conn).await?;
+                let mut url = url::Url::parse(&admin_url)?;
+                url.set_path(&name);
+                (url.to_string(), None, Some(PgDatabase { admin_url, name }))
+            }
+        };
+        let mut config = Config::for_tests(&url);
+        config.rate_limits.login_per_ip = u32::MAX;
+        config.rate_limits.login_per_account = u32::MAX;
+        config.database_max_connections = 16;
+        let store = store::connect(&url, config.database_max_connections).await?;
+        let state = AppState::new(Parts::from_config(config, store)?)?;
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+        let addr = listener.local_addr()?;
+        tokio::spawn(kobiri_server::serve(listener, state, std::future::pending()));
+        let client = reqwest::Client::builder().pool_max_idle_per_host(256).build()?;
+        Ok(Self { base: format!("http://{addr}"), client, _dir: dir, _pg: pg })
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+}
+
+/// Registers one account, then times `requests` logins with `concurrency` in flight.
+pub async fn login(server: &BenchServer, requests: usize, concurrency: usize) -> anyhow::Result<RunStats> {
+    let body = json!({
+        "email": "bench@example.sn", "phone": "+221770000001", "password": PASSWORD,
+        "confirm_password": PASSWORD, "first_name": "Bench", "last_name": "Kobiri"
+    });
+    let resp = server.client.post(server.url("/api/v1/auth/register")).json(&body).send().await?;
+    anyhow::ensure!(resp.status().is_success(), "register failed: {}", resp.status());
+    let login = Arc::new(json!({"email": "bench@example.sn", "password": PASSWORD}));
+    let permits = Arc::new(Semaphore::new(concurrency.max(1)));
+    let start = Instant::now();
+    let mut tasks = Vec::with_capacity(requests);
+    for _ in 0..requests {
+        let permit = permits.clone().acquire_owned().await?;
+        let (client, url, login) = (server.client.clone(), server.url("/api/v1/auth/login"), login.clone());
+        tasks.push(tokio::spawn(async move {
+            let t0 = Instant::now();
+            let ok = client.post(url).json(&*login).send().await.is_ok_and(|r| r.status().is_success());
+            drop(permit);
+            (ok, t0.elapsed())
+        }));
+    }
+    let mut latencies: Vec<Duration> = Vec::with_capacity(requests);
+    let mut errors = 0;
+    for task in tasks {
+        let (ok, took) = task.await?;
+        if ok { latencies.push(took) } else { errors += 1 }
+    }
+    Ok(RunStats::new(latencies, errors, start.elapsed()))
+}

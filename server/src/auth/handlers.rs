@@ -1,0 +1,422 @@
+//! The `/auth` handlers: they parse, call the store and the token services, and answer.
+
+use axum::{
+    Json,
+    body::Bytes,
+    extract::{FromRequest, Request, State},
+    http::{StatusCode, header},
+};
+use kobiri_core::{ErrorCode, FieldErrors, PlatformRole};
+
+use super::{
+    AuthUser,
+    dto::{
+        ChangePasswordRequest, ForgotPasswordRequest, Identifier, LoginRequest, MessageResponse,
+        RefreshRequest, RegisterRequest, Registration, ResetPasswordRequest,
+        SendVerificationRequest, TokenPair, UserResponse, VerifyRequest, new_password,
+    },
+    token_pair,
+};
+use crate::{
+    error::{ApiError, ApiResult, ErrorBody},
+    extract::{AppJson, ClientIp, body_rejection, parse_json},
+    notify::{EmailMessage, SmsMessage, templates},
+    state::AppState,
+    store::{CodePurpose, NewUser, Rotation, User, VerifyChannel},
+};
+
+const FORGOT_ANSWER: &str =
+    "Si un compte correspond à ces informations, un code de réinitialisation a été envoyé.";
+
+/// Register a new account. A phone number already held by a member without a password (added
+/// by a tontine president) is claimed: that user gets the credentials and keeps their history.
+#[utoipa::path(post, path = "/api/v1/auth/register", tag = "auth", request_body = RegisterRequest,
+    responses(
+        (status = 201, description = "Account created", body = UserResponse),
+        (status = 409, description = "E-mail or phone already used", body = ErrorBody),
+        (status = 422, description = "Invalid field", body = ErrorBody)))]
+pub async fn register(
+    State(state): State<AppState>,
+    AppJson(body): AppJson<RegisterRequest>,
+) -> ApiResult<(StatusCode, Json<UserResponse>)> {
+    let reg = Registration::try_from(body)?;
+    let hash = state
+        .hasher
+        .hash(reg.password.expose())
+        .await
+        .map_err(|e| {
+            tracing::error!(error = %e, "password hashing failed");
+            ApiError::internal()
+        })?;
+    let new_user = NewUser {
+        id: kobiri_core::UserId::new(),
+        email: Some(reg.email),
+        phone: reg.phone,
+        password_hash: Some(hash),
+        first_name: reg.first_name.into_inner(),
+        last_name: reg.last_name.into_inner(),
+        role: PlatformRole::Membre,
+        address: reg.address,
+        city: reg.city,
+        country: reg.country,
+        now: state.now(),
+    };
+    let store = state.store();
+    let user = match store.user_by_phone(&new_user.phone).await? {
+        Some(existing) if existing.password_hash.is_none() => store
+            .claim_user(existing.id, &new_user)
+            .await?
+            .ok_or_else(|| ApiError::new(ErrorCode::PhoneTaken))?,
+        Some(_) => return Err(ApiError::new(ErrorCode::PhoneTaken)),
+        None => store.insert_user(&new_user).await?,
+    };
+    tracing::info!(user_id = %user.id, "account registered");
+    Ok((StatusCode::CREATED, Json(user.into())))
+}
+
+/// A login body: JSON (`email` or `phone`, and `password`) or the OAuth2 password form
+/// (`username`, `password`) that Swagger UI's "Authorize" sends.
+pub struct LoginBody(LoginRequest);
+
+impl<S: Send + Sync> FromRequest<S> for LoginBody {
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, ApiError> {
+        let is_form = req
+            .headers()
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|ct| ct.starts_with("application/x-www-form-urlencoded"));
+        let bytes = Bytes::from_request(req, state)
+            .await
+            .map_err(|r| body_rejection(&r))?;
+        if is_form {
+            let de = serde_urlencoded::Deserializer::new(url::form_urlencoded::parse(&bytes));
+            serde_path_to_error::deserialize(de)
+                .map(LoginBody)
+                .map_err(|e| {
+                    let field = e.path().to_string();
+                    ApiError::field(
+                        if field == "." {
+                            "password".to_owned()
+                        } else {
+                            field
+                        },
+                        "champ obligatoire",
+                    )
+                })
+        } else {
+            parse_json(&bytes).map(LoginBody)
+        }
+    }
+}
+
+/// Log in with an e-mail address or a phone number.
+#[utoipa::path(post, path = "/api/v1/auth/login", tag = "auth",
+    request_body(content(
+        (LoginRequest = "application/json"),
+        (LoginRequest = "application/x-www-form-urlencoded"))),
+    responses(
+        (status = 200, description = "Token pair", body = TokenPair),
+        (status = 401, description = "Wrong credentials", body = ErrorBody),
+        (status = 403, description = "Account deactivated", body = ErrorBody),
+        (status = 429, description = "Too many attempts", body = ErrorBody)))]
+pub async fn login(
+    State(state): State<AppState>,
+    ClientIp(ip): ClientIp,
+    LoginBody(body): LoginBody,
+) -> ApiResult<Json<TokenPair>> {
+    let who = Identifier::from_fields(
+        body.email.as_deref(),
+        body.phone.as_deref(),
+        body.username.as_deref(),
+    )?;
+    state.limits.check_login(ip, who.key())?;
+    let user = find_user(&state, &who).await?;
+    let ok = state
+        .hasher
+        .verify(
+            &body.password,
+            user.as_ref().and_then(|u| u.password_hash.as_deref()),
+        )
+        .await
+        .map_err(|e| {
+            tracing::error!(error = %e, "password verification failed");
+            ApiError::internal()
+        })?;
+    let user = match user {
+        Some(user) if ok => user,
+        _ => return Err(ApiError::new(ErrorCode::InvalidCredentials)),
+    };
+    if !user.is_active {
+        return Err(ApiError::new(ErrorCode::AccountInactive));
+    }
+    let (pair, record) = token_pair(&state, &user, None, None)?;
+    state.store().insert_refresh_token(&record).await?;
+    state.store().record_login(user.id, state.now()).await?;
+    Ok(Json(pair))
+}
+
+async fn find_user(state: &AppState, who: &Identifier) -> ApiResult<Option<User>> {
+    Ok(match who {
+        Identifier::Email(e) => state.store().user_by_email(e).await?,
+        Identifier::Phone(p) => state.store().user_by_phone(p).await?,
+    })
+}
+
+/// Exchange a refresh token for a new pair. The old token dies; presenting a dead one again
+/// revokes its whole family (the token was stolen or replayed).
+#[utoipa::path(post, path = "/api/v1/auth/refresh", tag = "auth", request_body = RefreshRequest,
+    responses(
+        (status = 200, description = "New token pair", body = TokenPair),
+        (status = 401, description = "Invalid, expired or re-used token", body = ErrorBody)))]
+pub async fn refresh(
+    State(state): State<AppState>,
+    AppJson(body): AppJson<RefreshRequest>,
+) -> ApiResult<Json<TokenPair>> {
+    let store = state.store();
+    let now = state.now();
+    let hash = super::tokens::hash_refresh(body.refresh_token.trim());
+    let token = store
+        .refresh_token_by_hash(&hash)
+        .await?
+        .ok_or_else(|| ApiError::new(ErrorCode::TokenInvalid))?;
+    if token.is_spent() {
+        let revoked = store.revoke_family(token.family_id, now).await?;
+        tracing::warn!(family = %token.family_id, revoked, "refresh token re-used: family revoked");
+        return Err(ApiError::new(ErrorCode::TokenReused));
+    }
+    if token.expires_at <= now {
+        return Err(ApiError::new(ErrorCode::TokenExpired));
+    }
+    let user = store
+        .user_by_id(token.user_id)
+        .await?
+        .ok_or_else(|| ApiError::new(ErrorCode::TokenInvalid))?;
+    if !user.is_active {
+        return Err(ApiError::new(ErrorCode::AccountInactive));
+    }
+    let (pair, record) = token_pair(&state, &user, Some(token.family_id), token.device_id)?;
+    match store.rotate_refresh_token(token.id, &record, now).await? {
+        Rotation::Rotated => Ok(Json(pair)),
+        Rotation::AlreadyUsed => {
+            store.revoke_family(token.family_id, now).await?;
+            Err(ApiError::new(ErrorCode::TokenReused))
+        }
+    }
+}
+
+/// Log out: the refresh token's family is revoked.
+#[utoipa::path(post, path = "/api/v1/auth/logout", tag = "auth", request_body = RefreshRequest,
+    responses(
+        (status = 200, description = "Logged out", body = MessageResponse),
+        (status = 401, description = "Unknown token", body = ErrorBody)))]
+pub async fn logout(
+    State(state): State<AppState>,
+    AppJson(body): AppJson<RefreshRequest>,
+) -> ApiResult<Json<MessageResponse>> {
+    let hash = super::tokens::hash_refresh(body.refresh_token.trim());
+    let token = state
+        .store()
+        .refresh_token_by_hash(&hash)
+        .await?
+        .ok_or_else(|| ApiError::new(ErrorCode::TokenInvalid))?;
+    state
+        .store()
+        .revoke_family(token.family_id, state.now())
+        .await?;
+    Ok(Json(MessageResponse::new("Déconnexion réussie")))
+}
+
+/// The caller's account.
+#[utoipa::path(get, path = "/api/v1/auth/me", tag = "auth", security(("bearer" = [])),
+    responses(
+        (status = 200, description = "The caller", body = UserResponse),
+        (status = 401, description = "Not authenticated", body = ErrorBody)))]
+pub async fn me(AuthUser(user): AuthUser) -> Json<UserResponse> {
+    Json(user.into())
+}
+
+/// Change the caller's password; every refresh token of the account is revoked.
+#[utoipa::path(post, path = "/api/v1/auth/change-password", tag = "auth", security(("bearer" = [])),
+    request_body = ChangePasswordRequest,
+    responses(
+        (status = 200, description = "Password changed", body = MessageResponse),
+        (status = 400, description = "Current password wrong", body = ErrorBody),
+        (status = 422, description = "New password refused", body = ErrorBody)))]
+pub async fn change_password(
+    State(state): State<AppState>,
+    AuthUser(user): AuthUser,
+    AppJson(body): AppJson<ChangePasswordRequest>,
+) -> ApiResult<Json<MessageResponse>> {
+    let mut errors = FieldErrors::new();
+    let new = new_password(&mut errors, body.new_password, &body.confirm_password);
+    let Some(new) = new.filter(|_| errors.is_empty()) else {
+        return Err(ApiError::validation(errors));
+    };
+    let ok = state
+        .hasher
+        .verify(&body.current_password, user.password_hash.as_deref())
+        .await
+        .map_err(|_| ApiError::internal())?;
+    if !ok {
+        return Err(ApiError::new(ErrorCode::WrongPassword));
+    }
+    let hash = state
+        .hasher
+        .hash(new.expose())
+        .await
+        .map_err(|_| ApiError::internal())?;
+    state
+        .store()
+        .set_password(user.id, &hash, state.now())
+        .await?;
+    Ok(Json(MessageResponse::new("Mot de passe modifié")))
+}
+
+/// Ask for a password-reset code by e-mail or SMS. The answer is the same whether or not an
+/// account exists.
+#[utoipa::path(post, path = "/api/v1/auth/forgot-password", tag = "auth",
+    request_body = ForgotPasswordRequest,
+    responses(
+        (status = 200, description = "Code sent if the account exists", body = MessageResponse),
+        (status = 429, description = "Too many requests", body = ErrorBody)))]
+pub async fn forgot_password(
+    State(state): State<AppState>,
+    ClientIp(ip): ClientIp,
+    AppJson(body): AppJson<ForgotPasswordRequest>,
+) -> ApiResult<Json<MessageResponse>> {
+    let who = Identifier::from_fields(body.email.as_deref(), body.phone.as_deref(), None)?;
+    state.limits.check_forgot(ip, who.key())?;
+    if let Some(user) = find_user(&state, &who).await?.filter(|u| u.is_active) {
+        let code = state
+            .codes
+            .issue(
+                state.store(),
+                user.id,
+                CodePurpose::PasswordReset,
+                state.now(),
+            )
+            .await?;
+        let app = &state.config.app_name;
+        let sent = match who {
+            Identifier::Email(email) => {
+                state
+                    .mailer
+                    .send(templates::reset_email(email, app, &code))
+                    .await
+            }
+            Identifier::Phone(phone) => {
+                state
+                    .sms
+                    .send(templates::reset_sms(phone, app, &code))
+                    .await
+            }
+        };
+        if let Err(e) = sent {
+            // Same answer to the client: telling it would reveal that the account exists.
+            tracing::error!(error = %e, user_id = %user.id, "reset code not sent");
+        }
+    }
+    Ok(Json(MessageResponse::new(FORGOT_ANSWER)))
+}
+
+/// Set a new password with the code received; every refresh token of the account is revoked.
+#[utoipa::path(post, path = "/api/v1/auth/reset-password", tag = "auth",
+    request_body = ResetPasswordRequest,
+    responses(
+        (status = 200, description = "Password reset", body = MessageResponse),
+        (status = 400, description = "Wrong, expired or exhausted code", body = ErrorBody),
+        (status = 422, description = "New password refused", body = ErrorBody)))]
+pub async fn reset_password(
+    State(state): State<AppState>,
+    AppJson(body): AppJson<ResetPasswordRequest>,
+) -> ApiResult<Json<MessageResponse>> {
+    let who = Identifier::from_fields(body.email.as_deref(), body.phone.as_deref(), None)?;
+    let mut errors = FieldErrors::new();
+    let new = new_password(&mut errors, body.new_password, &body.confirm_password);
+    let Some(new) = new.filter(|_| errors.is_empty()) else {
+        return Err(ApiError::validation(errors));
+    };
+    let user = find_user(&state, &who)
+        .await?
+        .ok_or_else(|| ApiError::new(ErrorCode::InvalidCode))?;
+    let now = state.now();
+    state
+        .codes
+        .redeem(
+            state.store(),
+            user.id,
+            CodePurpose::PasswordReset,
+            &body.code,
+            now,
+        )
+        .await?;
+    let hash = state
+        .hasher
+        .hash(new.expose())
+        .await
+        .map_err(|_| ApiError::internal())?;
+    state.store().set_password(user.id, &hash, now).await?;
+    Ok(Json(MessageResponse::new("Mot de passe réinitialisé")))
+}
+
+/// Send a verification code to the caller's e-mail address or phone.
+#[utoipa::path(post, path = "/api/v1/auth/send-verification", tag = "auth", security(("bearer" = [])),
+    request_body = SendVerificationRequest,
+    responses(
+        (status = 200, description = "Code sent", body = MessageResponse),
+        (status = 400, description = "No e-mail address on the account", body = ErrorBody),
+        (status = 503, description = "The message could not be sent", body = ErrorBody)))]
+pub async fn send_verification(
+    State(state): State<AppState>,
+    AuthUser(user): AuthUser,
+    AppJson(body): AppJson<SendVerificationRequest>,
+) -> ApiResult<Json<MessageResponse>> {
+    let channel = VerifyChannel::from(body.channel);
+    let code = state
+        .codes
+        .issue(state.store(), user.id, channel.into(), state.now())
+        .await?;
+    let app = &state.config.app_name;
+    let sent = match channel {
+        VerifyChannel::Email => {
+            let email = user.email.clone().ok_or_else(|| {
+                ApiError::new(ErrorCode::BusinessRule)
+                    .with_detail("Aucune adresse e-mail sur ce compte")
+            })?;
+            let message: EmailMessage = templates::verify_email(email, app, &code);
+            state.mailer.send(message).await
+        }
+        VerifyChannel::Sms => {
+            let message: SmsMessage = templates::verify_sms(user.phone.clone(), app, &code);
+            state.sms.send(message).await
+        }
+    };
+    sent.map_err(|e| {
+        tracing::error!(error = %e, "verification code not sent");
+        ApiError::new(ErrorCode::ServiceUnavailable)
+    })?;
+    Ok(Json(MessageResponse::new("Code de vérification envoyé")))
+}
+
+/// Confirm the e-mail address or phone with the code received.
+#[utoipa::path(post, path = "/api/v1/auth/verify", tag = "auth", security(("bearer" = [])),
+    request_body = VerifyRequest,
+    responses(
+        (status = 200, description = "Verified", body = UserResponse),
+        (status = 400, description = "Wrong, expired or exhausted code", body = ErrorBody)))]
+pub async fn verify(
+    State(state): State<AppState>,
+    AuthUser(user): AuthUser,
+    AppJson(body): AppJson<VerifyRequest>,
+) -> ApiResult<Json<UserResponse>> {
+    let channel = VerifyChannel::from(body.channel);
+    let now = state.now();
+    state
+        .codes
+        .redeem(state.store(), user.id, channel.into(), &body.code, now)
+        .await?;
+    let user = state.store().mark_verified(user.id, channel, now).await?;
+    Ok(Json(user.into()))
+}

@@ -1,0 +1,304 @@
+//! Configuration read from the environment (and from `.env` when present).
+//!
+//! Every variable has a default that lets the server run on a fresh machine with no
+//! configuration; `.env.example` lists them all. In production the server refuses a default
+//! secret.
+
+use std::{collections::HashMap, net::IpAddr, path::PathBuf, str::FromStr, time::Duration};
+
+use jsonwebtoken::Algorithm;
+
+/// The secret used when `SECRET_KEY` is unset. Refused when `ENVIRONMENT=production`.
+pub const DEFAULT_SECRET_KEY: &str = "change-me-in-production-kobiri-dev-secret";
+/// The database used when `DATABASE_URL` is unset: a file in the working directory.
+pub const DEFAULT_DATABASE_URL: &str = "sqlite://kobiri.db";
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("{name}: invalid value {value:?} ({reason})")]
+    Invalid {
+        name: &'static str,
+        value: String,
+        reason: String,
+    },
+    #[error(
+        "SECRET_KEY must be set to a non-default value of at least 32 characters in production"
+    )]
+    DefaultSecretInProduction,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Environment {
+    Development,
+    Test,
+    Production,
+}
+
+impl Environment {
+    pub fn is_production(self) -> bool {
+        self == Environment::Production
+    }
+}
+
+impl FromStr for Environment {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s.trim().to_ascii_lowercase().as_str() {
+            "development" | "dev" => Ok(Self::Development),
+            "test" | "testing" => Ok(Self::Test),
+            "production" | "prod" => Ok(Self::Production),
+            other => Err(format!("unknown environment {other}")),
+        }
+    }
+}
+
+/// SMTP settings; e-mail goes out over SMTP only when `SMTP_HOST` is set.
+#[derive(Debug, Clone)]
+pub struct SmtpConfig {
+    pub host: String,
+    pub port: u16,
+    pub username: Option<String>,
+    pub password: Option<String>,
+    pub from: String,
+    /// `starttls` (default), `tls` (implicit TLS) or `none` (plain, for local relays and tests).
+    pub security: SmtpSecurity,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SmtpSecurity {
+    StartTls,
+    Tls,
+    None,
+}
+
+impl FromStr for SmtpSecurity {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s.trim().to_ascii_lowercase().as_str() {
+            "starttls" => Ok(Self::StartTls),
+            "tls" | "ssl" => Ok(Self::Tls),
+            "none" | "plain" => Ok(Self::None),
+            other => Err(format!("expected starttls, tls or none, got {other}")),
+        }
+    }
+}
+
+/// Requests allowed per minute on the sensitive auth endpoints, per client address and per
+/// account identifier.
+#[derive(Debug, Clone, Copy)]
+pub struct RateLimitConfig {
+    pub login_per_ip: u32,
+    pub login_per_account: u32,
+    pub forgot_per_ip: u32,
+    pub forgot_per_account: u32,
+}
+
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub app_name: String,
+    pub environment: Environment,
+    pub debug: bool,
+    pub host: IpAddr,
+    pub port: u16,
+    pub database_url: String,
+    pub database_max_connections: u32,
+    pub secret_key: String,
+    pub algorithm: Algorithm,
+    pub access_token_expire: Duration,
+    pub refresh_token_expire: Duration,
+    pub log_dir: PathBuf,
+    pub log_level: String,
+    pub cors_origins: Vec<String>,
+    pub smtp: Option<SmtpConfig>,
+    pub request_timeout: Duration,
+    pub max_body_bytes: usize,
+    pub rate_limits: RateLimitConfig,
+    /// Concurrent argon2 computations; defaults to the number of cores.
+    pub password_hash_concurrency: usize,
+}
+
+/// Reads variables from a map, so tests can build a configuration without touching the
+/// process environment.
+struct Vars(HashMap<String, String>);
+
+impl Vars {
+    fn get(&self, name: &str) -> Option<&str> {
+        self.0
+            .get(name)
+            .map(String::as_str)
+            .filter(|v| !v.trim().is_empty())
+    }
+
+    fn string(&self, name: &str, default: &str) -> String {
+        self.get(name).unwrap_or(default).to_owned()
+    }
+
+    fn parse<T>(&self, name: &'static str, default: T) -> Result<T, ConfigError>
+    where
+        T: FromStr,
+        T::Err: std::fmt::Display,
+    {
+        match self.get(name) {
+            None => Ok(default),
+            Some(raw) => raw
+                .trim()
+                .parse()
+                .map_err(|e: T::Err| ConfigError::Invalid {
+                    name,
+                    value: raw.to_owned(),
+                    reason: e.to_string(),
+                }),
+        }
+    }
+}
+
+impl Config {
+    /// Loads `.env` when present, then reads the process environment.
+    pub fn from_env() -> Result<Self, ConfigError> {
+        // A missing .env is the normal case; a malformed one is reported by the parse below
+        // only through the variables it did set.
+        let _ = dotenvy::dotenv();
+        Self::from_vars(std::env::vars())
+    }
+
+    pub fn from_vars(
+        vars: impl IntoIterator<Item = (String, String)>,
+    ) -> Result<Self, ConfigError> {
+        let v = Vars(vars.into_iter().collect());
+        let environment = v.parse("ENVIRONMENT", Environment::Development)?;
+        let secret_key = v.string("SECRET_KEY", DEFAULT_SECRET_KEY);
+        if environment.is_production()
+            && (secret_key == DEFAULT_SECRET_KEY || secret_key.len() < 32)
+        {
+            return Err(ConfigError::DefaultSecretInProduction);
+        }
+        let algorithm = match v.string("ALGORITHM", "HS256").to_ascii_uppercase().as_str() {
+            "HS256" => Algorithm::HS256,
+            "HS384" => Algorithm::HS384,
+            "HS512" => Algorithm::HS512,
+            other => {
+                return Err(ConfigError::Invalid {
+                    name: "ALGORITHM",
+                    value: other.to_owned(),
+                    reason: "only HS256, HS384 and HS512 are supported".into(),
+                });
+            }
+        };
+        let cores = std::thread::available_parallelism().map_or(2, usize::from);
+        let smtp = match v.get("SMTP_HOST") {
+            None => None,
+            Some(host) => Some(SmtpConfig {
+                host: host.to_owned(),
+                port: v.parse("SMTP_PORT", 587)?,
+                username: v.get("SMTP_USERNAME").map(str::to_owned),
+                password: v.get("SMTP_PASSWORD").map(str::to_owned),
+                from: v.string("SMTP_FROM", "Kobiri <no-reply@kobiri.app>"),
+                security: v.parse("SMTP_SECURITY", SmtpSecurity::StartTls)?,
+            }),
+        };
+        Ok(Self {
+            app_name: v.string("APP_NAME", "Kobiri"),
+            environment,
+            debug: v.parse("DEBUG", false)?,
+            host: v.parse("HOST", IpAddr::from([0, 0, 0, 0]))?,
+            port: v.parse("PORT", 8000)?,
+            database_url: v.string("DATABASE_URL", DEFAULT_DATABASE_URL),
+            database_max_connections: v.parse("DATABASE_MAX_CONNECTIONS", 16)?,
+            secret_key,
+            algorithm,
+            access_token_expire: minutes(v.parse("ACCESS_TOKEN_EXPIRE_MINUTES", 30)?),
+            refresh_token_expire: days(v.parse("REFRESH_TOKEN_EXPIRE_DAYS", 7)?),
+            log_dir: PathBuf::from(v.string("LOG_DIR", "logs")),
+            log_level: v.string("LOG_LEVEL", "info"),
+            cors_origins: v
+                .string("CORS_ORIGINS", "*")
+                .split(',')
+                .map(|s| s.trim().to_owned())
+                .filter(|s| !s.is_empty())
+                .collect(),
+            smtp,
+            request_timeout: Duration::from_secs(v.parse("REQUEST_TIMEOUT_SECONDS", 30)?),
+            max_body_bytes: v.parse("MAX_BODY_BYTES", 2 * 1024 * 1024)?,
+            rate_limits: RateLimitConfig {
+                login_per_ip: v.parse("RATE_LIMIT_LOGIN_PER_IP", 30)?,
+                login_per_account: v.parse("RATE_LIMIT_LOGIN_PER_ACCOUNT", 10)?,
+                forgot_per_ip: v.parse("RATE_LIMIT_FORGOT_PER_IP", 10)?,
+                forgot_per_account: v.parse("RATE_LIMIT_FORGOT_PER_ACCOUNT", 3)?,
+            },
+            password_hash_concurrency: v.parse("PASSWORD_HASH_CONCURRENCY", cores)?.max(1),
+        })
+    }
+
+    /// A configuration for tests and tools: defaults, then the given overrides.
+    pub fn for_tests(database_url: &str) -> Self {
+        let vars = [
+            ("DATABASE_URL", database_url),
+            ("ENVIRONMENT", "test"),
+            ("DATABASE_MAX_CONNECTIONS", "8"),
+        ];
+        match Self::from_vars(vars.map(|(k, v)| (k.to_owned(), v.to_owned()))) {
+            Ok(config) => config,
+            Err(e) => unreachable!("the test configuration is valid: {e}"),
+        }
+    }
+}
+
+fn minutes(n: u64) -> Duration {
+    Duration::from_secs(n.saturating_mul(60))
+}
+
+fn days(n: u64) -> Duration {
+    Duration::from_secs(n.saturating_mul(86_400))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn vars(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
+        pairs
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect()
+    }
+
+    #[test]
+    fn defaults_run_on_embedded_sqlite_on_port_8000() {
+        let config = Config::from_vars(vars(&[])).unwrap();
+        assert_eq!(config.database_url, DEFAULT_DATABASE_URL);
+        assert_eq!(config.port, 8000);
+        assert_eq!(config.environment, Environment::Development);
+        assert_eq!(config.access_token_expire, Duration::from_secs(1800));
+        assert!(config.smtp.is_none());
+    }
+
+    #[test]
+    fn production_refuses_the_default_secret() {
+        let err = Config::from_vars(vars(&[("ENVIRONMENT", "production")])).unwrap_err();
+        assert!(matches!(err, ConfigError::DefaultSecretInProduction));
+        let short = Config::from_vars(vars(&[("ENVIRONMENT", "production"), ("SECRET_KEY", "x")]));
+        assert!(short.is_err());
+        let ok = Config::from_vars(vars(&[
+            ("ENVIRONMENT", "production"),
+            ("SECRET_KEY", "a-real-secret-of-more-than-thirty-two-chars"),
+        ]));
+        assert!(ok.is_ok());
+    }
+
+    #[test]
+    fn bad_values_name_the_variable() {
+        let err = Config::from_vars(vars(&[("PORT", "eighty")])).unwrap_err();
+        assert!(err.to_string().starts_with("PORT"), "{err}");
+        let err = Config::from_vars(vars(&[("ALGORITHM", "RS256")])).unwrap_err();
+        assert!(err.to_string().starts_with("ALGORITHM"), "{err}");
+    }
+
+    #[test]
+    fn smtp_is_configured_only_with_a_host() {
+        let config =
+            Config::from_vars(vars(&[("SMTP_HOST", "mail.local"), ("SMTP_PORT", "2525")])).unwrap();
+        let smtp = config.smtp.unwrap();
+        assert_eq!(smtp.port, 2525);
+        assert_eq!(smtp.security, SmtpSecurity::StartTls);
+    }
+}

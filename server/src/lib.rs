@@ -1,0 +1,23 @@
+//! Kobiri server: the axum service behind the tontine apps, on PostgreSQL or embedded SQLite.
+//!
+//! `main.rs` is a thin CLI over this library so that the tests build exactly the app the
+//! binary runs.
+
+pub mod app;
+pub mod auth;
+pub mod cli;
+pub mod clock;
+pub mod config;
+pub mod docs;
+pub mod error;
+pub mod extract;
+pub mod health;
+pub mod metrics;
+pub mod notify;
+pub mod state;
+pub mod store;
+pub mod telemetry;
+pub mod users;
+
+pub use app::{router, serve, shutdown_signal};
+pub use state::{AppState, Parts};

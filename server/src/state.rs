@@ -1,0 +1,96 @@
+//! The application state shared by every handler.
+
+use std::sync::Arc;
+
+use crate::{
+    auth::{
+        codes::CodeService, password::PasswordHasher, rate_limit::RateLimits, tokens::TokenService,
+    },
+    clock::{SharedClock, SystemClock},
+    config::Config,
+    metrics::Metrics,
+    notify::{LogMailer, LogSms, Mailer, SmsSender, SmtpMailer},
+    store::{Store, Timestamp},
+};
+
+#[derive(Clone)]
+pub struct AppState(Arc<Inner>);
+
+pub struct Inner {
+    pub config: Config,
+    pub store: Arc<dyn Store>,
+    pub clock: SharedClock,
+    pub hasher: PasswordHasher,
+    pub tokens: TokenService,
+    pub codes: CodeService,
+    pub limits: RateLimits,
+    pub mailer: Arc<dyn Mailer>,
+    pub sms: Arc<dyn SmsSender>,
+    pub metrics: Metrics,
+}
+
+impl std::ops::Deref for AppState {
+    type Target = Inner;
+    fn deref(&self) -> &Inner {
+        &self.0
+    }
+}
+
+/// What a state is built from; tests swap the clock and the senders.
+pub struct Parts {
+    pub config: Config,
+    pub store: Arc<dyn Store>,
+    pub clock: SharedClock,
+    pub mailer: Arc<dyn Mailer>,
+    pub sms: Arc<dyn SmsSender>,
+}
+
+impl Parts {
+    /// The production wiring: system clock, SMTP when configured (the log otherwise), SMS to
+    /// the log.
+    pub fn from_config(config: Config, store: Arc<dyn Store>) -> anyhow::Result<Self> {
+        let mailer: Arc<dyn Mailer> = match &config.smtp {
+            Some(smtp) => Arc::new(SmtpMailer::new(smtp)?),
+            None => Arc::new(LogMailer),
+        };
+        Ok(Self {
+            config,
+            store,
+            clock: Arc::new(SystemClock),
+            mailer,
+            sms: Arc::new(LogSms),
+        })
+    }
+}
+
+impl AppState {
+    pub fn new(parts: Parts) -> anyhow::Result<Self> {
+        let Parts {
+            config,
+            store,
+            clock,
+            mailer,
+            sms,
+        } = parts;
+        Ok(Self(Arc::new(Inner {
+            hasher: PasswordHasher::new(config.password_hash_concurrency)?,
+            tokens: TokenService::new(&config),
+            codes: CodeService::new(&config.secret_key),
+            limits: RateLimits::new(&config.rate_limits),
+            metrics: Metrics::new(),
+            config,
+            store,
+            clock,
+            mailer,
+            sms,
+        })))
+    }
+
+    pub fn now(&self) -> Timestamp {
+        self.clock.now()
+    }
+
+    pub fn store(&self) -> &dyn Store {
+        self.store.as_ref()
+    }
+}

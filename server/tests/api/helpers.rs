@@ -1,0 +1,371 @@
+//! The test harness: the real router on `127.0.0.1:0` against a fresh database, SQLite (a
+//! temporary file) or PostgreSQL (a database created for the test and dropped after it).
+
+use std::{
+    net::SocketAddr,
+    sync::{Arc, Once},
+};
+
+use chrono::Utc;
+use kobiri_core::{PlatformRole, UserId};
+use kobiri_server::{
+    AppState, Parts,
+    clock::ManualClock,
+    config::Config,
+    notify::Recorder,
+    store::{self, Store, UserPatch},
+};
+use reqwest::{Method, RequestBuilder, Response, StatusCode};
+use serde_json::{Value, json};
+
+pub const PASSWORD: &str = "Tontine2026";
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Engine {
+    Sqlite,
+    Postgres,
+}
+
+/// Runs one test body against both engines: `dual_test!(name, |app| async move { … });`
+/// expands to `name::sqlite` and `name::postgres`.
+#[macro_export]
+macro_rules! dual_test {
+    ($name:ident, |$app:ident| $body:expr) => {
+        mod $name {
+            #[allow(unused_imports)]
+            use super::*;
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn sqlite() {
+                let $app = $crate::helpers::TestApp::spawn($crate::helpers::Engine::Sqlite)
+                    .await
+                    .expect("sqlite always runs");
+                $body.await;
+            }
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn postgres() {
+                let Some($app) =
+                    $crate::helpers::TestApp::spawn($crate::helpers::Engine::Postgres).await
+                else {
+                    return;
+                };
+                $body.await;
+            }
+        }
+    };
+}
+
+fn postgres_admin_url() -> String {
+    std::env::var("KOBIRI_TEST_POSTGRES_URL")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".to_owned())
+}
+
+fn in_ci() -> bool {
+    std::env::var("CI").is_ok_and(|v| v == "true" || v == "1")
+}
+
+/// A database made for one test, dropped when the test ends.
+enum TestDb {
+    Sqlite(#[allow(dead_code)] tempfile::TempDir),
+    Postgres { admin_url: String, name: String },
+}
+
+impl Drop for TestDb {
+    fn drop(&mut self) {
+        if let TestDb::Postgres { admin_url, name } = self {
+            let (admin_url, name) = (admin_url.clone(), name.clone());
+            // Drop runs inside the test's runtime; use a thread with its own.
+            let _ = std::thread::spawn(move || {
+                let rt = tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build()
+                    .unwrap();
+                rt.block_on(async move {
+                    use sqlx::Connection;
+                    if let Ok(mut conn) = sqlx::PgConnection::connect(&admin_url).await {
+                        let _ = sqlx::query(sqlx::AssertSqlSafe(format!(
+                            "DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"
+                        )))
+                        .execute(&mut conn)
+                        .await;
+                    }
+                });
+            })
+            .join();
+        }
+    }
+}
+
+async fn create_postgres_db() -> Option<(String, TestDb)> {
+    use sqlx::Connection;
+    let admin_url = postgres_admin_url();
+    let mut conn = match sqlx::PgConnection::connect(&admin_url).await {
+        Ok(conn) => conn,
+        Err(e) => {
+            if in_ci() {
+                panic!("PostgreSQL unreachable at {admin_url} with CI=true: {e}");
+            }
+            eprintln!(
+                "\n!!!!! SKIPPED: PostgreSQL half of this test: cannot reach {admin_url} ({e}). \
+                 Set KOBIRI_TEST_POSTGRES_URL or start PostgreSQL. !!!!!\n"
+            );
+            return None;
+        }
+    };
+    let name = format!("kobiri_test_{}", uuid::Uuid::new_v4().simple());
+    sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE \"{name}\"")))
+        .execute(&mut conn)
+        .await
+        .unwrap();
+    let mut url = url::Url::parse(&admin_url).unwrap();
+    url.set_path(&name);
+    Some((url.to_string(), TestDb::Postgres { admin_url, name }))
+}
+
+pub struct TestApp {
+    pub engine: Engine,
+    pub address: String,
+    pub client: reqwest::Client,
+    pub clock: Arc<ManualClock>,
+    pub outbox: Recorder,
+    pub store: Arc<dyn Store>,
+    pub config: Config,
+    shutdown: Option<tokio::sync::oneshot::Sender<()>>,
+    _db: TestDb,
+}
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+    }
+}
+
+static RUSTLS: Once = Once::new();
+
+impl TestApp {
+    /// `None` when the engine is PostgreSQL and it cannot be reached outside CI.
+    pub async fn spawn(engine: Engine) -> Option<Self> {
+        Self::spawn_with(engine, |_| {}).await
+    }
+
+    /// Like `spawn`, with a hook to adjust the configuration.
+    pub async fn spawn_with(engine: Engine, tweak: impl FnOnce(&mut Config)) -> Option<Self> {
+        RUSTLS.call_once(|| {
+            let _ = rustls::crypto::ring::default_provider().install_default();
+        });
+        let (url, db) = match engine {
+            Engine::Sqlite => {
+                let dir = tempfile::tempdir().unwrap();
+                let url = format!("sqlite://{}", dir.path().join("kobiri.db").display());
+                (url, TestDb::Sqlite(dir))
+            }
+            Engine::Postgres => create_postgres_db().await?,
+        };
+        let mut config = Config::for_tests(&url);
+        tweak(&mut config);
+        let store = store::connect(&url, config.database_max_connections)
+            .await
+            .unwrap();
+        let clock = Arc::new(ManualClock::new(Utc::now()));
+        let outbox = Recorder::default();
+        let state = AppState::new(Parts {
+            config: config.clone(),
+            store: store.clone(),
+            clock: clock.clone(),
+            mailer: Arc::new(outbox.clone()),
+            sms: Arc::new(outbox.clone()),
+        })
+        .unwrap();
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr: SocketAddr = listener.local_addr().unwrap();
+        let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+        tokio::spawn(kobiri_server::serve(listener, state, async move {
+            let _ = rx.await;
+        }));
+        Some(Self {
+            engine,
+            address: format!("http://{addr}"),
+            client: reqwest::Client::builder()
+                .redirect(reqwest::redirect::Policy::none())
+                .build()
+                .unwrap(),
+            clock,
+            outbox,
+            store,
+            config,
+            shutdown: Some(tx),
+            _db: db,
+        })
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{}", self.address, path)
+    }
+
+    pub fn request(&self, method: Method, path: &str, token: Option<&str>) -> RequestBuilder {
+        let builder = self.client.request(method, self.url(path));
+        match token {
+            Some(t) => builder.bearer_auth(t),
+            None => builder,
+        }
+    }
+
+    pub async fn get(&self, path: &str, token: Option<&str>) -> Response {
+        self.request(Method::GET, path, token).send().await.unwrap()
+    }
+
+    pub async fn post(&self, path: &str, token: Option<&str>, body: &Value) -> Response {
+        self.request(Method::POST, path, token)
+            .json(body)
+            .send()
+            .await
+            .unwrap()
+    }
+
+    pub async fn put(&self, path: &str, token: Option<&str>, body: &Value) -> Response {
+        self.request(Method::PUT, path, token)
+            .json(body)
+            .send()
+            .await
+            .unwrap()
+    }
+
+    pub async fn delete(&self, path: &str, token: Option<&str>) -> Response {
+        self.request(Method::DELETE, path, token)
+            .send()
+            .await
+            .unwrap()
+    }
+
+    /// Registers an account and returns it as a JSON object.
+    pub async fn register(&self, email: &str, phone: &str) -> Value {
+        let resp = self
+            .post(
+                "/api/v1/auth/register",
+                None,
+                &json!({
+                    "email": email, "phone": phone, "password": PASSWORD,
+                    "confirm_password": PASSWORD, "first_name": "Awa", "last_name": "Diop"
+                }),
+            )
+            .await;
+        assert_eq!(resp.status(), StatusCode::CREATED, "register {email}");
+        resp.json().await.unwrap()
+    }
+
+    /// Logs in (JSON, by e-mail) and returns the token pair.
+    pub async fn login(&self, email: &str, password: &str) -> Response {
+        self.post(
+            "/api/v1/auth/login",
+            None,
+            &json!({"email": email, "password": password}),
+        )
+        .await
+    }
+
+    /// Registers and logs in a fresh user; returns (user, access token, refresh token).
+    pub async fn user(&self, tag: &str) -> TestUser {
+        let email = format!("{tag}@example.sn");
+        let phone = format!("+22177{:07}", phone_suffix(tag));
+        let user = self.register(&email, &phone).await;
+        let tokens: Value = assert_status(self.login(&email, PASSWORD).await, StatusCode::OK).await;
+        TestUser {
+            id: user["id"].as_str().unwrap().to_owned(),
+            email,
+            phone,
+            access: tokens["access_token"].as_str().unwrap().to_owned(),
+            refresh: tokens["refresh_token"].as_str().unwrap().to_owned(),
+        }
+    }
+
+    /// A fresh user promoted to platform admin (as `create-admin` would), logged in.
+    pub async fn admin(&self, tag: &str) -> TestUser {
+        let user = self.user(tag).await;
+        let id = UserId::parse(&user.id).unwrap();
+        let patch = UserPatch {
+            role: Some(PlatformRole::Admin),
+            ..UserPatch::default()
+        };
+        self.store
+            .update_user(id, &patch, Utc::now())
+            .await
+            .unwrap();
+        user
+    }
+
+    /// The last SMS text sent to `phone`.
+    pub fn last_sms_to(&self, phone: &str) -> Option<String> {
+        self.outbox
+            .sms()
+            .into_iter()
+            .rev()
+            .find(|m| m.to.as_str() == phone)
+            .map(|m| m.text)
+    }
+
+    /// The last e-mail text sent to `email`.
+    pub fn last_email_to(&self, email: &str) -> Option<String> {
+        self.outbox
+            .emails()
+            .into_iter()
+            .rev()
+            .find(|m| m.to.as_str() == email)
+            .map(|m| m.text)
+    }
+}
+
+/// The six-digit code in a message.
+pub fn code_in(text: &str) -> String {
+    text.split(|c: char| !c.is_ascii_digit())
+        .find(|w| w.len() == 6)
+        .unwrap_or_else(|| panic!("no code in {text:?}"))
+        .to_owned()
+}
+
+fn phone_suffix(tag: &str) -> u32 {
+    tag.bytes().fold(7u32, |acc, b| {
+        acc.wrapping_mul(31).wrapping_add(u32::from(b))
+    }) % 10_000_000
+}
+
+#[derive(Debug, Clone)]
+pub struct TestUser {
+    pub id: String,
+    pub email: String,
+    pub phone: String,
+    pub access: String,
+    pub refresh: String,
+}
+
+impl TestUser {
+    pub fn token(&self) -> Option<&str> {
+        Some(&self.access)
+    }
+}
+
+/// Asserts the status (showing the body when it differs) and returns the JSON body.
+pub async fn assert_status(resp: Response, expected: StatusCode) -> Value {
+    let status = resp.status();
+    let text = resp.text().await.unwrap();
+    assert_eq!(status, expected, "body: {text}");
+    if text.is_empty() {
+        Value::Null
+    } else {
+        serde_json::from_str(&text).unwrap_or(Value::String(text))
+    }
+}
+
+/// Asserts a contract error: status, stable code, and a French detail.
+pub async fn assert_error(resp: Response, expected: StatusCode, code: &str) -> Value {
+    let body = assert_status(resp, expected).await;
+    assert_eq!(body["code"], code, "body: {body}");
+    assert!(
+        body["detail"].as_str().is_some_and(|d| !d.is_empty()),
+        "body: {body}"
+    );
+    assert!(body["errors"].is_array(), "body: {body}");
+    body
+}

@@ -1,0 +1,8 @@
+//! HTTP tests: the real router on a random port, every test on SQLite and PostgreSQL.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod helpers;
+
+mod auth;
+mod ops;
