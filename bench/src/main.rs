@@ -20,7 +20,10 @@ pub enum Engine {
 }
 
 #[derive(Debug, Parser)]
-#[command(name = "kobiri-bench", about = "Benchmarks of the Kobiri server over HTTP")]
+#[command(
+    name = "kobiri-bench",
+    about = "Benchmarks of the Kobiri server over HTTP"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -45,7 +48,11 @@ enum Command {
 async fn main() -> anyhow::Result<()> {
     let _ = rustls::crypto::ring::default_provider().install_default();
     match Cli::parse().command {
-        Command::Login { engine, requests, concurrency } => {
+        Command::Login {
+            engine,
+            requests,
+            concurrency,
+        } => {
             let server = server::BenchServer::start(engine).await?;
             let result = server::login(&server, requests, concurrency).await?;
             println!("login on {engine:?}, {requests} requests, concurrency {concurrency}");

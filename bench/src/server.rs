@@ -6,11 +6,11 @@ use std::{
 };
 
 use anyhow::Context;
-use kobiri_server::{config::Config, store, AppState, Parts};
+use kobiri_server::{AppState, Parts, config::Config, store};
 use serde_json::json;
 use tokio::sync::Semaphore;
 
-use crate::{stats::RunStats, Engine};
+use crate::{Engine, stats::RunStats};
 
 const PASSWORD: &str = "Tontine2026";
 
@@ -31,14 +31,19 @@ impl Drop for PgDatabase {
     fn drop(&mut self) {
         let (admin_url, name) = (self.admin_url.clone(), self.name.clone());
         let _ = std::thread::spawn(move || {
-            let Ok(rt) = tokio::runtime::Builder::new_current_thread().enable_all().build() else {
+            let Ok(rt) = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+            else {
                 return;
             };
             rt.block_on(async move {
                 use sqlx::Connection;
                 if let Ok(mut conn) = sqlx::PgConnection::connect(&admin_url).await {
                     let sql = format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)");
-                    let _ = sqlx::query(sqlx::AssertSqlSafe(sql)).execute(&mut conn).await;
+                    let _ = sqlx::query(sqlx::AssertSqlSafe(sql))
+                        .execute(&mut conn)
+                        .await;
                 }
             });
         })
@@ -63,7 +68,9 @@ impl BenchServer {
                     .with_context(|| format!("cannot reach PostgreSQL at {admin_url}"))?;
                 let name = format!("kobiri_bench_{}", uuid::Uuid::new_v4().simple());
                 let sql = format!("CREATE DATABASE \"{name}\"");
-                sqlx::query(sqlx::AssertSqlSafe(sql)).execute(&mut conn).await?;
+                sqlx::query(sqlx::AssertSqlSafe(sql))
+                    .execute(&mut conn)
+                    .await?;
                 let mut url = url::Url::parse(&admin_url)?;
                 url.set_path(&name);
                 (url.to_string(), None, Some(PgDatabase { admin_url, name }))
@@ -77,9 +84,20 @@ impl BenchServer {
         let state = AppState::new(Parts::from_config(config, store)?)?;
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
         let addr = listener.local_addr()?;
-        tokio::spawn(kobiri_server::serve(listener, state, std::future::pending()));
-        let client = reqwest::Client::builder().pool_max_idle_per_host(256).build()?;
-        Ok(Self { base: format!("http://{addr}"), client, _dir: dir, _pg: pg })
+        tokio::spawn(kobiri_server::serve(
+            listener,
+            state,
+            std::future::pending(),
+        ));
+        let client = reqwest::Client::builder()
+            .pool_max_idle_per_host(256)
+            .build()?;
+        Ok(Self {
+            base: format!("http://{addr}"),
+            client,
+            _dir: dir,
+            _pg: pg,
+        })
     }
 
     pub fn url(&self, path: &str) -> String {
@@ -88,23 +106,45 @@ impl BenchServer {
 }
 
 /// Registers one account, then times `requests` logins with `concurrency` in flight.
-pub async fn login(server: &BenchServer, requests: usize, concurrency: usize) -> anyhow::Result<RunStats> {
+pub async fn login(
+    server: &BenchServer,
+    requests: usize,
+    concurrency: usize,
+) -> anyhow::Result<RunStats> {
     let body = json!({
         "email": "bench@example.sn", "phone": "+221770000001", "password": PASSWORD,
         "confirm_password": PASSWORD, "first_name": "Bench", "last_name": "Kobiri"
     });
-    let resp = server.client.post(server.url("/api/v1/auth/register")).json(&body).send().await?;
-    anyhow::ensure!(resp.status().is_success(), "register failed: {}", resp.status());
+    let resp = server
+        .client
+        .post(server.url("/api/v1/auth/register"))
+        .json(&body)
+        .send()
+        .await?;
+    anyhow::ensure!(
+        resp.status().is_success(),
+        "register failed: {}",
+        resp.status()
+    );
     let login = Arc::new(json!({"email": "bench@example.sn", "password": PASSWORD}));
     let permits = Arc::new(Semaphore::new(concurrency.max(1)));
     let start = Instant::now();
     let mut tasks = Vec::with_capacity(requests);
     for _ in 0..requests {
         let permit = permits.clone().acquire_owned().await?;
-        let (client, url, login) = (server.client.clone(), server.url("/api/v1/auth/login"), login.clone());
+        let (client, url, login) = (
+            server.client.clone(),
+            server.url("/api/v1/auth/login"),
+            login.clone(),
+        );
         tasks.push(tokio::spawn(async move {
             let t0 = Instant::now();
-            let ok = client.post(url).json(&*login).send().await.is_ok_and(|r| r.status().is_success());
+            let ok = client
+                .post(url)
+                .json(&*login)
+                .send()
+                .await
+                .is_ok_and(|r| r.status().is_success());
             drop(permit);
             (ok, t0.elapsed())
         }));
@@ -113,7 +153,11 @@ pub async fn login(server: &BenchServer, requests: usize, concurrency: usize) ->
     let mut errors = 0;
     for task in tasks {
         let (ok, took) = task.await?;
-        if ok { latencies.push(took) } else { errors += 1 }
+        if ok {
+            latencies.push(took);
+        } else {
+            errors += 1;
+        }
     }
     Ok(RunStats::new(latencies, errors, start.elapsed()))
 }

@@ -1,5 +1,6 @@
 //! Kobiri domain rules shared by the server and the phone: money, contacts, names, ids, roles,
-//! errors.
+//! errors, and the tontine rules (configuration, schedule, state machines of sessions, payments
+//! and passages, payout order, permissions, notification texts).
 //!
 //! Every type here is parsed once at the edge ("parse, don't validate"): a value of type
 //! [`Amount`], [`Phone`] or [`Email`] is valid by construction. Nothing here does I/O.
@@ -7,14 +8,23 @@
 #![forbid(unsafe_code)]
 #![deny(clippy::float_arithmetic)]
 
+pub mod ascii;
 pub mod email;
 pub mod error;
 pub mod id;
 pub mod money;
+pub mod notification;
+pub mod passage;
 pub mod password;
+pub mod payment;
+pub mod permission;
 pub mod phone;
 pub mod role;
+pub mod schedule;
+pub mod session;
 pub mod text;
+pub mod tontine;
+pub mod wire;
 
 pub use email::{Email, EmailError};
 pub use error::{ErrorCode, FieldError, FieldErrors};
@@ -23,7 +33,27 @@ pub use id::{
     TontineId, UserId, new_uuid,
 };
 pub use money::{Amount, Currency, MAX_AMOUNT, MoneyError, parse_decimal_input};
+pub use notification::{
+    Channel, Event, NotificationStatus, NotificationType, Rendered, format_amount, format_date,
+    render,
+};
+pub use passage::{
+    Candidate, OrderError, OrderMethod, PassageStatus, PayoutMethod, PayoutRule, payout_order,
+    payout_rule, validate_manual_order,
+};
 pub use password::{Password, PasswordError};
+pub use payment::{
+    PaymentMethod, PaymentStatus, ReceiptCode, ReceiptCodeError, ValidationRefusal, may_validate,
+    penalty_for, validation_allowed,
+};
+pub use permission::{Action, Actor, may, may_as, minimum_role};
 pub use phone::{Phone, PhoneError};
 pub use role::{PlatformRole, TontineRole, UnknownRole};
+pub use schedule::{due_date, is_late, late_after, nth_session_date, session_dates};
+pub use session::{SessionFigures, SessionStatus, TransitionError, expected_amount};
 pub use text::{PersonName, TextError, bounded_text};
+pub use tontine::{
+    CODE_ALPHABET, Frequency, GracePeriod, MemberLimits, TontineCode, TontineError, TontineType,
+    check_period,
+};
+pub use wire::UnknownVariant;

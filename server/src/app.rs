@@ -23,15 +23,18 @@ use tower_http::{
 
 use crate::{
     auth, docs,
-    error::{ApiError, code_for_status},
+    error::{ApiError, code_for_status, method_not_allowed},
     health, metrics,
     state::AppState,
-    users,
+    tontines, users,
 };
 
 /// Every route of the API with its middleware.
 pub fn router(state: AppState) -> Router {
-    let api = Router::new().merge(auth::router()).merge(users::router());
+    let api = Router::new()
+        .merge(auth::router())
+        .merge(users::router())
+        .merge(tontines::router());
     let config = &state.config;
     Router::new()
         .route("/health", get(health::health))
@@ -90,8 +93,13 @@ async fn bare_errors_as_json(response: Response) -> Response {
     if !(status.is_client_error() || status.is_server_error()) || is_json {
         return response;
     }
-    let mut shaped = ApiError::new(code_for_status(status)).into_response();
-    *shaped.status_mut() = status;
+    let mut shaped = if status == StatusCode::METHOD_NOT_ALLOWED {
+        method_not_allowed()
+    } else {
+        let mut shaped = ApiError::new(code_for_status(status)).into_response();
+        *shaped.status_mut() = status;
+        shaped
+    };
     if let Some(allow) = response.headers().get(header::ALLOW) {
         shaped.headers_mut().insert(header::ALLOW, allow.clone());
     }

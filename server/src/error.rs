@@ -156,6 +156,21 @@ pub fn code_for_status(status: StatusCode) -> ErrorCode {
     }
 }
 
+/// The `code` of a 405. kobiri-core's `ErrorCode` has no variant for a wrong method (a client
+/// bug, never a business outcome), so the wire string is defined here; move it into
+/// `ErrorCode` when core next changes.
+pub const METHOD_NOT_ALLOWED_CODE: &str = "method_not_allowed";
+
+/// The contract body of a 405 (the caller keeps the router's `Allow` header).
+pub fn method_not_allowed() -> Response {
+    let body = ErrorBody {
+        detail: "Méthode non autorisée pour cette ressource".to_owned(),
+        code: METHOD_NOT_ALLOWED_CODE.to_owned(),
+        errors: vec![],
+    };
+    (StatusCode::METHOD_NOT_ALLOWED, Json(body)).into_response()
+}
+
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let status = self.status();

@@ -107,7 +107,12 @@ fn french_data_error(message: &str) -> String {
         return format!("type invalide ({found}), attendu : {expected}");
     }
     if let Some(rest) = message.strip_prefix("unknown variant ") {
-        return format!("valeur inconnue {rest}");
+        return match rest.split_once(", expected one of ") {
+            Some((value, expected)) => {
+                format!("valeur inconnue {value} (valeurs acceptées : {expected})")
+            }
+            None => format!("valeur inconnue {rest}"),
+        };
     }
     if let Some(rest) = message.strip_prefix("unknown field ") {
         return format!("champ inconnu {rest}");
@@ -122,7 +127,7 @@ fn content_type(headers: &axum::http::HeaderMap) -> Option<String> {
         .map(str::to_ascii_lowercase)
 }
 
-fn is_json(content_type: &str) -> bool {
+pub(crate) fn is_json(content_type: &str) -> bool {
     let essence = content_type.split(';').next().unwrap_or_default().trim();
     essence == "application/json" || essence.ends_with("+json")
 }
@@ -185,13 +190,43 @@ impl<S: Send + Sync> FromRequestParts<S> for PathId {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
-        let axum::extract::Path(raw): axum::extract::Path<String> =
+        let PathIds(first, _) = PathIds::read(parts, state, 1).await?;
+        Ok(PathId(first))
+    }
+}
+
+/// Two UUID path parameters (`/tontines/{id}/members/{member_id}`).
+#[derive(Debug, Clone, Copy)]
+pub struct PathIds(pub uuid::Uuid, pub uuid::Uuid);
+
+impl<S: Send + Sync> FromRequestParts<S> for PathIds {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        Self::read(parts, state, 2).await
+    }
+}
+
+impl PathIds {
+    /// Reads `count` (1 or 2) UUID path parameters; a bad one is a 422 naming it.
+    async fn read<S: Send + Sync>(
+        parts: &mut Parts,
+        state: &S,
+        count: usize,
+    ) -> Result<Self, ApiError> {
+        let axum::extract::Path(params): axum::extract::Path<Vec<(String, String)>> =
             axum::extract::Path::from_request_parts(parts, state)
                 .await
                 .map_err(|_| ApiError::field("id", "identifiant manquant"))?;
-        uuid::Uuid::parse_str(&raw)
-            .map(PathId)
-            .map_err(|_| ApiError::field("id", "identifiant invalide (UUID attendu)"))
+        let parse = |(name, raw): &(String, String)| {
+            uuid::Uuid::parse_str(raw)
+                .map_err(|_| ApiError::field(name.clone(), "identifiant invalide (UUID attendu)"))
+        };
+        match (params.as_slice(), count) {
+            ([a], 1) => Ok(PathIds(parse(a)?, uuid::Uuid::nil())),
+            ([a, b], 2) => Ok(PathIds(parse(a)?, parse(b)?)),
+            _ => Err(ApiError::field("id", "identifiant manquant")),
+        }
     }
 }
 

@@ -13,10 +13,12 @@ pub mod error;
 pub mod extract;
 pub mod health;
 pub mod metrics;
+pub mod money_input;
 pub mod notify;
 pub mod state;
 pub mod store;
 pub mod telemetry;
+pub mod tontines;
 pub mod users;
 
 pub use app::{router, serve, shutdown_signal};

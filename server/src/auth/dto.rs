@@ -139,7 +139,7 @@ impl TryFrom<RegisterRequest> for Registration {
         let mut errors = FieldErrors::new();
         let email = errors.check("email", Email::parse(&r.email));
         let phone = errors.check("phone", Phone::parse(&r.phone));
-        let password = new_password(&mut errors, r.password, &r.confirm_password);
+        let password = new_password(&mut errors, "password", r.password, &r.confirm_password);
         let first_name = errors.check("first_name", PersonName::parse(&r.first_name));
         let last_name = errors.check("last_name", PersonName::parse(&r.last_name));
         let address = optional(&mut errors, "address", r.address.as_deref(), ADDRESS_MAX);
@@ -172,10 +172,17 @@ impl TryFrom<RegisterRequest> for Registration {
     }
 }
 
-/// Checks a new password against the policy and its confirmation.
-pub fn new_password(errors: &mut FieldErrors, password: String, confirm: &str) -> Option<Password> {
+/// Checks a new password against the policy and its confirmation. `field` is the name the
+/// request gave the password (`password` on register, `new_password` on change and reset), so
+/// the error names the field the client sent.
+pub fn new_password(
+    errors: &mut FieldErrors,
+    field: &str,
+    password: String,
+    confirm: &str,
+) -> Option<Password> {
     let matches = password == confirm;
-    let parsed = errors.check("password", Password::parse(password));
+    let parsed = errors.check(field, Password::parse(password));
     if !matches {
         errors.push(
             "confirm_password",

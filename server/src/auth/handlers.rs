@@ -19,7 +19,7 @@ use super::{
 };
 use crate::{
     error::{ApiError, ApiResult, ErrorBody},
-    extract::{AppJson, ClientIp, body_rejection, parse_json},
+    extract::{AppJson, ClientIp, body_rejection, is_json, parse_json},
     notify::{EmailMessage, SmsMessage, templates},
     state::AppState,
     store::{CodePurpose, NewUser, Rotation, User, VerifyChannel},
@@ -82,14 +82,21 @@ impl<S: Send + Sync> FromRequest<S> for LoginBody {
     type Rejection = ApiError;
 
     async fn from_request(req: Request, state: &S) -> Result<Self, ApiError> {
-        let is_form = req
+        let content_type = req
             .headers()
             .get(header::CONTENT_TYPE)
             .and_then(|v| v.to_str().ok())
+            .map(str::to_ascii_lowercase);
+        let is_form = content_type
+            .as_deref()
             .is_some_and(|ct| ct.starts_with("application/x-www-form-urlencoded"));
         let bytes = Bytes::from_request(req, state)
             .await
             .map_err(|r| body_rejection(&r))?;
+        let has_body = !bytes.iter().all(u8::is_ascii_whitespace);
+        if has_body && !is_form && content_type.as_deref().is_some_and(|ct| !is_json(ct)) {
+            return Err(ApiError::new(ErrorCode::UnsupportedMediaType));
+        }
         if is_form {
             let de = serde_urlencoded::Deserializer::new(url::form_urlencoded::parse(&bytes));
             serde_path_to_error::deserialize(de)
@@ -120,6 +127,7 @@ impl<S: Send + Sync> FromRequest<S> for LoginBody {
         (status = 200, description = "Token pair", body = TokenPair),
         (status = 401, description = "Wrong credentials", body = ErrorBody),
         (status = 403, description = "Account deactivated", body = ErrorBody),
+        (status = 415, description = "Neither JSON nor a form", body = ErrorBody),
         (status = 429, description = "Too many attempts", body = ErrorBody)))]
 pub async fn login(
     State(state): State<AppState>,
@@ -169,7 +177,8 @@ async fn find_user(state: &AppState, who: &Identifier) -> ApiResult<Option<User>
 #[utoipa::path(post, path = "/api/v1/auth/refresh", tag = "auth", request_body = RefreshRequest,
     responses(
         (status = 200, description = "New token pair", body = TokenPair),
-        (status = 401, description = "Invalid, expired or re-used token", body = ErrorBody)))]
+        (status = 401, description = "Invalid, expired or re-used token", body = ErrorBody),
+        (status = 403, description = "Account deactivated", body = ErrorBody)))]
 pub async fn refresh(
     State(state): State<AppState>,
     AppJson(body): AppJson<RefreshRequest>,
@@ -181,6 +190,14 @@ pub async fn refresh(
         .refresh_token_by_hash(&hash)
         .await?
         .ok_or_else(|| ApiError::new(ErrorCode::TokenInvalid))?;
+    // Deactivation revokes every token; say why (403) rather than report a re-use.
+    let user = store
+        .user_by_id(token.user_id)
+        .await?
+        .ok_or_else(|| ApiError::new(ErrorCode::TokenInvalid))?;
+    if !user.is_active {
+        return Err(ApiError::new(ErrorCode::AccountInactive));
+    }
     if token.is_spent() {
         let revoked = store.revoke_family(token.family_id, now).await?;
         tracing::warn!(family = %token.family_id, revoked, "refresh token re-used: family revoked");
@@ -188,13 +205,6 @@ pub async fn refresh(
     }
     if token.expires_at <= now {
         return Err(ApiError::new(ErrorCode::TokenExpired));
-    }
-    let user = store
-        .user_by_id(token.user_id)
-        .await?
-        .ok_or_else(|| ApiError::new(ErrorCode::TokenInvalid))?;
-    if !user.is_active {
-        return Err(ApiError::new(ErrorCode::AccountInactive));
     }
     let (pair, record) = token_pair(&state, &user, Some(token.family_id), token.device_id)?;
     match store.rotate_refresh_token(token.id, &record, now).await? {
@@ -250,7 +260,12 @@ pub async fn change_password(
     AppJson(body): AppJson<ChangePasswordRequest>,
 ) -> ApiResult<Json<MessageResponse>> {
     let mut errors = FieldErrors::new();
-    let new = new_password(&mut errors, body.new_password, &body.confirm_password);
+    let new = new_password(
+        &mut errors,
+        "new_password",
+        body.new_password,
+        &body.confirm_password,
+    );
     let Some(new) = new.filter(|_| errors.is_empty()) else {
         return Err(ApiError::validation(errors));
     };
@@ -334,7 +349,12 @@ pub async fn reset_password(
 ) -> ApiResult<Json<MessageResponse>> {
     let who = Identifier::from_fields(body.email.as_deref(), body.phone.as_deref(), None)?;
     let mut errors = FieldErrors::new();
-    let new = new_password(&mut errors, body.new_password, &body.confirm_password);
+    let new = new_password(
+        &mut errors,
+        "new_password",
+        body.new_password,
+        &body.confirm_password,
+    );
     let Some(new) = new.filter(|_| errors.is_empty()) else {
         return Err(ApiError::validation(errors));
     };

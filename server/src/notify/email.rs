@@ -84,3 +84,78 @@ impl Mailer for SmtpMailer {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use kobiri_core::Email;
+    use tokio::{
+        io::{AsyncBufReadExt, AsyncWriteExt, BufReader},
+        net::TcpListener,
+    };
+
+    /// A minimal SMTP server: accepts one message and returns its DATA section.
+    async fn smtp_sink(listener: TcpListener) -> String {
+        let (stream, _) = listener.accept().await.unwrap();
+        let (read, mut write) = stream.into_split();
+        let mut lines = BufReader::new(read).lines();
+        write.write_all(b"220 sink ESMTP\r\n").await.unwrap();
+        let mut data = String::new();
+        let mut in_data = false;
+        while let Some(line) = lines.next_line().await.unwrap() {
+            if in_data {
+                if line == "." {
+                    // One message is all this sink takes; lettre's pool may keep the
+                    // connection open, so stop here rather than wait for QUIT.
+                    write.write_all(b"250 queued\r\n").await.unwrap();
+                    break;
+                } else {
+                    data.push_str(&line);
+                    data.push('\n');
+                }
+                continue;
+            }
+            let verb = line
+                .split_whitespace()
+                .next()
+                .unwrap_or_default()
+                .to_ascii_uppercase();
+            let reply: &[u8] = match verb.as_str() {
+                "EHLO" | "HELO" => b"250-sink\r\n250 8BITMIME\r\n",
+                "DATA" => {
+                    in_data = true;
+                    b"354 go ahead\r\n"
+                }
+                _ => b"250 ok\r\n",
+            };
+            write.write_all(reply).await.unwrap();
+        }
+        data
+    }
+
+    #[tokio::test]
+    async fn smtp_mailer_delivers_to_an_smtp_server() {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let sink = tokio::spawn(smtp_sink(listener));
+        let mailer = SmtpMailer::new(&SmtpConfig {
+            host: "127.0.0.1".into(),
+            port,
+            username: None,
+            password: None,
+            from: "Kobiri <no-reply@kobiri.app>".into(),
+            security: SmtpSecurity::None,
+        })
+        .unwrap();
+        let message = EmailMessage {
+            to: Email::parse("awa@example.sn").unwrap(),
+            subject: "Code".into(),
+            text: "Votre code est 123456".into(),
+        };
+        mailer.send(message).await.unwrap();
+        let data = sink.await.unwrap();
+        assert!(data.contains("To: awa@example.sn"), "{data}");
+        assert!(data.contains("Subject: Code"), "{data}");
+        assert!(data.contains("123456"), "{data}");
+    }
+}

@@ -7,25 +7,36 @@
 //! several rows runs in one transaction that it owns.
 
 mod codes;
+mod decimal;
 mod error;
+mod members;
 mod models;
 pub mod postgres;
 pub mod sqlite;
 mod tokens;
+mod tontines;
 mod users;
 
 use std::sync::Arc;
 
 use async_trait::async_trait;
 
+pub use decimal::DbDecimal;
 pub use error::{StoreError, StoreResult};
+pub use members::{AddMember, Member, MemberPatch, NewMember};
 pub use models::*;
+pub use tontines::{NewTontine, Tontine, TontineFilter, TontinePatch};
 
 /// Every operation the server needs from its database.
-pub trait Store: UserStore + TokenStore + CodeStore + HealthStore + Send + Sync + 'static {}
+pub trait Store:
+    UserStore + TokenStore + CodeStore + TontineStore + HealthStore + Send + Sync + 'static
+{
+}
 
-impl<T> Store for T where T: UserStore + TokenStore + CodeStore + HealthStore + Send + Sync + 'static
-{}
+impl<T> Store for T where
+    T: UserStore + TokenStore + CodeStore + TontineStore + HealthStore + Send + Sync + 'static
+{
+}
 
 /// Which database engine a store runs on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -109,6 +120,51 @@ pub trait CodeStore {
     async fn record_failed_attempt(&self, id: uuid::Uuid) -> StoreResult<u32>;
     /// Consumes the code; `false` if it was consumed meanwhile.
     async fn consume_code(&self, id: uuid::Uuid, now: Timestamp) -> StoreResult<bool>;
+}
+
+#[async_trait]
+pub trait TontineStore {
+    /// Creates the tontine and makes its creator a member (the president), atomically.
+    async fn create_tontine(&self, t: &NewTontine, president: &NewMember) -> StoreResult<Tontine>;
+    async fn tontine_by_id(&self, id: kobiri_core::TontineId) -> StoreResult<Option<Tontine>>;
+    async fn tontine_by_code(
+        &self,
+        code: &kobiri_core::TontineCode,
+    ) -> StoreResult<Option<Tontine>>;
+    async fn list_tontines(
+        &self,
+        filter: TontineFilter,
+        page: PageRequest,
+    ) -> StoreResult<Page<Tontine>>;
+    async fn update_tontine(
+        &self,
+        id: kobiri_core::TontineId,
+        patch: &TontinePatch,
+        now: Timestamp,
+    ) -> StoreResult<Tontine>;
+    /// The user's membership (active or former) of the tontine.
+    async fn member_of(
+        &self,
+        tontine: kobiri_core::TontineId,
+        user: UserId,
+    ) -> StoreResult<Option<Member>>;
+    async fn member_by_id(
+        &self,
+        tontine: kobiri_core::TontineId,
+        member: kobiri_core::MemberId,
+    ) -> StoreResult<Option<Member>>;
+    async fn list_members(&self, tontine: kobiri_core::TontineId) -> StoreResult<Vec<Member>>;
+    /// Adds (or re-activates) a member unless the tontine is full or they already belong,
+    /// counting active members under a lock.
+    async fn add_member(&self, member: &NewMember) -> StoreResult<AddMember>;
+    async fn update_member(
+        &self,
+        member: kobiri_core::MemberId,
+        patch: &MemberPatch,
+        now: Timestamp,
+    ) -> StoreResult<()>;
+    /// Marks the member as gone; `false` when they are the last president and others remain.
+    async fn leave_tontine(&self, member: &Member, now: Timestamp) -> StoreResult<bool>;
 }
 
 /// Opens the store named by a database URL (`postgres://…` or `sqlite://…`) and runs its

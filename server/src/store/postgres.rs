@@ -8,7 +8,9 @@ use sqlx::postgres::{PgPool, PgPoolOptions};
 use super::{
     Engine, HealthStore, PoolStats, StoreResult,
     codes::{self, impl_code_store},
+    members,
     tokens::{self, impl_token_store},
+    tontines::{self, impl_tontine_store},
     users::{self, impl_user_store},
 };
 
@@ -66,3 +68,10 @@ impl HealthStore for PgStore {
 impl_user_store!(PgStore, users::SHARED);
 impl_token_store!(PgStore, tokens::SHARED);
 impl_code_store!(PgStore, codes::SHARED);
+impl_tontine_store!(PgStore, tontines::SHARED, MEMBERS);
+
+/// Member operations lock the tontine row while they count its members.
+const MEMBERS: members::MemberQueries = members::MemberQueries {
+    max_members: "SELECT max_members FROM tontines WHERE id = $1 FOR UPDATE",
+    ..members::SHARED
+};

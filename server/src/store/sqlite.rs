@@ -11,7 +11,9 @@ use sqlx::sqlite::{
 use super::{
     Engine, HealthStore, PoolStats, StoreResult,
     codes::{self, impl_code_store},
+    members,
     tokens::{self, impl_token_store},
+    tontines::{self, impl_tontine_store},
     users::{self, impl_user_store},
 };
 
@@ -85,3 +87,5 @@ impl HealthStore for SqliteStore {
 impl_user_store!(SqliteStore, users::SHARED);
 impl_token_store!(SqliteStore, tokens::SHARED);
 impl_code_store!(SqliteStore, codes::SHARED);
+// One writer connection serialises the member counts; no row lock needed.
+impl_tontine_store!(SqliteStore, tontines::SHARED, members::SHARED);

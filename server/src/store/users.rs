@@ -142,6 +142,8 @@ pub(super) const SHARED: UserQueries = UserQueries {
     update: concat!(
         "UPDATE users SET first_name = COALESCE($2, first_name), ",
         "last_name = COALESCE($3, last_name), phone = COALESCE($4, phone), ",
+        // A new number is not verified (SET reads the old row, so `phone` is the old number).
+        "phone_verified = CASE WHEN $4 IS NULL OR $4 = phone THEN phone_verified ELSE false END, ",
         "profile_picture = CASE WHEN $5 THEN $6 ELSE profile_picture END, ",
         "address = CASE WHEN $7 THEN $8 ELSE address END, ",
         "city = CASE WHEN $9 THEN $10 ELSE city END, ",

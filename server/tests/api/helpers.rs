@@ -56,6 +56,38 @@ macro_rules! dual_test {
     };
 }
 
+/// Like `dual_test!`, with a hook that adjusts the configuration before the app starts:
+/// `dual_test_with!(name, |c| c.max_body_bytes = 1024, |app| async move { … });`
+#[macro_export]
+macro_rules! dual_test_with {
+    ($name:ident, $tweak:expr, |$app:ident| $body:expr) => {
+        mod $name {
+            #[allow(unused_imports)]
+            use super::*;
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn sqlite() {
+                let $app =
+                    $crate::helpers::TestApp::spawn_with($crate::helpers::Engine::Sqlite, $tweak)
+                        .await
+                        .expect("sqlite always runs");
+                $body.await;
+            }
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn postgres() {
+                let Some($app) =
+                    $crate::helpers::TestApp::spawn_with($crate::helpers::Engine::Postgres, $tweak)
+                        .await
+                else {
+                    return;
+                };
+                $body.await;
+            }
+        }
+    };
+}
+
 fn postgres_admin_url() -> String {
     std::env::var("KOBIRI_TEST_POSTGRES_URL")
         .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".to_owned())
@@ -315,6 +347,107 @@ impl TestApp {
             .find(|m| m.to.as_str() == email)
             .map(|m| m.text)
     }
+}
+
+impl TestApp {
+    /// Posts an `application/x-www-form-urlencoded` body.
+    pub async fn post_form(&self, path: &str, form: &[(&str, &str)]) -> Response {
+        self.request(Method::POST, path, None)
+            .form(form)
+            .send()
+            .await
+            .unwrap()
+    }
+
+    /// Posts raw bytes with the given content type.
+    pub async fn post_raw(
+        &self,
+        path: &str,
+        token: Option<&str>,
+        content_type: &str,
+        body: impl Into<reqwest::Body>,
+    ) -> Response {
+        self.request(Method::POST, path, token)
+            .header(reqwest::header::CONTENT_TYPE, content_type)
+            .body(body)
+            .send()
+            .await
+            .unwrap()
+    }
+
+    /// Refreshes with `refresh_token`.
+    pub async fn refresh(&self, refresh_token: &str) -> Response {
+        self.post(
+            "/api/v1/auth/refresh",
+            None,
+            &json!({ "refresh_token": refresh_token }),
+        )
+        .await
+    }
+
+    /// The user as the store has it, by id.
+    pub async fn stored_user(&self, id: &str) -> kobiri_server::store::User {
+        self.store
+            .user_by_id(UserId::parse(id).unwrap())
+            .await
+            .unwrap()
+            .expect("user stored")
+    }
+}
+
+/// A registration body with the default password; adjust it with [`with`].
+pub fn registration(email: &str, phone: &str) -> Value {
+    json!({
+        "email": email, "phone": phone, "password": PASSWORD,
+        "confirm_password": PASSWORD, "first_name": "Awa", "last_name": "Diop"
+    })
+}
+
+/// `body` with `key` set to `value` (`Value::Null` removes the key).
+pub fn with(mut body: Value, key: &str, value: Value) -> Value {
+    let object = body.as_object_mut().expect("a JSON object");
+    if value.is_null() {
+        object.remove(key);
+    } else {
+        object.insert(key.to_owned(), value);
+    }
+    body
+}
+
+/// `path?k=v&…`, url-encoded.
+pub fn with_query(path: &str, pairs: &[(&str, &str)]) -> String {
+    let query = url::form_urlencoded::Serializer::new(String::new())
+        .extend_pairs(pairs)
+        .finish();
+    format!("{path}?{query}")
+}
+
+/// The `field`s named in an error body's `errors`.
+pub fn error_fields(body: &Value) -> Vec<String> {
+    body["errors"]
+        .as_array()
+        .map(|errors| {
+            errors
+                .iter()
+                .map(|e| e["field"].as_str().unwrap_or_default().to_owned())
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// Asserts a 422 `validation_error` naming `field`; returns the body.
+pub async fn assert_invalid(resp: Response, field: &str) -> Value {
+    let body = assert_error(resp, StatusCode::UNPROCESSABLE_ENTITY, "validation_error").await;
+    assert!(
+        error_fields(&body).iter().any(|f| f == field),
+        "expected an error on {field:?}, body: {body}"
+    );
+    body
+}
+
+/// A six-digit code that is not `code`.
+pub fn wrong_code(code: &str) -> String {
+    format!("{:06}", (code.parse::<u32>().unwrap() + 1) % 1_000_000)
 }
 
 /// The six-digit code in a message.

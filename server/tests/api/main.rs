@@ -5,4 +5,10 @@
 mod helpers;
 
 mod auth;
+mod cli;
 mod ops;
+mod passwords;
+mod tokens;
+mod tontines;
+mod users;
+mod validation;

@@ -1,0 +1,159 @@
+//! Members of a tontine, with the user fields the contract shows beside them.
+
+use chrono::{DateTime, Utc};
+use kobiri_core::{Amount, Currency, MemberId, Phone, TontineId, TontineRole, UserId};
+use uuid::Uuid;
+
+use super::{DbDecimal, StoreError, Timestamp};
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Member {
+    pub id: MemberId,
+    pub tontine_id: TontineId,
+    pub user_id: UserId,
+    pub role: TontineRole,
+    pub order_position: Option<u32>,
+    pub is_active: bool,
+    pub joined_at: Timestamp,
+    pub left_at: Option<Timestamp>,
+    pub total_contributions: Amount,
+    pub total_received: Amount,
+    pub missed_payments: u32,
+    pub user_email: Option<String>,
+    pub user_name: String,
+    pub user_phone: Phone,
+}
+
+#[derive(Debug, Clone)]
+pub struct NewMember {
+    pub id: MemberId,
+    pub tontine_id: TontineId,
+    pub user_id: UserId,
+    pub role: TontineRole,
+    pub order_position: Option<u32>,
+    pub now: Timestamp,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct MemberPatch {
+    pub role: Option<TontineRole>,
+    pub order_position: Option<u32>,
+    pub is_active: Option<bool>,
+}
+
+/// Why a member could not be added.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AddMember {
+    Added,
+    Full,
+    AlreadyMember,
+    /// A former member comes back: the row is reactivated.
+    Rejoined,
+}
+
+#[derive(Debug, sqlx::FromRow)]
+pub(super) struct MemberRow {
+    id: Uuid,
+    tontine_id: Uuid,
+    user_id: Uuid,
+    role: String,
+    order_position: Option<i32>,
+    is_active: bool,
+    joined_at: DateTime<Utc>,
+    left_at: Option<DateTime<Utc>>,
+    total_contributions: DbDecimal,
+    total_received: DbDecimal,
+    missed_payments: i32,
+    currency: String,
+    user_email: Option<String>,
+    first_name: String,
+    last_name: String,
+    user_phone: String,
+}
+
+impl TryFrom<MemberRow> for Member {
+    type Error = StoreError;
+
+    fn try_from(r: MemberRow) -> Result<Self, StoreError> {
+        let currency = Currency::parse(&r.currency).map_err(StoreError::corrupt)?;
+        Ok(Member {
+            id: MemberId::from_uuid(r.id),
+            tontine_id: TontineId::from_uuid(r.tontine_id),
+            user_id: UserId::from_uuid(r.user_id),
+            role: r.role.parse().map_err(StoreError::corrupt)?,
+            order_position: r
+                .order_position
+                .map(u32::try_from)
+                .transpose()
+                .map_err(StoreError::corrupt)?,
+            is_active: r.is_active,
+            joined_at: r.joined_at,
+            left_at: r.left_at,
+            total_contributions: Amount::new(r.total_contributions.0, currency)
+                .map_err(StoreError::corrupt)?,
+            total_received: Amount::new(r.total_received.0, currency)
+                .map_err(StoreError::corrupt)?,
+            missed_payments: u32::try_from(r.missed_payments).map_err(StoreError::corrupt)?,
+            user_email: r.user_email,
+            user_name: format!("{} {}", r.first_name, r.last_name),
+            user_phone: Phone::parse(&r.user_phone).map_err(StoreError::corrupt)?,
+        })
+    }
+}
+
+macro_rules! member_select {
+    () => {
+        "SELECT m.id, m.tontine_id, m.user_id, m.role, m.order_position, m.is_active, \
+         m.joined_at, m.left_at, m.total_contributions, m.total_received, m.missed_payments, \
+         t.currency, u.email AS user_email, u.first_name, u.last_name, u.phone AS user_phone \
+         FROM members m JOIN users u ON u.id = m.user_id JOIN tontines t ON t.id = m.tontine_id "
+    };
+}
+
+pub(super) struct MemberQueries {
+    /// Binds: id, tontine_id, user_id, role, order_position, now.
+    pub insert: &'static str,
+    /// Binds: tontine_id, user_id.
+    pub by_user: &'static str,
+    /// Binds: tontine_id, member id.
+    pub by_id: &'static str,
+    /// Binds: tontine_id.
+    pub list: &'static str,
+    /// Binds: tontine_id. Active members.
+    pub count_active: &'static str,
+    /// Binds: tontine_id.
+    pub max_members: &'static str,
+    /// Binds: member id, role, now.
+    pub reactivate: &'static str,
+    /// Binds: member id, role, order_position, is_active, now.
+    pub update: &'static str,
+    /// Binds: member id, now.
+    pub leave: &'static str,
+    /// Binds: tontine_id, the president role. Active presidents.
+    pub count_presidents: &'static str,
+}
+
+pub(super) const SHARED: MemberQueries = MemberQueries {
+    insert: "INSERT INTO members (id, tontine_id, user_id, role, order_position, joined_at) \
+        VALUES ($1, $2, $3, $4, $5, $6)",
+    by_user: concat!(
+        member_select!(),
+        "WHERE m.tontine_id = $1 AND m.user_id = $2"
+    ),
+    by_id: concat!(member_select!(), "WHERE m.tontine_id = $1 AND m.id = $2"),
+    list: concat!(
+        member_select!(),
+        "WHERE m.tontine_id = $1 ORDER BY m.is_active DESC, m.order_position, m.joined_at, m.id"
+    ),
+    count_active: "SELECT COUNT(*) FROM members WHERE tontine_id = $1 AND is_active",
+    max_members: "SELECT max_members FROM tontines WHERE id = $1",
+    reactivate: "UPDATE members SET is_active = true, left_at = NULL, role = $2, joined_at = $3 \
+        WHERE id = $1",
+    update: "UPDATE members SET role = COALESCE($2, role), \
+        order_position = COALESCE($3, order_position), is_active = COALESCE($4, is_active), \
+        left_at = CASE WHEN $4 = false THEN $5 WHEN $4 = true THEN NULL ELSE left_at END \
+        WHERE id = $1",
+    leave: "UPDATE members SET is_active = false, left_at = $2 WHERE id = $1",
+    count_presidents: "SELECT COUNT(*) FROM members \
+        WHERE tontine_id = $1 AND is_active AND role = $2",
+};

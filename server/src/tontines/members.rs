@@ -1,0 +1,223 @@
+//! Member handlers: join by code, add, list, update, leave.
+
+use axum::{Json, extract::State, http::StatusCode};
+use kobiri_core::{Action, ErrorCode, MemberId, PlatformRole, TontineId, TontineRole, UserId};
+
+use super::{
+    TontineAccess,
+    dto::{AddMemberRequest, JoinRequest, MemberResponse, NewMemberTarget, UpdateMemberRequest},
+};
+use crate::{
+    auth::AuthUser,
+    error::{ApiError, ApiResult, ErrorBody},
+    extract::{AppJson, PathId, PathIds},
+    state::AppState,
+    store::{AddMember, Member, MemberPatch, NewMember, NewUser, Tontine},
+};
+
+/// Adds `user` to `tontine` and returns the membership, mapping the refusals to the contract:
+/// full → 400, already a member → 409.
+async fn enroll(
+    state: &AppState,
+    tontine: &Tontine,
+    user: UserId,
+    role: TontineRole,
+    order_position: Option<u32>,
+) -> ApiResult<Member> {
+    if !tontine.is_active {
+        return Err(
+            ApiError::new(ErrorCode::BusinessRule).with_detail("Cette tontine est inactive")
+        );
+    }
+    let new = NewMember {
+        id: MemberId::new(),
+        tontine_id: tontine.id,
+        user_id: user,
+        role,
+        order_position,
+        now: state.now(),
+    };
+    match state.store().add_member(&new).await? {
+        AddMember::Added | AddMember::Rejoined => {}
+        AddMember::Full => {
+            return Err(
+                ApiError::new(ErrorCode::BusinessRule).with_detail("La tontine est complète")
+            );
+        }
+        AddMember::AlreadyMember => {
+            return Err(
+                ApiError::new(ErrorCode::Conflict).with_detail("Déjà membre de cette tontine")
+            );
+        }
+    }
+    state
+        .store()
+        .member_of(tontine.id, user)
+        .await?
+        .ok_or_else(ApiError::internal)
+}
+
+/// Join a tontine with its code (case-insensitive).
+#[utoipa::path(post, path = "/api/v1/tontines/join", tag = "members", security(("bearer" = [])),
+    request_body = JoinRequest,
+    responses(
+        (status = 201, description = "Joined", body = MemberResponse),
+        (status = 400, description = "The tontine is full or inactive", body = ErrorBody),
+        (status = 404, description = "No tontine with that code", body = ErrorBody),
+        (status = 409, description = "Already a member", body = ErrorBody)))]
+pub async fn join(
+    State(state): State<AppState>,
+    AuthUser(caller): AuthUser,
+    AppJson(body): AppJson<JoinRequest>,
+) -> ApiResult<(StatusCode, Json<MemberResponse>)> {
+    let code = body.code()?;
+    let tontine = state
+        .store()
+        .tontine_by_code(&code)
+        .await?
+        .ok_or_else(ApiError::not_found)?;
+    let member = enroll(&state, &tontine, caller.id, TontineRole::Membre, None).await?;
+    Ok((StatusCode::CREATED, Json(member.into())))
+}
+
+/// Add a member (president or admin): an existing user by `user_id`, or a person without a
+/// smartphone by phone and names (a password-less account they can claim later by
+/// registering with that phone).
+#[utoipa::path(post, path = "/api/v1/tontines/{id}/members", tag = "members", security(("bearer" = [])),
+    params(("id" = uuid::Uuid, Path)), request_body = AddMemberRequest,
+    responses(
+        (status = 201, description = "Added", body = MemberResponse),
+        (status = 400, description = "The tontine is full", body = ErrorBody),
+        (status = 403, description = "Not the president", body = ErrorBody),
+        (status = 409, description = "Already a member", body = ErrorBody)))]
+pub async fn add(
+    State(state): State<AppState>,
+    AuthUser(caller): AuthUser,
+    PathId(id): PathId,
+    AppJson(body): AppJson<AddMemberRequest>,
+) -> ApiResult<(StatusCode, Json<MemberResponse>)> {
+    let access = TontineAccess::load(&state, &caller, TontineId::from_uuid(id)).await?;
+    access.require(Action::ManageMembers)?;
+    let user_id = match body.target()? {
+        NewMemberTarget::Existing(user_id) => {
+            let user = state.store().user_by_id(user_id).await?;
+            user.filter(|u| u.is_active)
+                .ok_or_else(|| ApiError::field("user_id", "utilisateur introuvable"))?
+                .id
+        }
+        NewMemberTarget::ByPhone {
+            phone,
+            first_name,
+            last_name,
+        } => match state.store().user_by_phone(&phone).await? {
+            Some(user) => user.id,
+            None => {
+                let user = NewUser {
+                    id: UserId::new(),
+                    email: None,
+                    phone,
+                    password_hash: None,
+                    first_name: first_name.into_inner(),
+                    last_name: last_name.into_inner(),
+                    role: PlatformRole::Membre,
+                    address: None,
+                    city: None,
+                    country: None,
+                    now: state.now(),
+                };
+                state.store().insert_user(&user).await?.id
+            }
+        },
+    };
+    let role = body.role.unwrap_or_default();
+    let member = enroll(&state, &access.tontine, user_id, role, body.order_position).await?;
+    Ok((StatusCode::CREATED, Json(member.into())))
+}
+
+/// The members of a tontine.
+#[utoipa::path(get, path = "/api/v1/tontines/{id}/members", tag = "members", security(("bearer" = [])),
+    params(("id" = uuid::Uuid, Path)),
+    responses((status = 200, description = "Members", body = Vec<MemberResponse>)))]
+pub async fn list(
+    State(state): State<AppState>,
+    AuthUser(caller): AuthUser,
+    PathId(id): PathId,
+) -> ApiResult<Json<Vec<MemberResponse>>> {
+    let access = TontineAccess::load(&state, &caller, TontineId::from_uuid(id)).await?;
+    access.require(Action::ViewMembers)?;
+    let members = state.store().list_members(access.tontine.id).await?;
+    Ok(Json(
+        members.into_iter().map(MemberResponse::from).collect(),
+    ))
+}
+
+/// Change a member's role, order position or activity (president or admin).
+#[utoipa::path(put, path = "/api/v1/tontines/{id}/members/{member_id}", tag = "members",
+    security(("bearer" = [])),
+    params(("id" = uuid::Uuid, Path), ("member_id" = uuid::Uuid, Path)),
+    request_body = UpdateMemberRequest,
+    responses(
+        (status = 200, description = "Updated", body = MemberResponse),
+        (status = 404, description = "No such member in this tontine", body = ErrorBody)))]
+pub async fn update(
+    State(state): State<AppState>,
+    AuthUser(caller): AuthUser,
+    PathIds(id, member_id): PathIds,
+    AppJson(body): AppJson<UpdateMemberRequest>,
+) -> ApiResult<Json<MemberResponse>> {
+    let access = TontineAccess::load(&state, &caller, TontineId::from_uuid(id)).await?;
+    access.require(Action::ManageMembers)?;
+    let member_id = MemberId::from_uuid(member_id);
+    let member = state
+        .store()
+        .member_by_id(access.tontine.id, member_id)
+        .await?
+        .ok_or_else(ApiError::not_found)?;
+    if body.order_position == Some(0) {
+        return Err(ApiError::field(
+            "order_position",
+            "la position commence à 1",
+        ));
+    }
+    let patch = MemberPatch {
+        role: body.role,
+        order_position: body.order_position,
+        is_active: body.is_active,
+    };
+    state
+        .store()
+        .update_member(member.id, &patch, state.now())
+        .await?;
+    let member = state
+        .store()
+        .member_by_id(access.tontine.id, member_id)
+        .await?
+        .ok_or_else(ApiError::not_found)?;
+    Ok(Json(member.into()))
+}
+
+/// Leave a tontine. The last president cannot leave while other members remain.
+#[utoipa::path(post, path = "/api/v1/tontines/{id}/leave", tag = "members", security(("bearer" = [])),
+    params(("id" = uuid::Uuid, Path)),
+    responses(
+        (status = 200, description = "Left", body = MemberResponse),
+        (status = 400, description = "Last president", body = ErrorBody)))]
+pub async fn leave(
+    State(state): State<AppState>,
+    AuthUser(caller): AuthUser,
+    PathId(id): PathId,
+) -> ApiResult<Json<MemberResponse>> {
+    let access = TontineAccess::load(&state, &caller, TontineId::from_uuid(id)).await?;
+    let member = access.member.ok_or_else(ApiError::not_found)?;
+    if !state.store().leave_tontine(&member, state.now()).await? {
+        return Err(ApiError::new(ErrorCode::BusinessRule).with_detail(
+            "Le dernier président ne peut pas quitter la tontine tant qu'il reste des membres",
+        ));
+    }
+    let member = state
+        .store()
+        .member_by_id(access.tontine.id, member.id)
+        .await?
+        .ok_or_else(ApiError::internal)?;
+    Ok(Json(member.into()))
+}
