@@ -50,6 +50,8 @@ pub enum ErrorCode {
     PayloadTooLarge,
     /// The body is not JSON.
     UnsupportedMediaType,
+    /// The route exists, but not with that HTTP method.
+    MethodNotAllowed,
     /// A rule of the tontine forbids the operation.
     BusinessRule,
     /// The request took too long.
@@ -84,6 +86,7 @@ impl ErrorCode {
         ErrorCode::RateLimited,
         ErrorCode::PayloadTooLarge,
         ErrorCode::UnsupportedMediaType,
+        ErrorCode::MethodNotAllowed,
         ErrorCode::BusinessRule,
         ErrorCode::Timeout,
         ErrorCode::ServiceUnavailable,
@@ -114,6 +117,7 @@ impl ErrorCode {
             ErrorCode::RateLimited => "rate_limited",
             ErrorCode::PayloadTooLarge => "payload_too_large",
             ErrorCode::UnsupportedMediaType => "unsupported_media_type",
+            ErrorCode::MethodNotAllowed => "method_not_allowed",
             ErrorCode::BusinessRule => "business_rule",
             ErrorCode::Timeout => "timeout",
             ErrorCode::ServiceUnavailable => "service_unavailable",
@@ -145,6 +149,7 @@ impl ErrorCode {
             ErrorCode::RateLimited => "Trop de tentatives, réessayez plus tard",
             ErrorCode::PayloadTooLarge => "Requête trop volumineuse",
             ErrorCode::UnsupportedMediaType => "Type de contenu non pris en charge (JSON attendu)",
+            ErrorCode::MethodNotAllowed => "Méthode non autorisée pour cette ressource",
             ErrorCode::BusinessRule => "Opération contraire aux règles de la tontine",
             ErrorCode::Timeout => "Délai de traitement dépassé",
             ErrorCode::ServiceUnavailable => "Service temporairement indisponible",
@@ -278,7 +283,7 @@ mod tests {
             assert_eq!(serde_json::to_string(&code).unwrap(), format!("\"{s}\""));
             assert_eq!(code.to_string(), s);
         }
-        assert_eq!(ErrorCode::ALL.len(), 25);
+        assert_eq!(ErrorCode::ALL.len(), 26);
     }
 
     #[test]

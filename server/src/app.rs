@@ -23,8 +23,8 @@ use tower_http::{
 
 use crate::{
     auth, docs,
-    error::{ApiError, code_for_status, method_not_allowed},
-    health, metrics,
+    error::{ApiError, code_for_status},
+    health, metrics, passages, payments, sessions,
     state::AppState,
     tontines, users,
 };
@@ -34,7 +34,11 @@ pub fn router(state: AppState) -> Router {
     let api = Router::new()
         .merge(auth::router())
         .merge(users::router())
-        .merge(tontines::router());
+        .merge(tontines::router())
+        .merge(crate::notifications::router())
+        .merge(sessions::router())
+        .merge(payments::router())
+        .merge(passages::router());
     let config = &state.config;
     Router::new()
         .route("/health", get(health::health))
@@ -93,13 +97,8 @@ async fn bare_errors_as_json(response: Response) -> Response {
     if !(status.is_client_error() || status.is_server_error()) || is_json {
         return response;
     }
-    let mut shaped = if status == StatusCode::METHOD_NOT_ALLOWED {
-        method_not_allowed()
-    } else {
-        let mut shaped = ApiError::new(code_for_status(status)).into_response();
-        *shaped.status_mut() = status;
-        shaped
-    };
+    let mut shaped = ApiError::new(code_for_status(status)).into_response();
+    *shaped.status_mut() = status;
     if let Some(allow) = response.headers().get(header::ALLOW) {
         shaped.headers_mut().insert(header::ALLOW, allow.clone());
     }
@@ -124,7 +123,8 @@ fn trim_trailing_slash(mut req: Request) -> Request {
 }
 
 /// Serves the app on `listener` until `shutdown` completes, then drains in-flight requests.
-/// Paths answer with and without a trailing slash.
+/// Paths answer with and without a trailing slash. The job runner (reminders, late penalties)
+/// runs alongside, every `JOBS_INTERVAL_SECONDS`, and stops with the server.
 pub async fn serve(
     listener: TcpListener,
     state: AppState,
@@ -138,6 +138,11 @@ pub async fn serve(
             limits.prune();
         }
     });
+    let jobs = crate::jobs::spawn(
+        state.store.clone(),
+        state.clock.clone(),
+        state.config.jobs_interval,
+    );
     let app = tower::util::MapRequestLayer::new(trim_trailing_slash).layer(router(state));
     let service =
         ServiceExt::<Request<Body>>::into_make_service_with_connect_info::<SocketAddr>(app);
@@ -145,6 +150,9 @@ pub async fn serve(
         .with_graceful_shutdown(shutdown)
         .await;
     pruner.abort();
+    if let Some(jobs) = jobs {
+        jobs.stop(std::time::Duration::from_secs(10)).await;
+    }
     served
 }
 

@@ -115,6 +115,9 @@ pub struct Config {
     pub rate_limits: RateLimitConfig,
     /// Concurrent argon2 computations; defaults to the number of cores.
     pub password_hash_concurrency: usize,
+    /// How often the in-process job runner schedules and runs jobs (reminders, late
+    /// penalties); zero turns it off.
+    pub jobs_interval: Duration,
 }
 
 /// Reads variables from a map, so tests can build a configuration without touching the
@@ -226,6 +229,7 @@ impl Config {
                 forgot_per_account: v.parse("RATE_LIMIT_FORGOT_PER_ACCOUNT", 3)?,
             },
             password_hash_concurrency: v.parse("PASSWORD_HASH_CONCURRENCY", cores)?.max(1),
+            jobs_interval: Duration::from_secs(v.parse("JOBS_INTERVAL_SECONDS", 60)?),
         })
     }
 
@@ -235,6 +239,8 @@ impl Config {
             ("DATABASE_URL", database_url),
             ("ENVIRONMENT", "test"),
             ("DATABASE_MAX_CONNECTIONS", "8"),
+            // Tests run job passes themselves, with their clock.
+            ("JOBS_INTERVAL_SECONDS", "0"),
         ];
         match Self::from_vars(vars.map(|(k, v)| (k.to_owned(), v.to_owned()))) {
             Ok(config) => config,

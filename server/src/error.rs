@@ -133,6 +133,7 @@ pub fn status_of(code: ErrorCode) -> StatusCode {
         C::RateLimited => StatusCode::TOO_MANY_REQUESTS,
         C::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
         C::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+        C::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
         C::Timeout => StatusCode::REQUEST_TIMEOUT,
         C::ServiceUnavailable => StatusCode::SERVICE_UNAVAILABLE,
         C::InternalError => StatusCode::INTERNAL_SERVER_ERROR,
@@ -147,6 +148,7 @@ pub fn code_for_status(status: StatusCode) -> ErrorCode {
         StatusCode::FORBIDDEN => ErrorCode::Forbidden,
         StatusCode::PAYLOAD_TOO_LARGE => ErrorCode::PayloadTooLarge,
         StatusCode::UNSUPPORTED_MEDIA_TYPE => ErrorCode::UnsupportedMediaType,
+        StatusCode::METHOD_NOT_ALLOWED => ErrorCode::MethodNotAllowed,
         StatusCode::REQUEST_TIMEOUT | StatusCode::GATEWAY_TIMEOUT => ErrorCode::Timeout,
         StatusCode::TOO_MANY_REQUESTS => ErrorCode::RateLimited,
         StatusCode::UNPROCESSABLE_ENTITY | StatusCode::BAD_REQUEST => ErrorCode::ValidationError,
@@ -154,21 +156,6 @@ pub fn code_for_status(status: StatusCode) -> ErrorCode {
         s if s.is_server_error() => ErrorCode::InternalError,
         _ => ErrorCode::NotFound,
     }
-}
-
-/// The `code` of a 405. kobiri-core's `ErrorCode` has no variant for a wrong method (a client
-/// bug, never a business outcome), so the wire string is defined here; move it into
-/// `ErrorCode` when core next changes.
-pub const METHOD_NOT_ALLOWED_CODE: &str = "method_not_allowed";
-
-/// The contract body of a 405 (the caller keeps the router's `Allow` header).
-pub fn method_not_allowed() -> Response {
-    let body = ErrorBody {
-        detail: "Méthode non autorisée pour cette ressource".to_owned(),
-        code: METHOD_NOT_ALLOWED_CODE.to_owned(),
-        errors: vec![],
-    };
-    (StatusCode::METHOD_NOT_ALLOWED, Json(body)).into_response()
 }
 
 impl IntoResponse for ApiError {

@@ -21,14 +21,28 @@ pub fn router() -> Router<AppState> {
     )
 }
 
-/// Who may see a user: themselves and admins. (Members who share a tontine join this rule
-/// with the tontine tables.) Anyone else gets a 404, so existence does not leak.
-fn may_see(caller: &User, target: UserId) -> bool {
+/// Who may manage a user: themselves and admins. Anyone else gets a 404, so existence does
+/// not leak.
+fn may_manage(caller: &User, target: UserId) -> bool {
     caller.id == target || caller.is_admin()
 }
 
+/// Loads a user the caller may manage (update, deactivate).
+async fn load_managed(state: &AppState, caller: &User, id: UserId) -> ApiResult<User> {
+    if !may_manage(caller, id) {
+        return Err(ApiError::not_found());
+    }
+    state
+        .store()
+        .user_by_id(id)
+        .await?
+        .ok_or_else(ApiError::not_found)
+}
+
+/// Loads a user the caller may see: themselves, anyone for an admin, and the members of the
+/// tontines the caller belongs to.
 async fn load_visible(state: &AppState, caller: &User, id: UserId) -> ApiResult<User> {
-    if !may_see(caller, id) {
+    if !may_manage(caller, id) && !state.store().share_tontine(caller.id, id).await? {
         return Err(ApiError::not_found());
     }
     state
@@ -91,7 +105,7 @@ pub async fn update_user(
     PathId(id): PathId,
     AppJson(body): AppJson<UserUpdateRequest>,
 ) -> ApiResult<Json<UserResponse>> {
-    let target = load_visible(&state, &caller, UserId::from_uuid(id)).await?;
+    let target = load_managed(&state, &caller, UserId::from_uuid(id)).await?;
     let patch = body.into_patch()?;
     if (patch.role.is_some() || patch.is_active.is_some()) && !caller.is_admin() {
         return Err(ApiError::forbidden().with_detail(
@@ -121,7 +135,7 @@ pub async fn deactivate_user(
     AuthUser(caller): AuthUser,
     PathId(id): PathId,
 ) -> ApiResult<Json<UserResponse>> {
-    let target = load_visible(&state, &caller, UserId::from_uuid(id)).await?;
+    let target = load_managed(&state, &caller, UserId::from_uuid(id)).await?;
     if !target.is_active {
         return Err(
             ApiError::new(ErrorCode::BusinessRule).with_detail("Ce compte est déjà désactivé")

@@ -2,6 +2,7 @@
 //! them, production sends them, and tests read them.
 
 mod email;
+pub mod plan;
 mod sms;
 
 use std::sync::{Arc, Mutex, PoisonError};

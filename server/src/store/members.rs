@@ -129,6 +129,8 @@ pub(super) struct MemberQueries {
     pub update: &'static str,
     /// Binds: member id, now.
     pub leave: &'static str,
+    /// Binds: user a, user b. Whether they share a tontine (as active members).
+    pub share: &'static str,
     /// Binds: tontine_id, the president role. Active presidents.
     pub count_presidents: &'static str,
 }
@@ -154,6 +156,8 @@ pub(super) const SHARED: MemberQueries = MemberQueries {
         left_at = CASE WHEN $4 = false THEN $5 WHEN $4 = true THEN NULL ELSE left_at END \
         WHERE id = $1",
     leave: "UPDATE members SET is_active = false, left_at = $2 WHERE id = $1",
+    share: "SELECT EXISTS (SELECT 1 FROM members a JOIN members b ON a.tontine_id = b.tontine_id \
+        WHERE a.user_id = $1 AND b.user_id = $2 AND a.is_active AND b.is_active)",
     count_presidents: "SELECT COUNT(*) FROM members \
         WHERE tontine_id = $1 AND is_active AND role = $2",
 };

@@ -6,12 +6,18 @@
 //! maps rows once, in `<aggregate>.rs`, expanded for both engines. An operation that changes
 //! several rows runs in one transaction that it owns.
 
+pub mod audit;
 mod codes;
 mod decimal;
 mod error;
+mod jobs;
 mod members;
 mod models;
+pub mod notifications;
+mod passages;
+mod payments;
 pub mod postgres;
+mod sessions;
 pub mod sqlite;
 mod tokens;
 mod tontines;
@@ -21,20 +27,56 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 
+pub use audit::{AuditEntry, AuditSource, NewAudit};
 pub use decimal::DbDecimal;
 pub use error::{StoreError, StoreResult};
+pub use jobs::{Job, JobKind, JobOutcome, JobStatus, MissedPayment, NewJob, SessionToSchedule};
 pub use members::{AddMember, Member, MemberPatch, NewMember};
 pub use models::*;
+pub use notifications::{
+    LIVE_PAYMENT_STATUSES, MarkRead, NewNotification, Notification, Preference, Recipient,
+};
+pub use passages::{
+    NewPassage, Passage, PassageChange, PassageEdit, PassagePlan, ReplacePassages, SessionSlot,
+};
+pub use payments::{NewPayment, Payment, PaymentDecision, PaymentFilter};
+pub use sessions::{NewSession, Session, SessionChange};
 pub use tontines::{NewTontine, Tontine, TontineFilter, TontinePatch};
 
 /// Every operation the server needs from its database.
 pub trait Store:
-    UserStore + TokenStore + CodeStore + TontineStore + HealthStore + Send + Sync + 'static
+    UserStore
+    + TokenStore
+    + CodeStore
+    + TontineStore
+    + SessionStore
+    + PaymentStore
+    + AuditStore
+    + PassageStore
+    + NotificationStore
+    + JobStore
+    + HealthStore
+    + Send
+    + Sync
+    + 'static
 {
 }
 
 impl<T> Store for T where
-    T: UserStore + TokenStore + CodeStore + TontineStore + HealthStore + Send + Sync + 'static
+    T: UserStore
+        + TokenStore
+        + CodeStore
+        + TontineStore
+        + SessionStore
+        + PaymentStore
+        + AuditStore
+        + PassageStore
+        + NotificationStore
+        + JobStore
+        + HealthStore
+        + Send
+        + Sync
+        + 'static
 {
 }
 
@@ -163,8 +205,147 @@ pub trait TontineStore {
         patch: &MemberPatch,
         now: Timestamp,
     ) -> StoreResult<()>;
+    /// Whether two users are active members of a common tontine.
+    async fn share_tontine(&self, a: UserId, b: UserId) -> StoreResult<bool>;
     /// Marks the member as gone; `false` when they are the last president and others remain.
     async fn leave_tontine(&self, member: &Member, now: Timestamp) -> StoreResult<bool>;
+}
+
+#[async_trait]
+pub trait SessionStore {
+    /// Plans sessions, numbering them after the tontine's last one, in one transaction.
+    async fn create_sessions(&self, sessions: &[NewSession]) -> StoreResult<Vec<Session>>;
+    async fn session_by_id(&self, id: kobiri_core::SessionId) -> StoreResult<Option<Session>>;
+    async fn list_sessions(
+        &self,
+        tontine: kobiri_core::TontineId,
+        status: Option<kobiri_core::SessionStatus>,
+        page: PageRequest,
+    ) -> StoreResult<Page<Session>>;
+    /// The tontine's open (`en_cours`) session with the lowest number.
+    async fn open_session_of(
+        &self,
+        tontine: kobiri_core::TontineId,
+    ) -> StoreResult<Option<Session>>;
+    /// Applies a status change if the session is still in `from`, with its audit entry and
+    /// notifications; `false` when it was changed meanwhile.
+    async fn change_session(&self, change: &SessionChange) -> StoreResult<bool>;
+}
+
+#[async_trait]
+pub trait AuditStore {
+    /// A tontine's audit entries, newest first.
+    async fn list_audit(
+        &self,
+        tontine: kobiri_core::TontineId,
+        page: PageRequest,
+    ) -> StoreResult<Page<AuditEntry>>;
+}
+
+#[async_trait]
+pub trait PaymentStore {
+    /// Stores a payment and its audit entry. A second live payment of the member for the
+    /// session is a `Conflict`.
+    async fn insert_payment(&self, payment: &NewPayment, audit: &NewAudit) -> StoreResult<Payment>;
+    async fn payment_by_id(&self, id: kobiri_core::PaymentId) -> StoreResult<Option<Payment>>;
+    async fn list_payments(
+        &self,
+        filter: PaymentFilter,
+        page: PageRequest,
+    ) -> StoreResult<Page<Payment>>;
+    /// Approves or rejects a payment still `en_attente`; approving adds its amount to the
+    /// session and the member, with the audit entry and notifications, in one transaction.
+    /// `None` when it was decided meanwhile.
+    async fn decide_payment(&self, decision: &PaymentDecision) -> StoreResult<Option<Payment>>;
+}
+
+#[async_trait]
+pub trait PassageStore {
+    async fn passage_by_id(&self, id: kobiri_core::PassageId) -> StoreResult<Option<Passage>>;
+    /// The tontine's passages in payout order.
+    async fn list_passages(&self, tontine: kobiri_core::TontineId) -> StoreResult<Vec<Passage>>;
+    /// The tontine's sessions (number, id, date), for dating passages.
+    async fn session_slots(&self, tontine: kobiri_core::TontineId)
+    -> StoreResult<Vec<SessionSlot>>;
+    /// Replaces every passage of the tontine with `plan`, sets the members' order positions
+    /// and the tontine's payout method and seed, with the audit entry, in one transaction.
+    /// `Settled` (nothing written) once a passage is complete or paid.
+    async fn replace_passages(&self, plan: &PassagePlan) -> StoreResult<ReplacePassages>;
+    /// Applies a change if the passage is still in `from` (and, for a payout, not paid yet),
+    /// with its audit entry and notifications; a confirmation also adds the amount to the
+    /// member's `total_received`. `false` when it was changed meanwhile.
+    async fn change_passage(&self, change: &PassageChange) -> StoreResult<bool>;
+}
+
+#[async_trait]
+pub trait NotificationStore {
+    /// The user's in-app notifications (the inbox), newest first.
+    async fn list_notifications(
+        &self,
+        user: UserId,
+        unread_only: bool,
+        page: PageRequest,
+    ) -> StoreResult<Page<Notification>>;
+    async fn count_unread_notifications(&self, user: UserId) -> StoreResult<u64>;
+    /// Marks the user's unread in-app notifications read (`lue`, `read_at = now`); returns how
+    /// many changed. Ids of someone else's notifications change nothing.
+    async fn mark_notifications_read(
+        &self,
+        user: UserId,
+        which: &MarkRead,
+        now: Timestamp,
+    ) -> StoreResult<u64>;
+    /// The choices the user stored (the defaults are not stored).
+    async fn notification_preferences(&self, user: UserId) -> StoreResult<Vec<Preference>>;
+    /// Inserts or replaces the choices, in one transaction.
+    async fn set_notification_preferences(
+        &self,
+        user: UserId,
+        choices: &[Preference],
+    ) -> StoreResult<()>;
+    /// The tontine's active members, with their stored choices for `kind`.
+    async fn tontine_recipients(
+        &self,
+        tontine: kobiri_core::TontineId,
+        kind: kobiri_core::NotificationType,
+    ) -> StoreResult<Vec<Recipient>>;
+    /// The active members of the session's tontine with no live payment (see
+    /// [`LIVE_PAYMENT_STATUSES`]) for the session, with their stored choices for `kind`.
+    async fn unpaid_recipients(
+        &self,
+        session: kobiri_core::SessionId,
+        kind: kobiri_core::NotificationType,
+    ) -> StoreResult<Vec<Recipient>>;
+    /// Writes notifications and their outbox rows in one transaction; returns how many were
+    /// written (those whose dedup key exists are skipped).
+    async fn write_notifications(&self, list: &[NewNotification]) -> StoreResult<u64>;
+}
+
+#[async_trait]
+pub trait JobStore {
+    /// Open sessions of active tontines that have no jobs yet.
+    async fn sessions_to_schedule(&self, limit: u32) -> StoreResult<Vec<SessionToSchedule>>;
+    /// Inserts jobs in one transaction, skipping those whose dedup key exists; returns how
+    /// many were inserted.
+    async fn schedule_jobs(&self, jobs: &[NewJob]) -> StoreResult<u64>;
+    /// Claims up to `limit` due jobs (pending with `run_at <= now`, or running with an expired
+    /// lease) until `lease_until`, atomically: two workers never claim the same job.
+    async fn claim_jobs(
+        &self,
+        now: Timestamp,
+        lease_until: Timestamp,
+        limit: u32,
+    ) -> StoreResult<Vec<Job>>;
+    /// Records how a claimed run ended; `false` when the lease was lost to another worker.
+    async fn finish_job(
+        &self,
+        job: &Job,
+        outcome: &JobOutcome,
+        now: Timestamp,
+    ) -> StoreResult<bool>;
+    /// Counts one missed payment with its notifications and audit entry, at most once per
+    /// member and session; `false` when already counted or the member has paid meanwhile.
+    async fn record_missed_payment(&self, missed: &MissedPayment) -> StoreResult<bool>;
 }
 
 /// Opens the store named by a database URL (`postgres://…` or `sqlite://…`) and runs its

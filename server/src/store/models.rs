@@ -155,6 +155,29 @@ impl<T> Page<T> {
     }
 }
 
+/// Reads every page of a paginated store listing, in order.
+pub async fn all_pages<T, F, Fut>(mut fetch: F) -> super::StoreResult<Vec<T>>
+where
+    F: FnMut(PageRequest) -> Fut,
+    Fut: std::future::Future<Output = super::StoreResult<Page<T>>>,
+{
+    let mut out = Vec::new();
+    let mut page_no = 1;
+    loop {
+        let request = PageRequest {
+            page: page_no,
+            page_size: PageRequest::MAX_PAGE_SIZE,
+        };
+        let batch = fetch(request).await?;
+        let done = page_no >= batch.pages;
+        out.extend(batch.items);
+        if done {
+            return Ok(out);
+        }
+        page_no += 1;
+    }
+}
+
 /// SHA-256 of a refresh token: only the hash is stored.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct TokenHash(pub [u8; 32]);

@@ -6,9 +6,11 @@ use async_trait::async_trait;
 use sqlx::postgres::{PgPool, PgPoolOptions};
 
 use super::{
-    Engine, HealthStore, PoolStats, StoreResult,
+    Engine, HealthStore, PoolStats, StoreResult, audit,
     codes::{self, impl_code_store},
-    members,
+    members, notifications,
+    payments::{self, impl_payment_store},
+    sessions::{self, impl_session_store},
     tokens::{self, impl_token_store},
     tontines::{self, impl_tontine_store},
     users::{self, impl_user_store},
@@ -69,6 +71,36 @@ impl_user_store!(PgStore, users::SHARED);
 impl_token_store!(PgStore, tokens::SHARED);
 impl_code_store!(PgStore, codes::SHARED);
 impl_tontine_store!(PgStore, tontines::SHARED, MEMBERS);
+impl_session_store!(PgStore, SESSIONS, audit::POSTGRES, notifications::POSTGRES);
+audit::impl_audit_store!(PgStore, audit::POSTGRES);
+notifications::impl_notification_store!(PgStore, notifications::POSTGRES);
+super::jobs::impl_job_store!(
+    PgStore,
+    super::jobs::POSTGRES,
+    audit::POSTGRES,
+    notifications::POSTGRES
+);
+impl_payment_store!(PgStore, PAYMENTS, audit::POSTGRES, notifications::POSTGRES);
+super::passages::impl_passage_store!(
+    PgStore,
+    super::passages::POSTGRES,
+    audit::POSTGRES,
+    notifications::POSTGRES
+);
+
+/// Session numbers are assigned under a lock on the tontine row.
+const SESSIONS: sessions::SessionQueries = sessions::SessionQueries {
+    lock_numbers: "SELECT (SELECT COALESCE(MAX(s.session_number), 0) FROM sessions s \
+        WHERE s.tontine_id = t.id) FROM tontines t WHERE t.id = $1 FOR UPDATE",
+    ..sessions::SHARED
+};
+
+/// Amounts are read and rewritten under row locks, so concurrent validations add up.
+const PAYMENTS: payments::PaymentQueries = payments::PaymentQueries {
+    session_collected: "SELECT collected_amount FROM sessions WHERE id = $1 FOR UPDATE",
+    member_total: "SELECT total_contributions FROM members WHERE id = $1 FOR UPDATE",
+    ..payments::SHARED
+};
 
 /// Member operations lock the tontine row while they count its members.
 const MEMBERS: members::MemberQueries = members::MemberQueries {

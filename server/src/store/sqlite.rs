@@ -9,9 +9,11 @@ use sqlx::sqlite::{
 };
 
 use super::{
-    Engine, HealthStore, PoolStats, StoreResult,
+    Engine, HealthStore, PoolStats, StoreResult, audit,
     codes::{self, impl_code_store},
-    members,
+    members, notifications,
+    payments::{self, impl_payment_store},
+    sessions::{self, impl_session_store},
     tokens::{self, impl_token_store},
     tontines::{self, impl_tontine_store},
     users::{self, impl_user_store},
@@ -89,3 +91,29 @@ impl_token_store!(SqliteStore, tokens::SHARED);
 impl_code_store!(SqliteStore, codes::SHARED);
 // One writer connection serialises the member counts; no row lock needed.
 impl_tontine_store!(SqliteStore, tontines::SHARED, members::SHARED);
+impl_session_store!(
+    SqliteStore,
+    sessions::SHARED,
+    audit::SQLITE,
+    notifications::SQLITE
+);
+audit::impl_audit_store!(SqliteStore, audit::SQLITE);
+notifications::impl_notification_store!(SqliteStore, notifications::SQLITE);
+super::jobs::impl_job_store!(
+    SqliteStore,
+    super::jobs::SQLITE,
+    audit::SQLITE,
+    notifications::SQLITE
+);
+impl_payment_store!(
+    SqliteStore,
+    payments::SHARED,
+    audit::SQLITE,
+    notifications::SQLITE
+);
+super::passages::impl_passage_store!(
+    SqliteStore,
+    super::passages::SHARED,
+    audit::SQLITE,
+    notifications::SQLITE
+);

@@ -468,6 +468,19 @@ macro_rules! impl_tontine_store {
                 Ok(())
             }
 
+            async fn share_tontine(
+                &self,
+                a: kobiri_core::UserId,
+                b: kobiri_core::UserId,
+            ) -> $crate::store::StoreResult<bool> {
+                let shared: bool = sqlx::query_scalar($mq.share)
+                    .bind(a.as_uuid())
+                    .bind(b.as_uuid())
+                    .fetch_one(self.reader())
+                    .await?;
+                Ok(shared)
+            }
+
             async fn leave_tontine(
                 &self,
                 member: &$crate::store::Member,

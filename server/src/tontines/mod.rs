@@ -3,6 +3,7 @@
 pub mod dto;
 pub mod handlers;
 pub mod members;
+pub mod stats;
 
 use axum::{
     Router,
@@ -32,6 +33,7 @@ pub fn router() -> Router<AppState> {
         )
         .route("/tontines/{id}/members/{member_id}", put(members::update))
         .route("/tontines/{id}/leave", post(members::leave))
+        .route("/tontines/{id}/stats", get(stats::stats))
 }
 
 /// The caller's standing in one tontine.

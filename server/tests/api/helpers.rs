@@ -233,6 +233,12 @@ impl TestApp {
         })
     }
 
+    /// The server's current date (its injected clock), as `YYYY-MM-DD`.
+    pub fn clock_today(&self) -> String {
+        use kobiri_server::clock::Clock;
+        self.clock.now().date_naive().to_string()
+    }
+
     pub fn url(&self, path: &str) -> String {
         format!("{}{}", self.address, path)
     }
@@ -310,6 +316,17 @@ impl TestApp {
             phone,
             access: tokens["access_token"].as_str().unwrap().to_owned(),
             refresh: tokens["refresh_token"].as_str().unwrap().to_owned(),
+        }
+    }
+
+    /// Logs `user` in again (after moving the clock past their access token's life).
+    pub async fn relogin(&self, user: &TestUser) -> TestUser {
+        let tokens: Value =
+            assert_status(self.login(&user.email, PASSWORD).await, StatusCode::OK).await;
+        TestUser {
+            access: tokens["access_token"].as_str().unwrap().to_owned(),
+            refresh: tokens["refresh_token"].as_str().unwrap().to_owned(),
+            ..user.clone()
         }
     }
 
@@ -501,4 +518,24 @@ pub async fn assert_error(resp: Response, expected: StatusCode, code: &str) -> V
     );
     assert!(body["errors"].is_array(), "body: {body}");
     body
+}
+
+impl TestApp {
+    /// `(channel, recipient)` of every outbox row (messages waiting for the sender worker),
+    /// read straight from the database.
+    pub async fn outbox_rows(&self) -> Vec<(String, String)> {
+        use sqlx::Connection;
+        const SQL: &str = "SELECT channel, recipient FROM outbox ORDER BY created_at, id";
+        let url = &self.config.database_url;
+        match self.engine {
+            Engine::Sqlite => {
+                let mut conn = sqlx::SqliteConnection::connect(url).await.unwrap();
+                sqlx::query_as(SQL).fetch_all(&mut conn).await.unwrap()
+            }
+            Engine::Postgres => {
+                let mut conn = sqlx::PgConnection::connect(url).await.unwrap();
+                sqlx::query_as(SQL).fetch_all(&mut conn).await.unwrap()
+            }
+        }
+    }
 }

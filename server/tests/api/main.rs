@@ -6,8 +6,12 @@ mod helpers;
 
 mod auth;
 mod cli;
+mod jobs;
+mod notifications;
 mod ops;
+mod passages;
 mod passwords;
+mod payments;
 mod tokens;
 mod tontines;
 mod users;

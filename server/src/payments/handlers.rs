@@ -1,0 +1,416 @@
+//! Payment handlers.
+
+use axum::{Json, extract::State, http::StatusCode};
+use kobiri_core::{
+    Action, Actor, ErrorCode, Event, MemberId, PaymentId, PaymentStatus, ReceiptCode, SessionId,
+    TontineId, UserId, bounded_text, may, payment::may_validate, penalty_for,
+};
+
+use super::dto::{
+    CreatePaymentRequest, Decision, PaymentListQuery, PaymentResponse, TontinePaymentsQuery,
+    ValidateRequest,
+};
+use crate::{
+    auth::AuthUser,
+    error::{ApiError, ApiResult, ErrorBody},
+    extract::{AppJson, AppQuery, PathId, page_request},
+    state::AppState,
+    store::{
+        AuditEntry, Member, NewAudit, NewNotification, NewPayment, Page, Payment, PaymentDecision,
+        PaymentFilter, Session, StoreError,
+    },
+    tontines::TontineAccess,
+};
+
+const TEXT_MAX: usize = 500;
+/// A receipt code colliding with an existing one is drawn again this many times.
+const RECEIPT_TRIES: usize = 5;
+
+fn text(field: &str, value: Option<&str>) -> ApiResult<Option<String>> {
+    value
+        .map(|v| bounded_text(v, TEXT_MAX))
+        .transpose()
+        .map_err(|e| ApiError::field(field, e))
+        .map(Option::flatten)
+}
+
+fn rule(detail: impl Into<std::borrow::Cow<'static, str>>) -> ApiError {
+    ApiError::new(ErrorCode::BusinessRule).with_detail(detail)
+}
+
+/// The paying member: the one named (a manager recording for someone), else the caller.
+async fn paying_member(
+    state: &AppState,
+    access: &TontineAccess,
+    caller: UserId,
+    body: &CreatePaymentRequest,
+) -> ApiResult<Member> {
+    let t = access.tontine.id;
+    let named = match (body.member_id, body.user_id) {
+        (Some(id), _) => Some(
+            state
+                .store()
+                .member_by_id(t, MemberId::from_uuid(id))
+                .await?
+                .ok_or_else(|| {
+                    ApiError::field("member_id", "ce membre n'appartient pas à cette tontine")
+                })?,
+        ),
+        (None, Some(uid)) => Some(
+            state
+                .store()
+                .member_of(t, UserId::from_uuid(uid))
+                .await?
+                .ok_or_else(|| {
+                    ApiError::field(
+                        "user_id",
+                        "cet utilisateur n'est pas membre de cette tontine",
+                    )
+                })?,
+        ),
+        (None, None) => None,
+    };
+    let member = match named {
+        Some(m) if m.user_id != caller => {
+            access.require(Action::RecordPaymentForOthers)?;
+            m
+        }
+        Some(m) => m,
+        None => access
+            .member
+            .clone()
+            .ok_or_else(|| ApiError::field("member_id", "précisez le membre qui paie"))?,
+    };
+    if !member.is_active {
+        return Err(rule("Ce membre a quitté la tontine"));
+    }
+    Ok(member)
+}
+
+/// The session paid for: the one named (it must belong to the tontine), else the open one.
+async fn target_session(
+    state: &AppState,
+    tontine: TontineId,
+    session_id: Option<uuid::Uuid>,
+) -> ApiResult<Session> {
+    let session = match session_id {
+        Some(id) => state
+            .store()
+            .session_by_id(SessionId::from_uuid(id))
+            .await?
+            .filter(|s| s.tontine_id == tontine)
+            .ok_or_else(|| {
+                ApiError::field(
+                    "session_id",
+                    "cette séance n'appartient pas à cette tontine",
+                )
+            })?,
+        None => state
+            .store()
+            .open_session_of(tontine)
+            .await?
+            .ok_or_else(|| rule("Aucune séance ouverte pour cette tontine"))?,
+    };
+    if !session.status.accepts_payments() {
+        return Err(rule(format!(
+            "La séance n°{} n'accepte pas de paiement ({})",
+            session.session_number, session.status
+        )));
+    }
+    Ok(session)
+}
+
+/// Record a manual payment. A member declares their own; a president, treasurer or collector
+/// records one for another member. It waits (`en_attente`) for validation. The amount is the
+/// tontine's contribution; after `due_date + grace_period_days` it is late and bears the
+/// tontine's penalty.
+#[utoipa::path(post, path = "/api/v1/payments", tag = "payments", security(("bearer" = [])),
+    request_body = CreatePaymentRequest,
+    responses(
+        (status = 201, body = PaymentResponse),
+        (status = 400, description = "No open session, session closed, wrong amount", body = ErrorBody),
+        (status = 409, description = "The member already paid for this session", body = ErrorBody),
+        (status = 422, description = "Invalid field", body = ErrorBody)))]
+pub async fn create(
+    State(state): State<AppState>,
+    AuthUser(caller): AuthUser,
+    AppJson(body): AppJson<CreatePaymentRequest>,
+) -> ApiResult<(StatusCode, Json<PaymentResponse>)> {
+    let access =
+        TontineAccess::load(&state, &caller, TontineId::from_uuid(body.tontine_id)).await?;
+    access.require(Action::ViewTontine)?;
+    let t = &access.tontine;
+    let amount = body
+        .amount
+        .amount(t.currency())
+        .and_then(|a| a.require_positive())
+        .map_err(|e| ApiError::field("amount", e))?;
+    if !body.method.is_manual()
+        && body
+            .transaction_id
+            .as_deref()
+            .is_none_or(|s| s.trim().is_empty())
+    {
+        return Err(ApiError::field(
+            "transaction_id",
+            "obligatoire pour un transfert mobile déclaré à la main",
+        ));
+    }
+    let member = paying_member(&state, &access, caller.id, &body).await?;
+    if member.user_id == caller.id {
+        access.require(Action::RecordOwnPayment)?;
+    }
+    let session = target_session(&state, t.id, body.session_id).await?;
+    if amount != t.contribution {
+        return Err(rule(format!(
+            "Le montant doit être égal à la cotisation ({} {})",
+            t.contribution,
+            t.currency()
+        )));
+    }
+    let now = state.now();
+    let (is_late, penalty) = penalty_for(
+        now.date_naive(),
+        session.due_date,
+        t.grace_period_days,
+        t.penalty,
+    );
+    let payment = NewPayment {
+        id: PaymentId::new(),
+        tontine_id: t.id,
+        session_id: session.id,
+        member_id: member.id,
+        user_id: member.user_id,
+        amount,
+        method: body.method,
+        status: PaymentStatus::EnAttente,
+        operator_transaction_id: text("transaction_id", body.transaction_id.as_deref())?,
+        phone_number: text("phone_number", body.phone_number.as_deref())?,
+        proof_url: text("proof_url", body.proof_url.as_deref())?,
+        proof_description: text("proof_description", body.proof_description.as_deref())?,
+        penalty_amount: penalty,
+        is_late,
+        recorded_by_id: caller.id,
+        device_id: None,
+        notes: text("notes", body.notes.as_deref())?,
+        now,
+    };
+    let audit = NewAudit::api(caller.id, t.id, "payment.recorded", "payment", payment.id.as_uuid(), now).with_change(
+        None,
+        Some(serde_json::json!({"amount": amount.to_wire_string(), "member_id": member.id, "session_id": session.id, "method": body.method, "is_late": is_late, "penalty_amount": penalty.to_wire_string()})),
+    );
+    match state.store().insert_payment(&payment, &audit).await {
+        Ok(stored) => Ok((StatusCode::CREATED, Json(stored.into()))),
+        Err(StoreError::Conflict { .. }) => Err(ApiError::new(ErrorCode::Conflict)
+            .with_detail("Ce membre a déjà un paiement pour cette séance")),
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// Approve or reject a pending payment: a president or treasurer who did not record it.
+/// Approval adds it to the session's `collected_amount`, gives a cash payment its receipt
+/// code, and notifies the member.
+#[utoipa::path(post, path = "/api/v1/payments/{id}/validate", tag = "payments", security(("bearer" = [])),
+    params(("id" = uuid::Uuid, Path)), request_body = ValidateRequest,
+    responses(
+        (status = 200, body = PaymentResponse),
+        (status = 403, description = "Not a manager, or the recorder (four eyes)", body = ErrorBody),
+        (status = 409, description = "Already decided", body = ErrorBody)))]
+pub async fn validate(
+    State(state): State<AppState>,
+    AuthUser(caller): AuthUser,
+    PathId(id): PathId,
+    AppJson(body): AppJson<ValidateRequest>,
+) -> ApiResult<Json<PaymentResponse>> {
+    let payment = state
+        .store()
+        .payment_by_id(PaymentId::from_uuid(id))
+        .await?
+        .ok_or_else(ApiError::not_found)?;
+    let access = TontineAccess::load(&state, &caller, payment.tontine_id).await?;
+    access.require(Action::ViewTontine)?;
+    may_validate(access.actor, caller.id, payment.recorded_by_id)
+        .map_err(|e| ApiError::forbidden().with_detail(e.to_string()))?;
+    let reason = text("rejection_reason", body.rejection_reason.as_deref())?;
+    let to = match body.action {
+        Decision::Approve => payment.status.approve(),
+        Decision::Reject if reason.is_none() => {
+            return Err(ApiError::field(
+                "rejection_reason",
+                "obligatoire pour un rejet",
+            ));
+        }
+        Decision::Reject => payment.status.reject(),
+    }
+    .map_err(|e| ApiError::new(ErrorCode::Conflict).with_detail(e.to_string()))?;
+    let now = state.now();
+    let notifications = match body.action {
+        Decision::Approve => confirmation(&access, &payment, now),
+        Decision::Reject => Vec::new(),
+    };
+    let audit = NewAudit::api(
+        caller.id,
+        payment.tontine_id,
+        if to == PaymentStatus::Valide {
+            "payment.validated"
+        } else {
+            "payment.rejected"
+        },
+        "payment",
+        payment.id.as_uuid(),
+        now,
+    )
+    .with_change(
+        Some(serde_json::json!({"status": payment.status})),
+        Some(serde_json::json!({"status": to, "rejection_reason": reason})),
+    );
+    for _ in 0..RECEIPT_TRIES {
+        let receipt = (to == PaymentStatus::Valide
+            && payment.method == kobiri_core::PaymentMethod::Especes)
+            .then(|| ReceiptCode::generate(&mut rand::rng()).as_str().to_owned());
+        let decision = PaymentDecision {
+            id: payment.id,
+            to,
+            validator: caller.id,
+            receipt_code: receipt,
+            rejection_reason: reason.clone(),
+            audit: audit.clone(),
+            notifications: notifications.clone(),
+            now,
+        };
+        match state.store().decide_payment(&decision).await {
+            Ok(Some(done)) => return Ok(Json(done.into())),
+            Ok(None) => {
+                return Err(
+                    ApiError::new(ErrorCode::Conflict).with_detail("Ce paiement a déjà été traité")
+                );
+            }
+            Err(StoreError::Conflict { constraint }) if constraint.contains("receipt") => continue,
+            Err(e) => return Err(e.into()),
+        }
+    }
+    Err(ApiError::internal())
+}
+
+fn confirmation(
+    access: &TontineAccess,
+    p: &Payment,
+    now: crate::store::Timestamp,
+) -> Vec<NewNotification> {
+    let event = Event::PaymentConfirmed {
+        tontine: access.tontine.name.clone(),
+        amount: p.amount,
+        receipt_code: None,
+    };
+    let r = kobiri_core::render(&event);
+    vec![NewNotification {
+        id: kobiri_core::new_uuid(),
+        user_id: p.user_id,
+        kind: event.kind(),
+        channel: kobiri_core::Channel::InApp,
+        title: r.title,
+        message: r.message,
+        sms: r.sms,
+        recipient: None,
+        data: Some(serde_json::json!({"payment_id": p.id})),
+        tontine_id: Some(p.tontine_id),
+        session_id: Some(p.session_id),
+        payment_id: Some(p.id.as_uuid()),
+        dedup_key: None,
+        at: now,
+    }]
+}
+
+/// The caller's payments; a manager may filter a tontine's (`tontine_id`, `session_id`,
+/// `status`, `user_id`); an admin may list all.
+#[utoipa::path(get, path = "/api/v1/payments", tag = "payments", security(("bearer" = [])),
+    params(PaymentListQuery),
+    responses((status = 200, body = Page<PaymentResponse>)))]
+pub async fn list(
+    State(state): State<AppState>,
+    AuthUser(caller): AuthUser,
+    AppQuery(q): AppQuery<PaymentListQuery>,
+) -> ApiResult<Json<Page<PaymentResponse>>> {
+    let page = page_request(q.page, q.page_size)?;
+    let mut filter = PaymentFilter {
+        tontine_id: q.tontine_id.map(TontineId::from_uuid),
+        session_id: q.session_id.map(SessionId::from_uuid),
+        user_id: q.user_id.map(UserId::from_uuid),
+        status: q.status,
+    };
+    let sees_all = match filter.tontine_id {
+        Some(t) => may(
+            TontineAccess::load(&state, &caller, t).await?.actor,
+            Action::ViewAllPayments,
+        ),
+        None => caller.is_admin(),
+    };
+    if !sees_all {
+        filter.user_id = Some(caller.id);
+    }
+    let payments = state.store().list_payments(filter, page).await?;
+    Ok(Json(payments.map(PaymentResponse::from)))
+}
+
+/// The payments of a tontine, for its members.
+#[utoipa::path(get, path = "/api/v1/payments/tontine/{tontine_id}", tag = "payments", security(("bearer" = [])),
+    params(("tontine_id" = uuid::Uuid, Path), TontinePaymentsQuery),
+    responses((status = 200, body = Page<PaymentResponse>)))]
+pub async fn list_for_tontine(
+    State(state): State<AppState>,
+    AuthUser(caller): AuthUser,
+    PathId(id): PathId,
+    AppQuery(q): AppQuery<TontinePaymentsQuery>,
+) -> ApiResult<Json<Page<PaymentResponse>>> {
+    let access = TontineAccess::load(&state, &caller, TontineId::from_uuid(id)).await?;
+    if matches!(access.actor, Actor::Outsider) {
+        return Err(ApiError::not_found());
+    }
+    let page = page_request(q.page, q.page_size)?;
+    let filter = PaymentFilter {
+        tontine_id: Some(access.tontine.id),
+        status: q.status,
+        ..PaymentFilter::default()
+    };
+    let payments = state.store().list_payments(filter, page).await?;
+    Ok(Json(payments.map(PaymentResponse::from)))
+}
+
+/// One payment: for the payer, the tontine's managers and collectors, and admins.
+#[utoipa::path(get, path = "/api/v1/payments/{id}", tag = "payments", security(("bearer" = [])),
+    params(("id" = uuid::Uuid, Path)),
+    responses((status = 200, body = PaymentResponse), (status = 404, body = ErrorBody)))]
+pub async fn get_one(
+    State(state): State<AppState>,
+    AuthUser(caller): AuthUser,
+    PathId(id): PathId,
+) -> ApiResult<Json<PaymentResponse>> {
+    let payment = state
+        .store()
+        .payment_by_id(PaymentId::from_uuid(id))
+        .await?
+        .ok_or_else(ApiError::not_found)?;
+    let access = TontineAccess::load(&state, &caller, payment.tontine_id).await?;
+    if payment.user_id != caller.id && !may(access.actor, Action::ViewAllPayments) {
+        return Err(ApiError::not_found());
+    }
+    Ok(Json(payment.into()))
+}
+
+/// The tontine's audit log, newest first (president and treasurer).
+#[utoipa::path(get, path = "/api/v1/tontines/{id}/audit", tag = "payments", security(("bearer" = [])),
+    params(("id" = uuid::Uuid, Path), TontinePaymentsQuery),
+    responses((status = 200, body = Page<AuditEntry>), (status = 403, body = ErrorBody)))]
+pub async fn audit(
+    State(state): State<AppState>,
+    AuthUser(caller): AuthUser,
+    PathId(id): PathId,
+    AppQuery(q): AppQuery<TontinePaymentsQuery>,
+) -> ApiResult<Json<Page<AuditEntry>>> {
+    let access = TontineAccess::load(&state, &caller, TontineId::from_uuid(id)).await?;
+    access.require(Action::ViewAudit)?;
+    let page = page_request(q.page, q.page_size)?;
+    Ok(Json(
+        state.store().list_audit(access.tontine.id, page).await?,
+    ))
+}

@@ -1,0 +1,423 @@
+//! Session handlers.
+
+use axum::{Json, extract::State, http::StatusCode};
+use kobiri_core::{
+    Action, Amount, ErrorCode, Event, MemberId, SessionFigures, SessionId, TontineId,
+    TransitionError, bounded_text, expected_amount, schedule,
+};
+
+use super::{
+    SessionPicture,
+    dto::{
+        CloseRequest, CreateSessionRequest, GenerateRequest, OpenRequest, PendingMember,
+        SessionListQuery, SessionResponse, SessionStats,
+    },
+    in_app, load,
+};
+use crate::{
+    auth::AuthUser,
+    error::{ApiError, ApiResult, ErrorBody},
+    extract::{AppJson, AppQuery, PathId, page_request},
+    state::AppState,
+    store::{NewAudit, NewSession, Page, SessionChange},
+    tontines::TontineAccess,
+};
+
+const MAX_GENERATED: u32 = 120;
+const NOTES_MAX: usize = 2000;
+
+fn today(state: &AppState) -> chrono::NaiveDate {
+    state.now().date_naive()
+}
+
+/// The exact sum of amounts in one currency.
+fn sum(
+    currency: kobiri_core::Currency,
+    mut amounts: impl Iterator<Item = Amount>,
+) -> ApiResult<Amount> {
+    amounts
+        .try_fold(Amount::zero(currency), Amount::checked_add)
+        .map_err(|_| ApiError::internal())
+}
+
+fn transition_error(e: &TransitionError) -> ApiError {
+    ApiError::new(ErrorCode::BusinessRule).with_detail(e.to_string())
+}
+
+/// Plan one session (president or treasurer); its number follows the tontine's last one.
+#[utoipa::path(post, path = "/api/v1/sessions", tag = "sessions", security(("bearer" = [])),
+    request_body = CreateSessionRequest,
+    responses(
+        (status = 201, description = "Planned", body = SessionResponse),
+        (status = 422, description = "Dates out of order, or a beneficiary of another tontine", body = ErrorBody)))]
+pub async fn create(
+    State(state): State<AppState>,
+    AuthUser(caller): AuthUser,
+    AppJson(body): AppJson<CreateSessionRequest>,
+) -> ApiResult<(StatusCode, Json<SessionResponse>)> {
+    let access =
+        TontineAccess::load(&state, &caller, TontineId::from_uuid(body.tontine_id)).await?;
+    access.require(Action::CreateSession)?;
+    if body.due_date < body.scheduled_date {
+        return Err(ApiError::field(
+            "due_date",
+            "la date limite doit suivre la date prévue",
+        ));
+    }
+    let beneficiary = match body.beneficiary_id {
+        None => None,
+        Some(id) => {
+            let member = state
+                .store()
+                .member_by_id(access.tontine.id, MemberId::from_uuid(id))
+                .await?;
+            Some(
+                member
+                    .ok_or_else(|| {
+                        ApiError::field(
+                            "beneficiary_id",
+                            "ce membre n'appartient pas à cette tontine",
+                        )
+                    })?
+                    .id,
+            )
+        }
+    };
+    let notes = body
+        .notes
+        .as_deref()
+        .map(|n| bounded_text(n, NOTES_MAX))
+        .transpose()
+        .map_err(|e| ApiError::field("notes", e))?
+        .flatten();
+    let new = NewSession {
+        id: SessionId::new(),
+        tontine_id: access.tontine.id,
+        scheduled_date: body.scheduled_date,
+        due_date: body.due_date,
+        beneficiary_id: beneficiary,
+        notes,
+        currency: access.tontine.currency(),
+        now: state.now(),
+    };
+    let mut created = state.store().create_sessions(&[new]).await?;
+    let session = created.pop().ok_or_else(ApiError::internal)?;
+    Ok((
+        StatusCode::CREATED,
+        Json(SessionResponse::new(session, today(&state))),
+    ))
+}
+
+/// Plan the next `count` sessions from the tontine's start date and frequency (after any
+/// already planned). `bimensuel` means every 14 days; month ends clamp (31 January, then 28 or
+/// 29 February, then 31 March).
+#[utoipa::path(post, path = "/api/v1/sessions/generate/{tontine_id}", tag = "sessions", security(("bearer" = [])),
+    params(("tontine_id" = uuid::Uuid, Path)), request_body = GenerateRequest,
+    responses((status = 201, description = "The planned sessions", body = Vec<SessionResponse>)))]
+pub async fn generate(
+    State(state): State<AppState>,
+    AuthUser(caller): AuthUser,
+    PathId(id): PathId,
+    AppJson(body): AppJson<GenerateRequest>,
+) -> ApiResult<(StatusCode, Json<Vec<SessionResponse>>)> {
+    let access = TontineAccess::load(&state, &caller, TontineId::from_uuid(id)).await?;
+    access.require(Action::CreateSession)?;
+    let t = &access.tontine;
+    let count = body.count.unwrap_or(t.member_count.max(1));
+    if !(1..=MAX_GENERATED).contains(&count) {
+        return Err(ApiError::field(
+            "count",
+            format!("entre 1 et {MAX_GENERATED}"),
+        ));
+    }
+    let existing = state
+        .store()
+        .list_sessions(t.id, None, page_request(Some(1), Some(1))?)
+        .await?
+        .total;
+    let first = u32::try_from(existing).map_err(|_| ApiError::internal())?;
+    let now = state.now();
+    let mut sessions = Vec::with_capacity(count as usize);
+    for index in first..first + count {
+        let scheduled = schedule::nth_session_date(t.start_date, t.frequency, index)
+            .ok_or_else(|| ApiError::field("count", "calendrier hors limites"))?;
+        sessions.push(NewSession {
+            id: SessionId::new(),
+            tontine_id: t.id,
+            scheduled_date: scheduled,
+            due_date: schedule::due_date(scheduled),
+            beneficiary_id: None,
+            notes: None,
+            currency: t.currency(),
+            now,
+        });
+    }
+    let created = state.store().create_sessions(&sessions).await?;
+    let day = today(&state);
+    Ok((
+        StatusCode::CREATED,
+        Json(
+            created
+                .into_iter()
+                .map(|s| SessionResponse::new(s, day))
+                .collect(),
+        ),
+    ))
+}
+
+/// The sessions of a tontine, by number; `?status=` filters.
+#[utoipa::path(get, path = "/api/v1/sessions/tontine/{tontine_id}", tag = "sessions", security(("bearer" = [])),
+    params(("tontine_id" = uuid::Uuid, Path), SessionListQuery),
+    responses((status = 200, description = "A page of sessions", body = Page<SessionResponse>)))]
+pub async fn list(
+    State(state): State<AppState>,
+    AuthUser(caller): AuthUser,
+    PathId(id): PathId,
+    AppQuery(query): AppQuery<SessionListQuery>,
+) -> ApiResult<Json<Page<SessionResponse>>> {
+    let access = TontineAccess::load(&state, &caller, TontineId::from_uuid(id)).await?;
+    access.require(Action::ViewSession)?;
+    let page = page_request(query.page, query.page_size)?;
+    let sessions = state
+        .store()
+        .list_sessions(access.tontine.id, query.status, page)
+        .await?;
+    let day = today(&state);
+    Ok(Json(sessions.map(|s| SessionResponse::new(s, day))))
+}
+
+/// One session.
+#[utoipa::path(get, path = "/api/v1/sessions/{id}", tag = "sessions", security(("bearer" = [])),
+    params(("id" = uuid::Uuid, Path)),
+    responses((status = 200, body = SessionResponse), (status = 404, body = ErrorBody)))]
+pub async fn get_one(
+    State(state): State<AppState>,
+    AuthUser(caller): AuthUser,
+    PathId(id): PathId,
+) -> ApiResult<Json<SessionResponse>> {
+    let (session, _) = load(
+        &state,
+        &caller,
+        SessionId::from_uuid(id),
+        Action::ViewSession,
+    )
+    .await?;
+    Ok(Json(SessionResponse::new(session, today(&state))))
+}
+
+/// Open a session for payments (president or treasurer): `expected_amount` becomes the
+/// contribution × the active members now, and members are notified (`session_ouverte`).
+/// Only one session of a tontine is open at a time.
+#[utoipa::path(post, path = "/api/v1/sessions/{id}/open", tag = "sessions", security(("bearer" = [])),
+    params(("id" = uuid::Uuid, Path)), request_body = OpenRequest,
+    responses(
+        (status = 200, body = SessionResponse),
+        (status = 400, description = "Not openable, or another session is open", body = ErrorBody),
+        (status = 409, description = "Changed meanwhile", body = ErrorBody)))]
+pub async fn open(
+    State(state): State<AppState>,
+    AuthUser(caller): AuthUser,
+    PathId(id): PathId,
+    AppJson(body): AppJson<OpenRequest>,
+) -> ApiResult<Json<SessionResponse>> {
+    let (session, access) = load(
+        &state,
+        &caller,
+        SessionId::from_uuid(id),
+        Action::OpenSession,
+    )
+    .await?;
+    let to = session.status.open().map_err(|e| transition_error(&e))?;
+    if let Some(other) = state.store().open_session_of(session.tontine_id).await? {
+        return Err(ApiError::new(ErrorCode::BusinessRule).with_detail(format!(
+            "La séance n°{} est déjà ouverte",
+            other.session_number
+        )));
+    }
+    let t = &access.tontine;
+    let expected = expected_amount(t.contribution, t.member_count)
+        .map_err(|e| ApiError::new(ErrorCode::BusinessRule).with_detail(e.to_string()))?;
+    let now = state.now();
+    let notifications = if body.send_notifications {
+        let members = state.store().list_members(t.id).await?;
+        let event = Event::SessionOpened {
+            tontine: t.name.clone(),
+            session_number: session.session_number,
+            due_date: session.due_date,
+            amount: t.contribution,
+        };
+        in_app(
+            &event,
+            members.iter().filter(|m| m.is_active).map(|m| m.user_id),
+            &session,
+            now,
+        )
+    } else {
+        Vec::new()
+    };
+    let audit = NewAudit::api(
+        caller.id,
+        t.id,
+        "session.opened",
+        "session",
+        session.id.as_uuid(),
+        now,
+    )
+    .with_change(
+        Some(serde_json::json!({"status": session.status})),
+        Some(serde_json::json!({"status": to, "expected_amount": expected.to_wire_string()})),
+    );
+    let change = SessionChange {
+        id: session.id,
+        from: session.status,
+        to,
+        expected: Some(expected),
+        notes: None,
+        audit,
+        notifications,
+        now,
+    };
+    finish_change(&state, &change).await
+}
+
+/// Close a session (president or treasurer). Refused while members have no validated
+/// payment, unless `force`.
+#[utoipa::path(post, path = "/api/v1/sessions/{id}/close", tag = "sessions", security(("bearer" = [])),
+    params(("id" = uuid::Uuid, Path)), request_body = CloseRequest,
+    responses(
+        (status = 200, body = SessionResponse),
+        (status = 400, description = "Payments missing, or not open", body = ErrorBody)))]
+pub async fn close(
+    State(state): State<AppState>,
+    AuthUser(caller): AuthUser,
+    PathId(id): PathId,
+    AppJson(body): AppJson<CloseRequest>,
+) -> ApiResult<Json<SessionResponse>> {
+    let (session, access) = load(
+        &state,
+        &caller,
+        SessionId::from_uuid(id),
+        Action::CloseSession,
+    )
+    .await?;
+    let picture = SessionPicture::load(&state, &session).await?;
+    let missing = u32::try_from(picture.unpaid().count()).unwrap_or(u32::MAX);
+    let to = session
+        .status
+        .close(missing, body.force)
+        .map_err(|e| transition_error(&e))?;
+    let notes = body
+        .notes
+        .as_deref()
+        .map(|n| bounded_text(n, NOTES_MAX))
+        .transpose()
+        .map_err(|e| ApiError::field("notes", e))?
+        .flatten();
+    let now = state.now();
+    let t = &access.tontine;
+    let event = Event::SessionClosed {
+        tontine: t.name.clone(),
+        session_number: session.session_number,
+        collected: session.collected_amount,
+    };
+    let notifications = in_app(
+        &event,
+        picture.members.iter().map(|m| m.user_id),
+        &session,
+        now,
+    );
+    let audit = NewAudit::api(
+        caller.id,
+        t.id,
+        "session.closed",
+        "session",
+        session.id.as_uuid(),
+        now,
+    )
+    .with_change(
+        Some(serde_json::json!({"status": session.status})),
+        Some(serde_json::json!({"status": to, "missing_payments": missing, "forced": body.force})),
+    );
+    let change = SessionChange {
+        id: session.id,
+        from: session.status,
+        to,
+        expected: None,
+        notes,
+        audit,
+        notifications,
+        now,
+    };
+    finish_change(&state, &change).await
+}
+
+async fn finish_change(
+    state: &AppState,
+    change: &SessionChange,
+) -> ApiResult<Json<SessionResponse>> {
+    if !state.store().change_session(change).await? {
+        return Err(
+            ApiError::new(ErrorCode::Conflict).with_detail("La séance a changé entre-temps")
+        );
+    }
+    let session = state
+        .store()
+        .session_by_id(change.id)
+        .await?
+        .ok_or_else(ApiError::not_found)?;
+    Ok(Json(SessionResponse::new(session, today(state))))
+}
+
+/// Figures of a session, with the members who have not paid.
+#[utoipa::path(get, path = "/api/v1/sessions/{id}/stats", tag = "sessions", security(("bearer" = [])),
+    params(("id" = uuid::Uuid, Path)),
+    responses((status = 200, body = SessionStats)))]
+pub async fn stats(
+    State(state): State<AppState>,
+    AuthUser(caller): AuthUser,
+    PathId(id): PathId,
+) -> ApiResult<Json<SessionStats>> {
+    let (session, access) = load(
+        &state,
+        &caller,
+        SessionId::from_uuid(id),
+        Action::ViewSession,
+    )
+    .await?;
+    let picture = SessionPicture::load(&state, &session).await?;
+    let currency = access.tontine.currency();
+    let collected = sum(currency, picture.validated().map(|p| p.amount))?;
+    let penalties = sum(currency, picture.validated().map(|p| p.penalty_amount))?;
+    let members = u32::try_from(picture.members.len()).unwrap_or(u32::MAX);
+    let expected = if session.expected_amount.is_zero() {
+        expected_amount(access.tontine.contribution, members).map_err(|_| ApiError::internal())?
+    } else {
+        session.expected_amount
+    };
+    let rate = SessionFigures::new(expected, collected)
+        .map_err(|_| ApiError::internal())?
+        .collection_percentage();
+    let pending: Vec<PendingMember> = picture
+        .unpaid()
+        .map(|m| PendingMember {
+            member_id: m.id.as_uuid(),
+            user_id: m.user_id.as_uuid(),
+            name: m.user_name.clone(),
+            phone: m.user_phone.as_str().to_owned(),
+        })
+        .collect();
+    let received = u32::try_from(picture.validated().count()).unwrap_or(u32::MAX);
+    Ok(Json(SessionStats {
+        session_id: session.id.as_uuid(),
+        total_expected_payments: members,
+        total_received_payments: received,
+        missing_payments: u32::try_from(pending.len()).unwrap_or(u32::MAX),
+        total_amount_expected: expected.to_wire_string(),
+        total_amount_collected: collected.to_wire_string(),
+        collection_rate: rate.to_string(),
+        late_payments: u32::try_from(picture.validated().filter(|p| p.is_late).count())
+            .unwrap_or(u32::MAX),
+        penalties_collected: penalties.to_wire_string(),
+        pending_members: pending,
+    }))
+}

@@ -1,0 +1,536 @@
+//! Notifications: in-app rows, and for the other channels an outbox row beside them. Any
+//! operation that notifies writes them with `insert_notifications!` inside its own
+//! transaction, so a notification exists exactly when its cause committed.
+
+use chrono::{DateTime, Utc};
+use kobiri_core::{
+    Channel, Email, MemberId, NotificationStatus, NotificationType, PaymentStatus, Phone,
+    SessionId, TontineId, UserId,
+};
+use uuid::Uuid;
+
+use super::{StoreError, Timestamp};
+
+/// A notification to write. `channel` other than `in_app` also queues an outbox row for the
+/// sender worker.
+#[derive(Debug, Clone)]
+pub struct NewNotification {
+    pub id: Uuid,
+    pub user_id: UserId,
+    pub kind: NotificationType,
+    pub channel: Channel,
+    pub title: String,
+    pub message: String,
+    /// The text for SMS (GSM-7 safe), used by the outbox when `channel` is `sms`.
+    pub sms: String,
+    /// Where the outbox sends it (phone, e-mail address, push token); `None` for in-app.
+    pub recipient: Option<String>,
+    pub data: Option<serde_json::Value>,
+    pub tontine_id: Option<TontineId>,
+    pub session_id: Option<SessionId>,
+    pub payment_id: Option<Uuid>,
+    /// Makes the notification unique (a reminder for a member and session is sent once).
+    pub dedup_key: Option<String>,
+    pub at: Timestamp,
+}
+
+/// A stored notification.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Notification {
+    pub id: Uuid,
+    pub user_id: UserId,
+    pub kind: NotificationType,
+    pub channel: Channel,
+    pub status: NotificationStatus,
+    pub title: String,
+    pub message: String,
+    pub data: Option<serde_json::Value>,
+    pub tontine_id: Option<TontineId>,
+    pub session_id: Option<SessionId>,
+    pub payment_id: Option<Uuid>,
+    pub scheduled_at: Option<Timestamp>,
+    pub sent_at: Option<Timestamp>,
+    pub delivered_at: Option<Timestamp>,
+    pub read_at: Option<Timestamp>,
+    pub created_at: Timestamp,
+}
+
+/// Which of a user's notifications to mark read.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum MarkRead {
+    Ids(Vec<Uuid>),
+    All,
+}
+
+/// A user's choice for one notification type on one channel.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Preference {
+    pub kind: NotificationType,
+    pub channel: Channel,
+    pub enabled: bool,
+}
+
+/// Someone to notify: where to reach them, and the choices they stored for the type being
+/// sent (absent ones take the defaults of `notify::plan`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Recipient {
+    pub user_id: UserId,
+    pub member_id: MemberId,
+    pub phone: Phone,
+    pub email: Option<Email>,
+    pub preferences: Vec<Preference>,
+}
+
+/// The payment statuses that count as "has paid or is paying" for reminders and late
+/// penalties: a payment waiting for validation or for the operator counts.
+pub const LIVE_PAYMENT_STATUSES: [PaymentStatus; 3] = [
+    PaymentStatus::EnAttente,
+    PaymentStatus::EnCours,
+    PaymentStatus::Valide,
+];
+
+#[derive(Debug, sqlx::FromRow)]
+pub(super) struct NotificationRow {
+    id: Uuid,
+    user_id: Uuid,
+    #[sqlx(rename = "type")]
+    kind: String,
+    channel: String,
+    status: String,
+    title: String,
+    message: String,
+    data: Option<String>,
+    tontine_id: Option<Uuid>,
+    session_id: Option<Uuid>,
+    payment_id: Option<Uuid>,
+    scheduled_at: Option<DateTime<Utc>>,
+    sent_at: Option<DateTime<Utc>>,
+    delivered_at: Option<DateTime<Utc>>,
+    read_at: Option<DateTime<Utc>>,
+    created_at: DateTime<Utc>,
+}
+
+impl TryFrom<NotificationRow> for Notification {
+    type Error = StoreError;
+
+    fn try_from(r: NotificationRow) -> Result<Self, StoreError> {
+        Ok(Notification {
+            id: r.id,
+            user_id: UserId::from_uuid(r.user_id),
+            kind: r.kind.parse().map_err(StoreError::corrupt)?,
+            channel: r.channel.parse().map_err(StoreError::corrupt)?,
+            status: r.status.parse().map_err(StoreError::corrupt)?,
+            title: r.title,
+            message: r.message,
+            data: r
+                .data
+                .map(|d| serde_json::from_str(&d))
+                .transpose()
+                .map_err(StoreError::corrupt)?,
+            tontine_id: r.tontine_id.map(TontineId::from_uuid),
+            session_id: r.session_id.map(SessionId::from_uuid),
+            payment_id: r.payment_id,
+            scheduled_at: r.scheduled_at,
+            sent_at: r.sent_at,
+            delivered_at: r.delivered_at,
+            read_at: r.read_at,
+            created_at: r.created_at,
+        })
+    }
+}
+
+#[derive(Debug, sqlx::FromRow)]
+pub(super) struct PreferenceRow {
+    user_id: Uuid,
+    #[sqlx(rename = "type")]
+    kind: String,
+    channel: String,
+    enabled: bool,
+}
+
+impl PreferenceRow {
+    pub(super) fn parse(self) -> Result<(UserId, Preference), StoreError> {
+        let preference = Preference {
+            kind: self.kind.parse().map_err(StoreError::corrupt)?,
+            channel: self.channel.parse().map_err(StoreError::corrupt)?,
+            enabled: self.enabled,
+        };
+        Ok((UserId::from_uuid(self.user_id), preference))
+    }
+}
+
+#[derive(Debug, sqlx::FromRow)]
+pub(super) struct RecipientRow {
+    member_id: Uuid,
+    user_id: Uuid,
+    phone: String,
+    email: Option<String>,
+}
+
+/// Recipients with their stored choices (`preferences` rows of any of them, any order).
+pub(super) fn recipients(
+    rows: Vec<RecipientRow>,
+    preferences: Vec<PreferenceRow>,
+) -> Result<Vec<Recipient>, StoreError> {
+    let mut choices: std::collections::HashMap<UserId, Vec<Preference>> =
+        std::collections::HashMap::new();
+    for row in preferences {
+        let (user, preference) = row.parse()?;
+        choices.entry(user).or_default().push(preference);
+    }
+    rows.into_iter()
+        .map(|r| {
+            let user_id = UserId::from_uuid(r.user_id);
+            Ok(Recipient {
+                user_id,
+                member_id: MemberId::from_uuid(r.member_id),
+                phone: Phone::parse(&r.phone).map_err(StoreError::corrupt)?,
+                email: r
+                    .email
+                    .as_deref()
+                    .map(Email::parse)
+                    .transpose()
+                    .map_err(StoreError::corrupt)?,
+                preferences: choices.remove(&user_id).unwrap_or_default(),
+            })
+        })
+        .collect()
+}
+
+pub(super) struct NotificationQueries {
+    /// Binds: id, user_id, type, channel, status, title, message, data, tontine_id,
+    /// session_id, payment_id, dedup_key, now, delivered_at (set for in-app rows, which are
+    /// delivered by being written). Does nothing when the dedup key exists.
+    pub insert: &'static str,
+    /// Binds: id, notification_id, channel, recipient, payload, now.
+    pub insert_outbox: &'static str,
+    /// Binds: user_id, channel, unread_only, limit, offset. Newest first.
+    pub list: &'static str,
+    /// Binds: user_id, channel, unread_only.
+    pub count: &'static str,
+    /// Binds: id, user_id, channel, now, the read status.
+    pub mark_one: &'static str,
+    /// Binds: user_id, channel, now, the read status.
+    pub mark_all: &'static str,
+    /// Binds: user_id.
+    pub preferences: &'static str,
+    /// Binds: user_id, type, channel, enabled.
+    pub upsert_preference: &'static str,
+    /// Binds: tontine_id. Its active members with their contacts.
+    pub tontine_recipients: &'static str,
+    /// Binds: tontine_id, type. Stored choices of its active members for that type.
+    pub tontine_preferences: &'static str,
+    /// Binds: session_id, then the three live payment statuses. Active members of the
+    /// session's tontine without a live payment for it.
+    pub unpaid_recipients: &'static str,
+    /// Binds: session_id, type. Stored choices of the active members of its tontine.
+    pub session_preferences: &'static str,
+}
+
+/// The columns of a notification; `$data` reads the JSON column as text.
+macro_rules! notification_select {
+    ($data:literal) => {
+        concat!(
+            "SELECT id, user_id, type, channel, status, title, message, ",
+            $data,
+            ", tontine_id, session_id, payment_id, scheduled_at, sent_at, delivered_at, \
+             read_at, created_at FROM notifications "
+        )
+    };
+}
+
+pub(super) const SQLITE: NotificationQueries = NotificationQueries {
+    insert: "INSERT INTO notifications (id, user_id, type, channel, status, title, message, data, \
+        tontine_id, session_id, payment_id, dedup_key, scheduled_at, created_at, sent_at, \
+        delivered_at) \
+        VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $13, $14, $14) \
+        ON CONFLICT (dedup_key) DO NOTHING",
+    insert_outbox: "INSERT INTO outbox (id, notification_id, channel, recipient, payload, \
+        next_attempt_at, created_at) VALUES ($1, $2, $3, $4, $5, $6, $6)",
+    list: concat!(
+        notification_select!("data"),
+        "WHERE user_id = $1 AND channel = $2 AND (NOT $3 OR read_at IS NULL) \
+         ORDER BY created_at DESC, id DESC LIMIT $4 OFFSET $5"
+    ),
+    count: "SELECT COUNT(*) FROM notifications \
+        WHERE user_id = $1 AND channel = $2 AND (NOT $3 OR read_at IS NULL)",
+    mark_one: "UPDATE notifications SET read_at = $4, status = $5 \
+        WHERE id = $1 AND user_id = $2 AND channel = $3 AND read_at IS NULL",
+    mark_all: "UPDATE notifications SET read_at = $3, status = $4 \
+        WHERE user_id = $1 AND channel = $2 AND read_at IS NULL",
+    preferences: "SELECT user_id, type, channel, enabled FROM notification_preferences \
+        WHERE user_id = $1 ORDER BY type, channel",
+    upsert_preference: "INSERT INTO notification_preferences (user_id, type, channel, enabled) \
+        VALUES ($1, $2, $3, $4) \
+        ON CONFLICT (user_id, type, channel) DO UPDATE SET enabled = excluded.enabled",
+    tontine_recipients: "SELECT m.id AS member_id, m.user_id, u.phone, u.email \
+        FROM members m JOIN users u ON u.id = m.user_id \
+        WHERE m.tontine_id = $1 AND m.is_active ORDER BY m.joined_at, m.id",
+    tontine_preferences: "SELECT np.user_id, np.type, np.channel, np.enabled \
+        FROM notification_preferences np JOIN members m ON m.user_id = np.user_id \
+        WHERE m.tontine_id = $1 AND m.is_active AND np.type = $2",
+    unpaid_recipients: "SELECT m.id AS member_id, m.user_id, u.phone, u.email \
+        FROM sessions s JOIN members m ON m.tontine_id = s.tontine_id \
+        JOIN users u ON u.id = m.user_id \
+        WHERE s.id = $1 AND m.is_active AND NOT EXISTS (SELECT 1 FROM payments p \
+        WHERE p.session_id = s.id AND p.member_id = m.id AND p.status IN ($2, $3, $4)) \
+        ORDER BY m.joined_at, m.id",
+    session_preferences: "SELECT np.user_id, np.type, np.channel, np.enabled \
+        FROM sessions s JOIN members m ON m.tontine_id = s.tontine_id \
+        JOIN notification_preferences np ON np.user_id = m.user_id \
+        WHERE s.id = $1 AND m.is_active AND np.type = $2",
+};
+
+pub(super) const POSTGRES: NotificationQueries = NotificationQueries {
+    insert: "INSERT INTO notifications (id, user_id, type, channel, status, title, message, data, \
+        tontine_id, session_id, payment_id, dedup_key, scheduled_at, created_at, sent_at, \
+        delivered_at) \
+        VALUES ($1, $2, $3, $4, $5, $6, $7, $8::jsonb, $9, $10, $11, $12, $13, $13, $14, $14) \
+        ON CONFLICT (dedup_key) DO NOTHING",
+    insert_outbox: "INSERT INTO outbox (id, notification_id, channel, recipient, payload, \
+        next_attempt_at, created_at) VALUES ($1, $2, $3, $4, $5::jsonb, $6, $6)",
+    list: concat!(
+        notification_select!("data::text AS data"),
+        "WHERE user_id = $1 AND channel = $2 AND (NOT $3 OR read_at IS NULL) \
+         ORDER BY created_at DESC, id DESC LIMIT $4 OFFSET $5"
+    ),
+    ..SQLITE
+};
+
+/// A new notification's status: in-app ones are delivered by being written (`delivree`); the
+/// others wait for the outbox worker (`en_attente`).
+pub(crate) fn initial_status(channel: Channel) -> NotificationStatus {
+    match channel {
+        Channel::InApp => NotificationStatus::Delivree,
+        Channel::Sms | Channel::Email | Channel::Push => NotificationStatus::EnAttente,
+    }
+}
+
+/// When a new notification counts as sent and delivered: at once for in-app ones.
+pub(crate) fn delivered_at(n: &NewNotification) -> Option<Timestamp> {
+    (n.channel == Channel::InApp).then_some(n.at)
+}
+
+/// The outbox payload of a notification.
+pub(crate) fn outbox_payload(n: &NewNotification) -> String {
+    serde_json::json!({"title": n.title, "message": n.message, "sms": n.sms, "data": n.data})
+        .to_string()
+}
+
+/// Writes notifications (and their outbox rows) inside the caller's transaction. Evaluates
+/// to the number of notifications actually inserted (dedup keys already present are
+/// skipped).
+macro_rules! insert_notifications {
+    ($conn:expr, $nq:expr, $list:expr) => {{
+        let mut inserted: u64 = 0;
+        for n in $list.iter() {
+            let done = sqlx::query($nq.insert)
+                .bind(n.id)
+                .bind(n.user_id.as_uuid())
+                .bind(n.kind.as_str())
+                .bind(n.channel.as_str())
+                .bind($crate::store::notifications::initial_status(n.channel).as_str())
+                .bind(&n.title)
+                .bind(&n.message)
+                .bind(n.data.as_ref().map(|d| d.to_string()))
+                .bind(n.tontine_id.map(|t| t.as_uuid()))
+                .bind(n.session_id.map(|s| s.as_uuid()))
+                .bind(n.payment_id)
+                .bind(n.dedup_key.as_deref())
+                .bind(n.at)
+                .bind($crate::store::notifications::delivered_at(n))
+                .execute(&mut *$conn)
+                .await?;
+            inserted += done.rows_affected();
+            if done.rows_affected() == 1 && n.channel != kobiri_core::Channel::InApp {
+                if let Some(recipient) = n.recipient.as_deref() {
+                    sqlx::query($nq.insert_outbox)
+                        .bind(kobiri_core::new_uuid())
+                        .bind(n.id)
+                        .bind(n.channel.as_str())
+                        .bind(recipient)
+                        .bind($crate::store::notifications::outbox_payload(n))
+                        .bind(n.at)
+                        .execute(&mut *$conn)
+                        .await?;
+                }
+            }
+        }
+        inserted
+    }};
+}
+pub(super) use insert_notifications;
+
+/// Implements `NotificationStore` for an engine's store, given its notification queries.
+macro_rules! impl_notification_store {
+    ($store:ty, $nq:expr) => {
+        #[async_trait::async_trait]
+        impl $crate::store::NotificationStore for $store {
+            async fn list_notifications(
+                &self,
+                user: kobiri_core::UserId,
+                unread_only: bool,
+                page: $crate::store::PageRequest,
+            ) -> $crate::store::StoreResult<$crate::store::Page<$crate::store::Notification>> {
+                use $crate::store::notifications::NotificationRow;
+                let channel = kobiri_core::Channel::InApp.as_str();
+                let rows: Vec<NotificationRow> = sqlx::query_as($nq.list)
+                    .bind(user.as_uuid())
+                    .bind(channel)
+                    .bind(unread_only)
+                    .bind(page.limit())
+                    .bind(page.offset())
+                    .fetch_all(self.reader())
+                    .await?;
+                let total: i64 = sqlx::query_scalar($nq.count)
+                    .bind(user.as_uuid())
+                    .bind(channel)
+                    .bind(unread_only)
+                    .fetch_one(self.reader())
+                    .await?;
+                let items = rows
+                    .into_iter()
+                    .map(TryInto::try_into)
+                    .collect::<$crate::store::StoreResult<Vec<_>>>()?;
+                Ok($crate::store::Page::new(
+                    items,
+                    u64::try_from(total).unwrap_or(0),
+                    page,
+                ))
+            }
+
+            async fn count_unread_notifications(
+                &self,
+                user: kobiri_core::UserId,
+            ) -> $crate::store::StoreResult<u64> {
+                let total: i64 = sqlx::query_scalar($nq.count)
+                    .bind(user.as_uuid())
+                    .bind(kobiri_core::Channel::InApp.as_str())
+                    .bind(true)
+                    .fetch_one(self.reader())
+                    .await?;
+                Ok(u64::try_from(total).unwrap_or(0))
+            }
+
+            async fn mark_notifications_read(
+                &self,
+                user: kobiri_core::UserId,
+                which: &$crate::store::MarkRead,
+                now: $crate::store::Timestamp,
+            ) -> $crate::store::StoreResult<u64> {
+                let channel = kobiri_core::Channel::InApp.as_str();
+                let read = kobiri_core::NotificationStatus::Lue.as_str();
+                let mut tx = self.writer().begin().await?;
+                let marked = match which {
+                    $crate::store::MarkRead::All => sqlx::query($nq.mark_all)
+                        .bind(user.as_uuid())
+                        .bind(channel)
+                        .bind(now)
+                        .bind(read)
+                        .execute(&mut *tx)
+                        .await?
+                        .rows_affected(),
+                    $crate::store::MarkRead::Ids(ids) => {
+                        let mut marked = 0;
+                        for id in ids {
+                            marked += sqlx::query($nq.mark_one)
+                                .bind(id)
+                                .bind(user.as_uuid())
+                                .bind(channel)
+                                .bind(now)
+                                .bind(read)
+                                .execute(&mut *tx)
+                                .await?
+                                .rows_affected();
+                        }
+                        marked
+                    }
+                };
+                tx.commit().await?;
+                Ok(marked)
+            }
+
+            async fn notification_preferences(
+                &self,
+                user: kobiri_core::UserId,
+            ) -> $crate::store::StoreResult<Vec<$crate::store::Preference>> {
+                let rows: Vec<$crate::store::notifications::PreferenceRow> =
+                    sqlx::query_as($nq.preferences)
+                        .bind(user.as_uuid())
+                        .fetch_all(self.reader())
+                        .await?;
+                rows.into_iter()
+                    .map(|r| r.parse().map(|(_, p)| p))
+                    .collect()
+            }
+
+            async fn set_notification_preferences(
+                &self,
+                user: kobiri_core::UserId,
+                choices: &[$crate::store::Preference],
+            ) -> $crate::store::StoreResult<()> {
+                let mut tx = self.writer().begin().await?;
+                for c in choices {
+                    sqlx::query($nq.upsert_preference)
+                        .bind(user.as_uuid())
+                        .bind(c.kind.as_str())
+                        .bind(c.channel.as_str())
+                        .bind(c.enabled)
+                        .execute(&mut *tx)
+                        .await?;
+                }
+                tx.commit().await?;
+                Ok(())
+            }
+
+            async fn tontine_recipients(
+                &self,
+                tontine: kobiri_core::TontineId,
+                kind: kobiri_core::NotificationType,
+            ) -> $crate::store::StoreResult<Vec<$crate::store::Recipient>> {
+                let rows = sqlx::query_as($nq.tontine_recipients)
+                    .bind(tontine.as_uuid())
+                    .fetch_all(self.reader())
+                    .await?;
+                let choices = sqlx::query_as($nq.tontine_preferences)
+                    .bind(tontine.as_uuid())
+                    .bind(kind.as_str())
+                    .fetch_all(self.reader())
+                    .await?;
+                $crate::store::notifications::recipients(rows, choices)
+            }
+
+            async fn unpaid_recipients(
+                &self,
+                session: kobiri_core::SessionId,
+                kind: kobiri_core::NotificationType,
+            ) -> $crate::store::StoreResult<Vec<$crate::store::Recipient>> {
+                let [a, b, c] = $crate::store::notifications::LIVE_PAYMENT_STATUSES;
+                let rows = sqlx::query_as($nq.unpaid_recipients)
+                    .bind(session.as_uuid())
+                    .bind(a.as_str())
+                    .bind(b.as_str())
+                    .bind(c.as_str())
+                    .fetch_all(self.reader())
+                    .await?;
+                let choices = sqlx::query_as($nq.session_preferences)
+                    .bind(session.as_uuid())
+                    .bind(kind.as_str())
+                    .fetch_all(self.reader())
+                    .await?;
+                $crate::store::notifications::recipients(rows, choices)
+            }
+
+            async fn write_notifications(
+                &self,
+                list: &[$crate::store::NewNotification],
+            ) -> $crate::store::StoreResult<u64> {
+                let mut tx = self.writer().begin().await?;
+                let written = $crate::store::notifications::insert_notifications!(tx, $nq, list);
+                tx.commit().await?;
+                Ok(written)
+            }
+        }
+    };
+}
+pub(super) use impl_notification_store;

@@ -1,0 +1,372 @@
+//! Payments: rows, SQL, and the operations written once for both engines. Validation moves
+//! the session's `collected_amount` and the member's `total_contributions` in the same
+//! transaction as the status change and its audit entry.
+
+use chrono::{DateTime, Utc};
+use kobiri_core::{
+    Amount, Currency, MemberId, PaymentId, PaymentMethod, PaymentStatus, SessionId, TontineId,
+    UserId,
+};
+use uuid::Uuid;
+
+use super::{DbDecimal, NewAudit, NewNotification, StoreError, Timestamp};
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Payment {
+    pub id: PaymentId,
+    pub tontine_id: TontineId,
+    pub session_id: SessionId,
+    pub member_id: MemberId,
+    pub user_id: UserId,
+    pub amount: Amount,
+    pub method: PaymentMethod,
+    pub status: PaymentStatus,
+    pub operator_reference: Option<String>,
+    pub operator_transaction_id: Option<String>,
+    pub phone_number: Option<String>,
+    pub proof_url: Option<String>,
+    pub proof_description: Option<String>,
+    pub validated_by_id: Option<UserId>,
+    pub validated_at: Option<Timestamp>,
+    pub rejection_reason: Option<String>,
+    pub penalty_amount: Amount,
+    pub is_late: bool,
+    pub recorded_by_id: UserId,
+    pub device_id: Option<Uuid>,
+    pub receipt_code: Option<String>,
+    pub notes: Option<String>,
+    pub initiated_at: Timestamp,
+    pub completed_at: Option<Timestamp>,
+    pub created_at: Timestamp,
+    pub user_name: String,
+    pub user_phone: String,
+}
+
+#[derive(Debug, Clone)]
+pub struct NewPayment {
+    pub id: PaymentId,
+    pub tontine_id: TontineId,
+    pub session_id: SessionId,
+    pub member_id: MemberId,
+    pub user_id: UserId,
+    pub amount: Amount,
+    pub method: PaymentMethod,
+    pub status: PaymentStatus,
+    pub operator_transaction_id: Option<String>,
+    pub phone_number: Option<String>,
+    pub proof_url: Option<String>,
+    pub proof_description: Option<String>,
+    pub penalty_amount: Amount,
+    pub is_late: bool,
+    pub recorded_by_id: UserId,
+    pub device_id: Option<Uuid>,
+    pub notes: Option<String>,
+    pub now: Timestamp,
+}
+
+/// Which payments a list shows.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct PaymentFilter {
+    pub tontine_id: Option<TontineId>,
+    pub session_id: Option<SessionId>,
+    pub user_id: Option<UserId>,
+    pub status: Option<PaymentStatus>,
+}
+
+/// The outcome of a validation decided by the caller: approve (with the receipt code for
+/// cash) or reject (with a reason).
+#[derive(Debug, Clone)]
+pub struct PaymentDecision {
+    pub id: PaymentId,
+    pub to: PaymentStatus,
+    pub validator: UserId,
+    pub receipt_code: Option<String>,
+    pub rejection_reason: Option<String>,
+    pub audit: NewAudit,
+    pub notifications: Vec<NewNotification>,
+    pub now: Timestamp,
+}
+
+#[derive(Debug, sqlx::FromRow)]
+pub(super) struct PaymentRow {
+    id: Uuid,
+    tontine_id: Uuid,
+    session_id: Uuid,
+    member_id: Uuid,
+    user_id: Uuid,
+    amount: DbDecimal,
+    currency: String,
+    method: String,
+    status: String,
+    operator_reference: Option<String>,
+    operator_transaction_id: Option<String>,
+    phone_number: Option<String>,
+    proof_url: Option<String>,
+    proof_description: Option<String>,
+    validated_by_id: Option<Uuid>,
+    validated_at: Option<DateTime<Utc>>,
+    rejection_reason: Option<String>,
+    penalty_amount: DbDecimal,
+    is_late: bool,
+    recorded_by_id: Uuid,
+    device_id: Option<Uuid>,
+    receipt_code: Option<String>,
+    notes: Option<String>,
+    initiated_at: DateTime<Utc>,
+    completed_at: Option<DateTime<Utc>>,
+    created_at: DateTime<Utc>,
+    first_name: String,
+    last_name: String,
+    user_phone: String,
+}
+
+impl TryFrom<PaymentRow> for Payment {
+    type Error = StoreError;
+
+    fn try_from(r: PaymentRow) -> Result<Self, StoreError> {
+        let currency = Currency::parse(&r.currency).map_err(StoreError::corrupt)?;
+        let amount = |d: DbDecimal| Amount::new(d.0, currency).map_err(StoreError::corrupt);
+        Ok(Payment {
+            id: PaymentId::from_uuid(r.id),
+            tontine_id: TontineId::from_uuid(r.tontine_id),
+            session_id: SessionId::from_uuid(r.session_id),
+            member_id: MemberId::from_uuid(r.member_id),
+            user_id: UserId::from_uuid(r.user_id),
+            amount: amount(r.amount)?,
+            method: r.method.parse().map_err(StoreError::corrupt)?,
+            status: r.status.parse().map_err(StoreError::corrupt)?,
+            operator_reference: r.operator_reference,
+            operator_transaction_id: r.operator_transaction_id,
+            phone_number: r.phone_number,
+            proof_url: r.proof_url,
+            proof_description: r.proof_description,
+            validated_by_id: r.validated_by_id.map(UserId::from_uuid),
+            validated_at: r.validated_at,
+            rejection_reason: r.rejection_reason,
+            penalty_amount: amount(r.penalty_amount)?,
+            is_late: r.is_late,
+            recorded_by_id: UserId::from_uuid(r.recorded_by_id),
+            device_id: r.device_id,
+            receipt_code: r.receipt_code,
+            notes: r.notes,
+            initiated_at: r.initiated_at,
+            completed_at: r.completed_at,
+            created_at: r.created_at,
+            user_name: format!("{} {}", r.first_name, r.last_name),
+            user_phone: r.user_phone,
+        })
+    }
+}
+
+macro_rules! payment_select {
+    () => {
+        "SELECT p.id, p.tontine_id, p.session_id, p.member_id, p.user_id, p.amount, p.currency, \
+         p.method, p.status, p.operator_reference, p.operator_transaction_id, p.phone_number, \
+         p.proof_url, p.proof_description, p.validated_by_id, p.validated_at, p.rejection_reason, \
+         p.penalty_amount, p.is_late, p.recorded_by_id, p.device_id, p.receipt_code, p.notes, \
+         p.initiated_at, p.completed_at, p.created_at, u.first_name, u.last_name, \
+         u.phone AS user_phone FROM payments p JOIN users u ON u.id = p.user_id "
+    };
+}
+
+macro_rules! payment_filter {
+    () => {
+        "WHERE ($1 IS NULL OR p.tontine_id = $1) AND ($2 IS NULL OR p.session_id = $2) \
+         AND ($3 IS NULL OR p.user_id = $3) AND ($4 IS NULL OR p.status = $4) "
+    };
+}
+
+pub(super) struct PaymentQueries {
+    /// Binds the 20 columns of a new payment (see `insert_payment`).
+    pub insert: &'static str,
+    pub by_id: &'static str,
+    /// Binds: tontine, session, user, status (each or NULL), limit, offset.
+    pub list: &'static str,
+    pub count: &'static str,
+    /// Binds: id, new status, validator, receipt code, rejection reason, now, old status.
+    pub decide: &'static str,
+    /// Binds: session id. Reads (and on PostgreSQL locks) the collected amount.
+    pub session_collected: &'static str,
+    /// Binds: session id, new collected amount, now.
+    pub set_session_collected: &'static str,
+    /// Binds: member id. Reads (and on PostgreSQL locks) the member's contributions.
+    pub member_total: &'static str,
+    /// Binds: member id, new total.
+    pub set_member_total: &'static str,
+}
+
+pub(super) const SHARED: PaymentQueries = PaymentQueries {
+    insert: "INSERT INTO payments (id, tontine_id, session_id, member_id, user_id, amount, \
+        currency, method, status, operator_transaction_id, phone_number, proof_url, \
+        proof_description, penalty_amount, is_late, recorded_by_id, device_id, notes, \
+        initiated_at, created_at, updated_at) \
+        VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, \
+        $19, $19, $19)",
+    by_id: concat!(payment_select!(), "WHERE p.id = $1"),
+    list: concat!(
+        payment_select!(),
+        payment_filter!(),
+        "ORDER BY p.created_at DESC, p.id DESC LIMIT $5 OFFSET $6"
+    ),
+    count: concat!("SELECT COUNT(*) FROM payments p ", payment_filter!()),
+    decide: "UPDATE payments SET status = $2, validated_by_id = $3, validated_at = $6, \
+        receipt_code = $4, rejection_reason = $5, completed_at = $6, updated_at = $6 \
+        WHERE id = $1 AND status = $7",
+    session_collected: "SELECT collected_amount FROM sessions WHERE id = $1",
+    set_session_collected: "UPDATE sessions SET collected_amount = $2, updated_at = $3 WHERE id = $1",
+    member_total: "SELECT total_contributions FROM members WHERE id = $1",
+    set_member_total: "UPDATE members SET total_contributions = $2 WHERE id = $1",
+};
+
+macro_rules! impl_payment_store {
+    ($store:ty, $q:expr, $aq:expr, $nq:expr) => {
+        #[async_trait::async_trait]
+        impl $crate::store::PaymentStore for $store {
+            async fn insert_payment(
+                &self,
+                p: &$crate::store::NewPayment,
+                audit: &$crate::store::NewAudit,
+            ) -> $crate::store::StoreResult<$crate::store::Payment> {
+                let mut tx = self.writer().begin().await?;
+                sqlx::query($q.insert)
+                    .bind(p.id.as_uuid())
+                    .bind(p.tontine_id.as_uuid())
+                    .bind(p.session_id.as_uuid())
+                    .bind(p.member_id.as_uuid())
+                    .bind(p.user_id.as_uuid())
+                    .bind($crate::store::DbDecimal(p.amount.value()))
+                    .bind(p.amount.currency().as_str())
+                    .bind(p.method.as_str())
+                    .bind(p.status.as_str())
+                    .bind(p.operator_transaction_id.as_deref())
+                    .bind(p.phone_number.as_deref())
+                    .bind(p.proof_url.as_deref())
+                    .bind(p.proof_description.as_deref())
+                    .bind($crate::store::DbDecimal(p.penalty_amount.value()))
+                    .bind(p.is_late)
+                    .bind(p.recorded_by_id.as_uuid())
+                    .bind(p.device_id)
+                    .bind(p.notes.as_deref())
+                    .bind(p.now)
+                    .execute(&mut *tx)
+                    .await?;
+                $crate::store::audit::insert_audit!(&mut *tx, $aq, audit);
+                tx.commit().await?;
+                self.payment_by_id(p.id)
+                    .await?
+                    .ok_or($crate::store::StoreError::NotFound)
+            }
+
+            async fn payment_by_id(
+                &self,
+                id: kobiri_core::PaymentId,
+            ) -> $crate::store::StoreResult<Option<$crate::store::Payment>> {
+                let row: Option<$crate::store::payments::PaymentRow> = sqlx::query_as($q.by_id)
+                    .bind(id.as_uuid())
+                    .fetch_optional(self.writer())
+                    .await?;
+                row.map(TryInto::try_into).transpose()
+            }
+
+            async fn list_payments(
+                &self,
+                f: $crate::store::PaymentFilter,
+                page: $crate::store::PageRequest,
+            ) -> $crate::store::StoreResult<$crate::store::Page<$crate::store::Payment>> {
+                let (t, s, u, st) = (
+                    f.tontine_id.map(|x| x.as_uuid()),
+                    f.session_id.map(|x| x.as_uuid()),
+                    f.user_id.map(|x| x.as_uuid()),
+                    f.status.map(|x| x.as_str()),
+                );
+                let total: i64 = sqlx::query_scalar($q.count)
+                    .bind(t)
+                    .bind(s)
+                    .bind(u)
+                    .bind(st)
+                    .fetch_one(self.reader())
+                    .await?;
+                let rows: Vec<$crate::store::payments::PaymentRow> = sqlx::query_as($q.list)
+                    .bind(t)
+                    .bind(s)
+                    .bind(u)
+                    .bind(st)
+                    .bind(page.limit())
+                    .bind(page.offset())
+                    .fetch_all(self.reader())
+                    .await?;
+                let items = rows
+                    .into_iter()
+                    .map(TryInto::try_into)
+                    .collect::<$crate::store::StoreResult<Vec<$crate::store::Payment>>>()?;
+                Ok($crate::store::Page::new(
+                    items,
+                    u64::try_from(total).unwrap_or(0),
+                    page,
+                ))
+            }
+
+            async fn decide_payment(
+                &self,
+                d: &$crate::store::PaymentDecision,
+            ) -> $crate::store::StoreResult<Option<$crate::store::Payment>> {
+                let mut tx = self.writer().begin().await?;
+                let row: Option<$crate::store::payments::PaymentRow> = sqlx::query_as($q.by_id)
+                    .bind(d.id.as_uuid())
+                    .fetch_optional(&mut *tx)
+                    .await?;
+                let Some(payment) = row.map($crate::store::Payment::try_from).transpose()? else {
+                    return Err($crate::store::StoreError::NotFound);
+                };
+                let done = sqlx::query($q.decide)
+                    .bind(d.id.as_uuid())
+                    .bind(d.to.as_str())
+                    .bind(d.validator.as_uuid())
+                    .bind(d.receipt_code.as_deref())
+                    .bind(d.rejection_reason.as_deref())
+                    .bind(d.now)
+                    .bind(kobiri_core::PaymentStatus::EnAttente.as_str())
+                    .execute(&mut *tx)
+                    .await?;
+                if done.rows_affected() == 0 {
+                    // Decided meanwhile by someone else: the loser of the race changes nothing.
+                    return Ok(None);
+                }
+                if d.to == kobiri_core::PaymentStatus::Valide {
+                    let add = |current: $crate::store::DbDecimal| {
+                        current
+                            .0
+                            .checked_add(payment.amount.value())
+                            .map($crate::store::DbDecimal)
+                            .ok_or_else(|| $crate::store::StoreError::corrupt("amount overflow"))
+                    };
+                    let collected: $crate::store::DbDecimal =
+                        sqlx::query_scalar($q.session_collected)
+                            .bind(payment.session_id.as_uuid())
+                            .fetch_one(&mut *tx)
+                            .await?;
+                    sqlx::query($q.set_session_collected)
+                        .bind(payment.session_id.as_uuid())
+                        .bind(add(collected)?)
+                        .bind(d.now)
+                        .execute(&mut *tx)
+                        .await?;
+                    let total: $crate::store::DbDecimal = sqlx::query_scalar($q.member_total)
+                        .bind(payment.member_id.as_uuid())
+                        .fetch_one(&mut *tx)
+                        .await?;
+                    sqlx::query($q.set_member_total)
+                        .bind(payment.member_id.as_uuid())
+                        .bind(add(total)?)
+                        .execute(&mut *tx)
+                        .await?;
+                }
+                $crate::store::audit::insert_audit!(&mut *tx, $aq, d.audit);
+                $crate::store::notifications::insert_notifications!(tx, $nq, d.notifications);
+                tx.commit().await?;
+                self.payment_by_id(d.id).await
+            }
+        }
+    };
+}
+pub(super) use impl_payment_store;
