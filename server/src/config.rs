@@ -113,6 +113,9 @@ pub struct Config {
     pub request_timeout: Duration,
     pub max_body_bytes: usize,
     pub rate_limits: RateLimitConfig,
+    /// How long an authenticated read may reuse the caller's account and tontine standing
+    /// (see `cache.rs`); zero disables the cache.
+    pub read_cache_ttl: Duration,
     /// Concurrent argon2 computations; defaults to the number of cores.
     pub password_hash_concurrency: usize,
     /// How often the in-process job runner schedules and runs jobs (reminders, late
@@ -228,6 +231,7 @@ impl Config {
                 forgot_per_ip: v.parse("RATE_LIMIT_FORGOT_PER_IP", 10)?,
                 forgot_per_account: v.parse("RATE_LIMIT_FORGOT_PER_ACCOUNT", 3)?,
             },
+            read_cache_ttl: Duration::from_millis(v.parse("READ_CACHE_TTL_MS", 1000)?),
             password_hash_concurrency: v.parse("PASSWORD_HASH_CONCURRENCY", cores)?.max(1),
             jobs_interval: Duration::from_secs(v.parse("JOBS_INTERVAL_SECONDS", 60)?),
         })

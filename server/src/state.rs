@@ -17,6 +17,7 @@ use crate::{
 pub struct AppState(Arc<Inner>);
 
 pub struct Inner {
+    pub cache: crate::cache::ReadCache,
     pub config: Config,
     pub store: Arc<dyn Store>,
     pub clock: SharedClock,
@@ -73,6 +74,7 @@ impl AppState {
             sms,
         } = parts;
         Ok(Self(Arc::new(Inner {
+            cache: crate::cache::ReadCache::new(config.read_cache_ttl),
             hasher: PasswordHasher::new(config.password_hash_concurrency)?,
             tokens: TokenService::new(&config),
             codes: CodeService::new(&config.secret_key),

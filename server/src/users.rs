@@ -21,16 +21,21 @@ pub fn router() -> Router<AppState> {
     )
 }
 
-/// Who may manage a user: themselves and admins. Anyone else gets a 404, so existence does
-/// not leak.
+/// Who may manage a user: themselves and admins.
 fn may_manage(caller: &User, target: UserId) -> bool {
     caller.id == target || caller.is_admin()
 }
 
-/// Loads a user the caller may manage (update, deactivate).
+/// Loads a user the caller may manage (update, deactivate). Refused: a 403 to someone who
+/// may see that user (a co-member of a tontine), a 404 to anyone else, so existence does not
+/// leak.
 async fn load_managed(state: &AppState, caller: &User, id: UserId) -> ApiResult<User> {
     if !may_manage(caller, id) {
-        return Err(ApiError::not_found());
+        return Err(if state.store().share_tontine(caller.id, id).await? {
+            ApiError::forbidden()
+        } else {
+            ApiError::not_found()
+        });
     }
     state
         .store()
@@ -95,8 +100,8 @@ pub async fn get_user(
     request_body = UserUpdateRequest,
     responses(
         (status = 200, description = "The updated user", body = UserResponse),
-        (status = 403, description = "role or is_active sent by a non-admin", body = ErrorBody),
-        (status = 404, description = "No such user", body = ErrorBody),
+        (status = 403, description = "Another member's account, or role or is_active sent by a non-admin", body = ErrorBody),
+        (status = 404, description = "No such user, or not visible to the caller", body = ErrorBody),
         (status = 409, description = "Phone already used", body = ErrorBody),
         (status = 422, description = "Invalid field", body = ErrorBody)))]
 pub async fn update_user(
@@ -116,9 +121,11 @@ pub async fn update_user(
         .store()
         .update_user(target.id, &patch, state.now())
         .await?;
+    state.cache.forget_user(target.id);
     if patch.is_active == Some(false) {
         // Deactivation by an admin through PUT has the same effect as DELETE.
         let user = state.store().deactivate_user(user.id, state.now()).await?;
+        state.cache.forget_user(user.id);
         return Ok(Json(user.into()));
     }
     Ok(Json(user.into()))
@@ -129,7 +136,8 @@ pub async fn update_user(
     params(("id" = uuid::Uuid, Path, description = "User id")),
     responses(
         (status = 200, description = "The deactivated user", body = UserResponse),
-        (status = 404, description = "No such user", body = ErrorBody)))]
+        (status = 403, description = "Another member's account", body = ErrorBody),
+        (status = 404, description = "No such user, or not visible to the caller", body = ErrorBody)))]
 pub async fn deactivate_user(
     State(state): State<AppState>,
     AuthUser(caller): AuthUser,
@@ -145,6 +153,7 @@ pub async fn deactivate_user(
         .store()
         .deactivate_user(target.id, state.now())
         .await?;
+    state.cache.forget_user(target.id);
     tracing::info!(user_id = %user.id, by = %caller.id, "account deactivated");
     Ok(Json(user.into()))
 }

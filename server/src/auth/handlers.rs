@@ -162,6 +162,7 @@ pub async fn login(
     let (pair, record) = token_pair(&state, &user, None, None)?;
     state.store().insert_refresh_token(&record).await?;
     state.store().record_login(user.id, state.now()).await?;
+    state.cache.forget_user(user.id);
     Ok(Json(pair))
 }
 
@@ -438,5 +439,6 @@ pub async fn verify(
         .redeem(state.store(), user.id, channel.into(), &body.code, now)
         .await?;
     let user = state.store().mark_verified(user.id, channel, now).await?;
+    state.cache.forget_user(user.id);
     Ok(Json(user.into()))
 }

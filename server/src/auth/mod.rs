@@ -59,8 +59,8 @@ impl FromRequestParts<AppState> for AuthUser {
             .ok_or_else(|| ApiError::new(ErrorCode::NotAuthenticated))?;
         let user_id = state.tokens.verify_access(token, state.now())?;
         let user = state
-            .store()
-            .user_by_id(user_id)
+            .cache
+            .user(state.store(), user_id)
             .await?
             .ok_or_else(|| ApiError::new(ErrorCode::TokenInvalid))?;
         if !user.is_active {

@@ -19,7 +19,7 @@ use chrono::{Days, NaiveDate, TimeDelta};
 use kobiri_core::{SessionId, late_after};
 use serde_json::json;
 
-pub use reminders::{reminder_event, session_links};
+pub use reminders::reminder_event;
 pub use runner::{JobRunner, PassReport, run_due, run_pass, schedule, spawn};
 
 use crate::store::{JobKind, NewJob, SessionToSchedule, StoreError, StoreResult, Timestamp};

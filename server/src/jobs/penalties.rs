@@ -4,8 +4,8 @@
 
 use kobiri_core::{Event, NotificationType, SessionStatus};
 
-use super::{late_key, reminders::session_links, session_of};
-use crate::notify::plan::Plan;
+use super::{late_key, session_of};
+use crate::notify::plan::{Links, Plan};
 use crate::store::{AuditSource, Job, MissedPayment, NewAudit, Store, StoreResult, Timestamp};
 
 /// Runs a late-penalty job; returns how many members it counted. A session closed with
@@ -34,7 +34,7 @@ pub(super) async fn run(store: &dyn Store, job: &Job, now: Timestamp) -> StoreRe
         session_number: session.session_number,
         penalty: tontine.penalty,
     };
-    let plan = Plan::new(&event, session_links(&session), now);
+    let plan = Plan::new(&event, Links::of_session(&session), now);
     let mut counted = 0;
     for r in store
         .unpaid_recipients(session.id, NotificationType::AlerteRetard)

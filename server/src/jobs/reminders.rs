@@ -2,7 +2,6 @@
 //! open session's tontine who has no live payment for it, once per member, session and step.
 
 use kobiri_core::{Event, NotificationType, SessionStatus};
-use serde_json::json;
 
 use super::{ReminderStep, reminder_key, session_of};
 use crate::{
@@ -18,19 +17,6 @@ pub fn reminder_event(tontine: &Tontine, session: &Session, custom: Option<Strin
         due_date: session.due_date,
         amount: tontine.contribution,
         custom,
-    }
-}
-
-/// What a notification about `session` links to.
-pub fn session_links(session: &Session) -> Links {
-    Links {
-        tontine_id: Some(session.tontine_id),
-        session_id: Some(session.id),
-        payment_id: None,
-        data: Some(json!({
-            "session_number": session.session_number,
-            "due_date": session.due_date,
-        })),
     }
 }
 
@@ -62,7 +48,7 @@ pub(super) async fn run(store: &dyn Store, job: &Job, now: Timestamp) -> StoreRe
         .unpaid_recipients(session.id, NotificationType::RappelCotisation)
         .await?;
     let event = reminder_event(&tontine, &session, None);
-    let plan = Plan::new(&event, session_links(&session), now);
+    let plan = Plan::new(&event, Links::of_session(&session), now);
     let rows: Vec<_> = recipients
         .iter()
         .flat_map(|r| plan.for_recipient(r, Some(&reminder_key(session.id, r.user_id, step))))

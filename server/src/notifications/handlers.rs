@@ -13,8 +13,8 @@ use crate::{
     auth::AuthUser,
     error::{ApiError, ApiResult, ErrorBody},
     extract::{AppJson, AppQuery, page_request},
-    jobs::{reminder_event, session_links},
-    notify::plan::{Channels, Plan},
+    jobs::reminder_event,
+    notify::plan::{Channels, Links, Plan},
     state::AppState,
     store::{MarkRead, Recipient},
     tontines::TontineAccess,
@@ -146,7 +146,7 @@ pub async fn send_reminder(
         recipients.retain(|r| ids.contains(&r.user_id));
     }
     let event = reminder_event(&access.tontine, &session, draft.custom_message);
-    let rows = Plan::new(&event, session_links(&session), state.now())
+    let rows = Plan::new(&event, Links::of_session(&session), state.now())
         .channels(Channels::Requested(&draft.channels))
         .for_all(&recipients);
     store.write_notifications(&rows).await?;

@@ -67,6 +67,21 @@ pub struct Links {
     pub data: Option<serde_json::Value>,
 }
 
+impl Links {
+    /// What a notification about `session` links to.
+    pub fn of_session(session: &crate::store::Session) -> Self {
+        Self {
+            tontine_id: Some(session.tontine_id),
+            session_id: Some(session.id),
+            payment_id: None,
+            data: Some(serde_json::json!({
+                "session_number": session.session_number,
+                "due_date": session.due_date,
+            })),
+        }
+    }
+}
+
 /// An event rendered once, ready to be addressed to recipients.
 #[derive(Debug, Clone)]
 pub struct Plan<'a> {

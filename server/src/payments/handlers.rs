@@ -2,8 +2,8 @@
 
 use axum::{Json, extract::State, http::StatusCode};
 use kobiri_core::{
-    Action, Actor, ErrorCode, Event, MemberId, PaymentId, PaymentStatus, ReceiptCode, SessionId,
-    TontineId, UserId, bounded_text, may, payment::may_validate, penalty_for,
+    Action, ErrorCode, Event, MemberId, PaymentId, PaymentStatus, ReceiptCode, SessionId,
+    TontineId, UserId, bounded_text, payment::may_validate, penalty_for,
 };
 
 use super::dto::{
@@ -14,6 +14,7 @@ use crate::{
     auth::AuthUser,
     error::{ApiError, ApiResult, ErrorBody},
     extract::{AppJson, AppQuery, PathId, page_request},
+    notify::plan::{Links, Plan},
     state::AppState,
     store::{
         AuditEntry, Member, NewAudit, NewNotification, NewPayment, Page, Payment, PaymentDecision,
@@ -229,8 +230,12 @@ pub async fn validate(
         .ok_or_else(ApiError::not_found)?;
     let access = TontineAccess::load(&state, &caller, payment.tontine_id).await?;
     access.require(Action::ViewTontine)?;
-    may_validate(access.actor, caller.id, payment.recorded_by_id)
-        .map_err(|e| ApiError::forbidden().with_detail(e.to_string()))?;
+    may_validate(
+        access.actor_for(Action::ValidatePayment),
+        caller.id,
+        payment.recorded_by_id,
+    )
+    .map_err(|e| ApiError::forbidden().with_detail(e.to_string()))?;
     let reason = text("rejection_reason", body.rejection_reason.as_deref())?;
     let to = match body.action {
         Decision::Approve => payment.status.approve(),
@@ -244,10 +249,6 @@ pub async fn validate(
     }
     .map_err(|e| ApiError::new(ErrorCode::Conflict).with_detail(e.to_string()))?;
     let now = state.now();
-    let notifications = match body.action {
-        Decision::Approve => confirmation(&access, &payment, now),
-        Decision::Reject => Vec::new(),
-    };
     let audit = NewAudit::api(
         caller.id,
         payment.tontine_id,
@@ -268,6 +269,12 @@ pub async fn validate(
         let receipt = (to == PaymentStatus::Valide
             && payment.method == kobiri_core::PaymentMethod::Especes)
             .then(|| ReceiptCode::generate(&mut rand::rng()).as_str().to_owned());
+        let notifications = match body.action {
+            Decision::Approve => {
+                confirmation(&state, &access, &payment, receipt.as_deref()).await?
+            }
+            Decision::Reject => Vec::new(),
+        };
         let decision = PaymentDecision {
             id: payment.id,
             to,
@@ -275,11 +282,15 @@ pub async fn validate(
             receipt_code: receipt,
             rejection_reason: reason.clone(),
             audit: audit.clone(),
-            notifications: notifications.clone(),
+            notifications,
             now,
         };
         match state.store().decide_payment(&decision).await {
-            Ok(Some(done)) => return Ok(Json(done.into())),
+            Ok(Some(done)) => {
+                // The member's totals changed.
+                state.cache.forget_tontine(done.tontine_id);
+                return Ok(Json(done.into()));
+            }
             Ok(None) => {
                 return Err(
                     ApiError::new(ErrorCode::Conflict).with_detail("Ce paiement a déjà été traité")
@@ -292,33 +303,32 @@ pub async fn validate(
     Err(ApiError::internal())
 }
 
-fn confirmation(
+/// `confirmation_paiement` for the payer, on the channels they chose.
+async fn confirmation(
+    state: &AppState,
     access: &TontineAccess,
     p: &Payment,
-    now: crate::store::Timestamp,
-) -> Vec<NewNotification> {
+    receipt: Option<&str>,
+) -> ApiResult<Vec<NewNotification>> {
     let event = Event::PaymentConfirmed {
         tontine: access.tontine.name.clone(),
         amount: p.amount,
-        receipt_code: None,
+        receipt_code: receipt.map(str::to_owned),
     };
-    let r = kobiri_core::render(&event);
-    vec![NewNotification {
-        id: kobiri_core::new_uuid(),
-        user_id: p.user_id,
-        kind: event.kind(),
-        channel: kobiri_core::Channel::InApp,
-        title: r.title,
-        message: r.message,
-        sms: r.sms,
-        recipient: None,
-        data: Some(serde_json::json!({"payment_id": p.id})),
+    let recipients: Vec<_> = state
+        .store()
+        .tontine_recipients(p.tontine_id, event.kind())
+        .await?
+        .into_iter()
+        .filter(|r| r.user_id == p.user_id)
+        .collect();
+    let links = Links {
         tontine_id: Some(p.tontine_id),
         session_id: Some(p.session_id),
         payment_id: Some(p.id.as_uuid()),
-        dedup_key: None,
-        at: now,
-    }]
+        data: Some(serde_json::json!({"payment_id": p.id})),
+    };
+    Ok(Plan::new(&event, links, state.now()).for_all(&recipients))
 }
 
 /// The caller's payments; a manager may filter a tontine's (`tontine_id`, `session_id`,
@@ -339,10 +349,9 @@ pub async fn list(
         status: q.status,
     };
     let sees_all = match filter.tontine_id {
-        Some(t) => may(
-            TontineAccess::load(&state, &caller, t).await?.actor,
-            Action::ViewAllPayments,
-        ),
+        Some(t) => TontineAccess::load(&state, &caller, t)
+            .await?
+            .may(Action::ViewAllPayments),
         None => caller.is_admin(),
     };
     if !sees_all {
@@ -363,7 +372,7 @@ pub async fn list_for_tontine(
     AppQuery(q): AppQuery<TontinePaymentsQuery>,
 ) -> ApiResult<Json<Page<PaymentResponse>>> {
     let access = TontineAccess::load(&state, &caller, TontineId::from_uuid(id)).await?;
-    if matches!(access.actor, Actor::Outsider) {
+    if access.is_outsider() {
         return Err(ApiError::not_found());
     }
     let page = page_request(q.page, q.page_size)?;
@@ -391,7 +400,7 @@ pub async fn get_one(
         .await?
         .ok_or_else(ApiError::not_found)?;
     let access = TontineAccess::load(&state, &caller, payment.tontine_id).await?;
-    if payment.user_id != caller.id && !may(access.actor, Action::ViewAllPayments) {
+    if payment.user_id != caller.id && !access.may(Action::ViewAllPayments) {
         return Err(ApiError::not_found());
     }
     Ok(Json(payment.into()))

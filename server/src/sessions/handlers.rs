@@ -12,14 +12,15 @@ use super::{
         CloseRequest, CreateSessionRequest, GenerateRequest, OpenRequest, PendingMember,
         SessionListQuery, SessionResponse, SessionStats,
     },
-    in_app, load,
+    load,
 };
 use crate::{
     auth::AuthUser,
     error::{ApiError, ApiResult, ErrorBody},
     extract::{AppJson, AppQuery, PathId, page_request},
+    notify::plan::{Links, Plan},
     state::AppState,
-    store::{NewAudit, NewSession, Page, SessionChange},
+    store::{NewAudit, NewNotification, NewSession, Page, Session, SessionChange},
     tontines::TontineAccess,
 };
 
@@ -234,24 +235,24 @@ pub async fn open(
             other.session_number
         )));
     }
-    let t = &access.tontine;
+    // Read fresh, not from the read cache: the pot is money.
+    let fresh = state
+        .store()
+        .tontine_by_id(access.tontine.id)
+        .await?
+        .ok_or_else(ApiError::not_found)?;
+    let t = &fresh;
     let expected = expected_amount(t.contribution, t.member_count)
         .map_err(|e| ApiError::new(ErrorCode::BusinessRule).with_detail(e.to_string()))?;
     let now = state.now();
     let notifications = if body.send_notifications {
-        let members = state.store().list_members(t.id).await?;
         let event = Event::SessionOpened {
             tontine: t.name.clone(),
             session_number: session.session_number,
             due_date: session.due_date,
             amount: t.contribution,
         };
-        in_app(
-            &event,
-            members.iter().filter(|m| m.is_active).map(|m| m.user_id),
-            &session,
-            now,
-        )
+        notify_members(&state, &session, &event).await?
     } else {
         Vec::new()
     };
@@ -320,12 +321,7 @@ pub async fn close(
         session_number: session.session_number,
         collected: session.collected_amount,
     };
-    let notifications = in_app(
-        &event,
-        picture.members.iter().map(|m| m.user_id),
-        &session,
-        now,
-    );
+    let notifications = notify_members(&state, &session, &event).await?;
     let audit = NewAudit::api(
         caller.id,
         t.id,
@@ -349,6 +345,20 @@ pub async fn close(
         now,
     };
     finish_change(&state, &change).await
+}
+
+/// The notifications of `event` for every active member of the session's tontine, on the
+/// channels each one chose.
+async fn notify_members(
+    state: &AppState,
+    session: &Session,
+    event: &Event,
+) -> ApiResult<Vec<NewNotification>> {
+    let recipients = state
+        .store()
+        .tontine_recipients(session.tontine_id, event.kind())
+        .await?;
+    Ok(Plan::new(event, Links::of_session(session), state.now()).for_all(&recipients))
 }
 
 async fn finish_change(

@@ -7,12 +7,12 @@ use axum::{
     Router,
     routing::{get, post},
 };
-use kobiri_core::{Action, Event, SessionId, UserId};
+use kobiri_core::{Action, SessionId};
 
 use crate::{
     error::{ApiError, ApiResult},
     state::AppState,
-    store::{Member, NewNotification, Payment, PaymentFilter, Session, User, all_pages},
+    store::{Member, Payment, PaymentFilter, Session, User, all_pages},
     tontines::TontineAccess,
 };
 
@@ -83,34 +83,4 @@ impl SessionPicture {
             .iter()
             .filter(|p| p.status == kobiri_core::PaymentStatus::Valide)
     }
-}
-
-/// In-app notifications of `event` for `users` (the other channels follow the users'
-/// preferences once the outbox sends them).
-pub fn in_app(
-    event: &Event,
-    users: impl IntoIterator<Item = UserId>,
-    session: &Session,
-    now: crate::store::Timestamp,
-) -> Vec<NewNotification> {
-    let rendered = kobiri_core::render(event);
-    users
-        .into_iter()
-        .map(|user_id| NewNotification {
-            id: kobiri_core::new_uuid(),
-            user_id,
-            kind: event.kind(),
-            channel: kobiri_core::Channel::InApp,
-            title: rendered.title.clone(),
-            message: rendered.message.clone(),
-            sms: rendered.sms.clone(),
-            recipient: None,
-            data: Some(serde_json::json!({"session_id": session.id, "session_number": session.session_number})),
-            tontine_id: Some(session.tontine_id),
-            session_id: Some(session.id),
-            payment_id: None,
-            dedup_key: None,
-            at: now,
-        })
-        .collect()
 }

@@ -127,6 +127,7 @@ pub async fn update(
         .store()
         .update_tontine(access.tontine.id, &patch, state.now())
         .await?;
+    state.cache.forget_tontine(access.tontine.id);
     Ok(Json(tontine.into()))
 }
 
@@ -151,5 +152,6 @@ pub async fn delete(
         .store()
         .update_tontine(access.tontine.id, &patch, state.now())
         .await?;
+    state.cache.forget_tontine(access.tontine.id);
     Ok(Json(tontine.into()))
 }

@@ -37,7 +37,9 @@ async fn enroll(
         order_position,
         now: state.now(),
     };
-    match state.store().add_member(&new).await? {
+    let added = state.store().add_member(&new).await?;
+    state.cache.forget_tontine(tontine.id);
+    match added {
         AddMember::Added | AddMember::Rejoined => {}
         AddMember::Full => {
             return Err(
@@ -188,6 +190,7 @@ pub async fn update(
         .store()
         .update_member(member.id, &patch, state.now())
         .await?;
+    state.cache.forget_tontine(access.tontine.id);
     let member = state
         .store()
         .member_by_id(access.tontine.id, member_id)
@@ -209,7 +212,9 @@ pub async fn leave(
 ) -> ApiResult<Json<MemberResponse>> {
     let access = TontineAccess::load(&state, &caller, TontineId::from_uuid(id)).await?;
     let member = access.member.ok_or_else(ApiError::not_found)?;
-    if !state.store().leave_tontine(&member, state.now()).await? {
+    let left = state.store().leave_tontine(&member, state.now()).await?;
+    state.cache.forget_tontine(access.tontine.id);
+    if !left {
         return Err(ApiError::new(ErrorCode::BusinessRule).with_detail(
             "Le dernier président ne peut pas quitter la tontine tant qu'il reste des membres",
         ));

@@ -9,7 +9,7 @@ use axum::{
     Router,
     routing::{get, post, put},
 };
-use kobiri_core::{Action, Actor, TontineId, may};
+use kobiri_core::{Action, Actor, PlatformRole, TontineId, may, may_as};
 
 use crate::{
     error::{ApiError, ApiResult},
@@ -40,7 +40,8 @@ pub fn router() -> Router<AppState> {
 #[derive(Debug)]
 pub struct TontineAccess {
     pub tontine: Tontine,
-    pub actor: Actor,
+    /// The caller's platform role: an admin who is also a member has the rights of both.
+    pub platform: PlatformRole,
     /// The caller's active membership, if any.
     pub member: Option<Member>,
 }
@@ -49,30 +50,47 @@ impl TontineAccess {
     /// Loads the tontine and the caller's role in it. A tontine the caller may not see (not a
     /// member, not public, not admin) is a 404, so its existence does not leak.
     pub async fn load(state: &AppState, caller: &User, id: TontineId) -> ApiResult<Self> {
-        let tontine = state
-            .store()
-            .tontine_by_id(id)
+        let standing = state
+            .cache
+            .standing(state.store(), id, caller.id)
             .await?
             .ok_or_else(ApiError::not_found)?;
-        let member = state
-            .store()
-            .member_of(id, caller.id)
-            .await?
-            .filter(|m| m.is_active);
-        let actor = match (&member, caller.is_admin()) {
-            (_, true) => Actor::Admin,
-            (Some(m), false) => Actor::Member(m.role),
-            (None, false) => Actor::Outsider,
+        let (tontine, member) = (
+            standing.0.clone(),
+            standing.1.clone().filter(|m| m.is_active),
+        );
+        let access = Self {
+            tontine,
+            platform: caller.role,
+            member,
         };
-        let visible = !matches!(actor, Actor::Outsider) || (tontine.is_public && tontine.is_active);
+        let visible =
+            !access.is_outsider() || (access.tontine.is_public && access.tontine.is_active);
         if !visible {
             return Err(ApiError::not_found());
         }
-        Ok(Self {
-            tontine,
-            actor,
-            member,
-        })
+        Ok(access)
+    }
+
+    /// Neither a member nor an admin.
+    pub fn is_outsider(&self) -> bool {
+        self.member.is_none() && !self.platform.is_admin()
+    }
+
+    /// Whether the caller may do `action`, as a member or as an admin, whichever allows more.
+    pub fn may(&self, action: Action) -> bool {
+        may_as(self.platform, self.member.as_ref().map(|m| m.role), action)
+    }
+
+    /// The role under which the caller does `action`: the one that allows it (admin or
+    /// membership), else their membership.
+    pub fn actor_for(&self, action: Action) -> Actor {
+        let as_member = Actor::of(PlatformRole::Membre, self.member.as_ref().map(|m| m.role));
+        if self.platform.is_admin() && (!may(as_member, action) || self.member.is_none()) {
+            Actor::Admin
+        } else {
+            as_member
+        }
     }
 
     /// Refuses what the caller's role may not do: 404 to outsiders (they should not learn
@@ -80,9 +98,9 @@ impl TontineAccess {
     pub fn require(&self, action: Action) -> ApiResult<()> {
         let public_view =
             action == Action::ViewTontine && self.tontine.is_public && self.tontine.is_active;
-        if public_view || may(self.actor, action) {
+        if public_view || self.may(action) {
             Ok(())
-        } else if matches!(self.actor, Actor::Outsider) {
+        } else if self.is_outsider() {
             Err(ApiError::not_found())
         } else {
             Err(ApiError::forbidden())

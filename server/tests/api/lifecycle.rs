@@ -272,6 +272,30 @@ async fn claim_the_account_without_smartphone(app: &TestApp, c: &mut Circle, pai
     assert_eq!(xof(&me["total_contributions"]), paid);
 }
 
+/// The president draws the payout order at random with `seed`.
+async fn draw_the_order(app: &TestApp, c: &Circle, seed: u64) -> Value {
+    assert_status(
+        app.post(
+            &format!("/api/v1/passages/generate/{}", c.id),
+            c.token(PRESIDENT),
+            &json!({"method": "random", "seed": seed}),
+        )
+        .await,
+        StatusCode::OK,
+    )
+    .await
+}
+
+/// `field` of each passage of a payout order, in order.
+fn column(order: &Value, field: &str) -> Vec<String> {
+    order["passages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p[field].as_str().unwrap().to_owned())
+        .collect()
+}
+
 /// The beneficiary's passage of `session`: started by the president, paid out in cash by a
 /// manager other than the beneficiary, confirmed by the beneficiary.
 async fn pay_out(app: &TestApp, c: &mut Circle, session: &Value, number: usize) -> usize {
@@ -483,28 +507,21 @@ dual_test_with!(
 
         // ...and the payout order, drawn at random with seed 42; the same seed draws the same
         // order again, so anyone can check the draw.
-        let draw = |seed: u64| {
-            let path = format!("/api/v1/passages/generate/{id}");
-            let token = c.token(PRESIDENT).unwrap().to_owned();
-            let app = &app;
-            async move {
-                let body = json!({"method": "random", "seed": seed});
-                assert_status(app.post(&path, Some(&token), &body).await, StatusCode::OK).await
-            }
-        };
-        let beneficiaries = |order: &Value| -> Vec<String> {
-            order["passages"]
-                .as_array()
-                .unwrap()
-                .iter()
-                .map(|p| p["member_id"].as_str().unwrap().to_owned())
-                .collect()
-        };
-        let first_draw = draw(42).await;
+        let first_draw = draw_the_order(&app, &c, 42).await;
+        assert_eq!(first_draw["method"], "random");
         assert_eq!(first_draw["seed"], 42);
-        let order = draw(42).await;
-        assert_eq!(beneficiaries(&order), beneficiaries(&first_draw));
-        let drawn: HashSet<String> = beneficiaries(&order).into_iter().collect();
+        let order = draw_the_order(&app, &c, 42).await;
+        assert_eq!(
+            column(&order, "member_id"),
+            column(&first_draw, "member_id")
+        );
+        assert!(
+            column(&order, "id")
+                .iter()
+                .all(|p| !column(&first_draw, "id").contains(p)),
+            "the order was drawn again, not left in place"
+        );
+        let drawn: HashSet<String> = column(&order, "member_id").into_iter().collect();
         let everyone: HashSet<String> = c.people.iter().map(|p| p.member_id.clone()).collect();
         assert_eq!(drawn, everyone, "each member receives the pot once");
         for (p, s) in order["passages"].as_array().unwrap().iter().zip(&sessions) {
@@ -773,12 +790,11 @@ dual_test_with!(
         // their turn and the pot received; Ousmane was also warned he was late.
         let session_ids: HashSet<&str> =
             sessions.iter().map(|s| s["id"].as_str().unwrap()).collect();
-        for who in 0..MEMBERS {
+        for (who, &(name, ..)) in PEOPLE.iter().enumerate() {
             let inbox = every_item(&app, "/api/v1/notifications", c.token(who)).await;
             let of = |kind: &str| -> Vec<&Value> {
                 inbox.iter().filter(|n| n["type"] == kind).collect()
             };
-            let name = PEOPLE[who].0;
             let opened: HashSet<&str> = of("session_ouverte")
                 .iter()
                 .map(|n| n["session_id"].as_str().unwrap())

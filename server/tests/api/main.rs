@@ -7,6 +7,8 @@ mod helpers;
 mod auth;
 mod cli;
 mod jobs;
+mod lifecycle;
+mod matrix;
 mod notifications;
 mod ops;
 mod passages;

@@ -767,3 +767,53 @@ dual_test!(
         assert_eq!(managed["total"], 1);
     }
 );
+
+dual_test!(
+    an_admin_who_is_a_member_pays_like_a_member,
+    |app| async move {
+        let admin = app.admin("admin").await;
+        let tontine = create_tontine(&app, &admin, json!({"start_date": app.clock_today()})).await;
+        let id = tontine["id"].as_str().unwrap();
+        let sessions = assert_status(
+            app.post(
+                &format!("/api/v1/sessions/generate/{id}"),
+                admin.token(),
+                &json!({"count": 1}),
+            )
+            .await,
+            StatusCode::CREATED,
+        )
+        .await;
+        let sid = sessions[0]["id"].as_str().unwrap();
+        assert_status(
+            app.post(
+                &format!("/api/v1/sessions/{sid}/open"),
+                admin.token(),
+                &json!({}),
+            )
+            .await,
+            StatusCode::OK,
+        )
+        .await;
+        let own = json!({"tontine_id": id, "amount": 5000, "method": "especes"});
+        let paid = assert_status(
+            app.post("/api/v1/payments", admin.token(), &own).await,
+            StatusCode::CREATED,
+        )
+        .await;
+        assert_eq!(paid["user_id"], admin.id.as_str());
+        // and still never validates what they recorded
+        let pid = paid["id"].as_str().unwrap();
+        assert_error(
+            app.post(
+                &format!("/api/v1/payments/{pid}/validate"),
+                admin.token(),
+                &json!({"action": "approve"}),
+            )
+            .await,
+            StatusCode::FORBIDDEN,
+            "forbidden",
+        )
+        .await;
+    }
+);
