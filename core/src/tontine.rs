@@ -187,6 +187,13 @@ impl From<GracePeriod> for u32 {
     }
 }
 
+/// May a member with `role` leave, given the tontine's active presidents and active members
+/// (both counting the one leaving)? The last president cannot leave while others remain;
+/// alone, they may.
+pub fn may_leave(role: crate::TontineRole, active_presidents: u64, active_members: u64) -> bool {
+    role != crate::TontineRole::President || active_presidents > 1 || active_members <= 1
+}
+
 /// Refuses an `end_date` before the `start_date`; no end date is fine.
 pub fn check_period(start: NaiveDate, end: Option<NaiveDate>) -> Result<(), TontineError> {
     match end {
@@ -289,5 +296,14 @@ mod tests {
             let valid = (2..=50).contains(&min) && (3..=100).contains(&max) && min <= max;
             prop_assert_eq!(MemberLimits::new(min, max).is_ok(), valid);
         }
+    }
+
+    #[test]
+    fn the_last_president_stays_while_others_remain() {
+        use crate::TontineRole::{Membre, President};
+        assert!(!may_leave(President, 1, 3));
+        assert!(may_leave(President, 2, 3));
+        assert!(may_leave(President, 1, 1));
+        assert!(may_leave(Membre, 1, 3));
     }
 }

@@ -497,7 +497,12 @@ macro_rules! impl_tontine_store {
                         .bind(member.tontine_id.as_uuid())
                         .fetch_one(&mut *tx)
                         .await?;
-                    if presidents <= 1 && active > 1 {
+                    let count = |n: i64| u64::try_from(n).unwrap_or(0);
+                    if !kobiri_core::tontine::may_leave(
+                        member.role,
+                        count(presidents),
+                        count(active),
+                    ) {
                         return Ok(false);
                     }
                 }
