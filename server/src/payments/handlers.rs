@@ -385,6 +385,19 @@ pub async fn list_for_tontine(
     Ok(Json(payments.map(PaymentResponse::from)))
 }
 
+/// The payments of a tontine, for its members (the same list under the tontine's path).
+#[utoipa::path(get, path = "/api/v1/tontines/{id}/payments", tag = "payments", security(("bearer" = [])),
+    params(("id" = uuid::Uuid, Path), TontinePaymentsQuery),
+    responses((status = 200, body = Page<PaymentResponse>)))]
+pub async fn list_under_tontine(
+    state: State<AppState>,
+    caller: AuthUser,
+    id: PathId,
+    query: AppQuery<TontinePaymentsQuery>,
+) -> ApiResult<Json<Page<PaymentResponse>>> {
+    list_for_tontine(state, caller, id, query).await
+}
+
 /// One payment: for the payer, the tontine's managers and collectors, and admins.
 #[utoipa::path(get, path = "/api/v1/payments/{id}", tag = "payments", security(("bearer" = [])),
     params(("id" = uuid::Uuid, Path)),

@@ -18,7 +18,7 @@ pub fn router() -> Router<AppState> {
             "/payments/tontine/{tontine_id}",
             get(handlers::list_for_tontine),
         )
-        .route("/tontines/{id}/payments", get(handlers::list_for_tontine))
+        .route("/tontines/{id}/payments", get(handlers::list_under_tontine))
         .route("/tontines/{id}/audit", get(handlers::audit))
         .route("/payments/{id}", get(handlers::get_one))
         .route("/payments/{id}/validate", post(handlers::validate))

@@ -161,3 +161,161 @@ pub(super) const SHARED: MemberQueries = MemberQueries {
     count_presidents: "SELECT COUNT(*) FROM members \
         WHERE tontine_id = $1 AND is_active AND role = $2",
 };
+
+/// Implements `MemberStore` for an engine's store, given its member queries.
+macro_rules! impl_member_store {
+    ($store:ty, $mq:expr) => {
+        #[async_trait::async_trait]
+        impl $crate::store::MemberStore for $store {
+            async fn member_of(
+                &self,
+                tontine: kobiri_core::TontineId,
+                user: kobiri_core::UserId,
+            ) -> $crate::store::StoreResult<Option<$crate::store::Member>> {
+                let row: Option<$crate::store::members::MemberRow> = sqlx::query_as($mq.by_user)
+                    .bind(tontine.as_uuid())
+                    .bind(user.as_uuid())
+                    .fetch_optional(self.reader())
+                    .await?;
+                row.map(TryInto::try_into).transpose()
+            }
+
+            async fn member_by_id(
+                &self,
+                tontine: kobiri_core::TontineId,
+                member: kobiri_core::MemberId,
+            ) -> $crate::store::StoreResult<Option<$crate::store::Member>> {
+                let row: Option<$crate::store::members::MemberRow> = sqlx::query_as($mq.by_id)
+                    .bind(tontine.as_uuid())
+                    .bind(member.as_uuid())
+                    .fetch_optional(self.reader())
+                    .await?;
+                row.map(TryInto::try_into).transpose()
+            }
+
+            async fn list_members(
+                &self,
+                tontine: kobiri_core::TontineId,
+            ) -> $crate::store::StoreResult<Vec<$crate::store::Member>> {
+                let rows: Vec<$crate::store::members::MemberRow> = sqlx::query_as($mq.list)
+                    .bind(tontine.as_uuid())
+                    .fetch_all(self.reader())
+                    .await?;
+                rows.into_iter().map(TryInto::try_into).collect()
+            }
+
+            async fn add_member(
+                &self,
+                m: &$crate::store::NewMember,
+            ) -> $crate::store::StoreResult<$crate::store::AddMember> {
+                use $crate::store::AddMember;
+                let mut tx = self.writer().begin().await?;
+                // Locks the tontine row on PostgreSQL, so concurrent joins count one at a time.
+                let max: i32 = sqlx::query_scalar($mq.max_members)
+                    .bind(m.tontine_id.as_uuid())
+                    .fetch_one(&mut *tx)
+                    .await?;
+                let active: i64 = sqlx::query_scalar($mq.count_active)
+                    .bind(m.tontine_id.as_uuid())
+                    .fetch_one(&mut *tx)
+                    .await?;
+                let existing: Option<$crate::store::members::MemberRow> =
+                    sqlx::query_as($mq.by_user)
+                        .bind(m.tontine_id.as_uuid())
+                        .bind(m.user_id.as_uuid())
+                        .fetch_optional(&mut *tx)
+                        .await?;
+                let existing: Option<$crate::store::Member> =
+                    existing.map(TryInto::try_into).transpose()?;
+                if existing.as_ref().is_some_and(|e| e.is_active) {
+                    return Ok(AddMember::AlreadyMember);
+                }
+                if active >= i64::from(max) {
+                    return Ok(AddMember::Full);
+                }
+                let outcome = match existing {
+                    Some(former) => {
+                        sqlx::query($mq.reactivate)
+                            .bind(former.id.as_uuid())
+                            .bind(m.role.as_str())
+                            .bind(m.now)
+                            .execute(&mut *tx)
+                            .await?;
+                        AddMember::Rejoined
+                    }
+                    None => {
+                        $crate::store::tontines::insert_member!(&mut *tx, $mq, m);
+                        AddMember::Added
+                    }
+                };
+                tx.commit().await?;
+                Ok(outcome)
+            }
+
+            async fn update_member(
+                &self,
+                member: kobiri_core::MemberId,
+                p: &$crate::store::MemberPatch,
+                now: $crate::store::Timestamp,
+            ) -> $crate::store::StoreResult<()> {
+                sqlx::query($mq.update)
+                    .bind(member.as_uuid())
+                    .bind(p.role.map(|r| r.as_str()))
+                    .bind(p.order_position.map(i64::from))
+                    .bind(p.is_active)
+                    .bind(now)
+                    .execute(self.writer())
+                    .await?;
+                Ok(())
+            }
+
+            async fn share_tontine(
+                &self,
+                a: kobiri_core::UserId,
+                b: kobiri_core::UserId,
+            ) -> $crate::store::StoreResult<bool> {
+                let shared: bool = sqlx::query_scalar($mq.share)
+                    .bind(a.as_uuid())
+                    .bind(b.as_uuid())
+                    .fetch_one(self.reader())
+                    .await?;
+                Ok(shared)
+            }
+
+            async fn leave_tontine(
+                &self,
+                member: &$crate::store::Member,
+                now: $crate::store::Timestamp,
+            ) -> $crate::store::StoreResult<bool> {
+                let mut tx = self.writer().begin().await?;
+                if member.role == kobiri_core::TontineRole::President {
+                    let presidents: i64 = sqlx::query_scalar($mq.count_presidents)
+                        .bind(member.tontine_id.as_uuid())
+                        .bind(kobiri_core::TontineRole::President.as_str())
+                        .fetch_one(&mut *tx)
+                        .await?;
+                    let active: i64 = sqlx::query_scalar($mq.count_active)
+                        .bind(member.tontine_id.as_uuid())
+                        .fetch_one(&mut *tx)
+                        .await?;
+                    let count = |n: i64| u64::try_from(n).unwrap_or(0);
+                    if !kobiri_core::tontine::may_leave(
+                        member.role,
+                        count(presidents),
+                        count(active),
+                    ) {
+                        return Ok(false);
+                    }
+                }
+                sqlx::query($mq.leave)
+                    .bind(member.id.as_uuid())
+                    .bind(now)
+                    .execute(&mut *tx)
+                    .await?;
+                tx.commit().await?;
+                Ok(true)
+            }
+        }
+    };
+}
+pub(super) use impl_member_store;

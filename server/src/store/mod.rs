@@ -49,6 +49,7 @@ pub trait Store:
     + TokenStore
     + CodeStore
     + TontineStore
+    + MemberStore
     + SessionStore
     + PaymentStore
     + AuditStore
@@ -67,6 +68,7 @@ impl<T> Store for T where
         + TokenStore
         + CodeStore
         + TontineStore
+        + MemberStore
         + SessionStore
         + PaymentStore
         + AuditStore
@@ -184,6 +186,10 @@ pub trait TontineStore {
         patch: &TontinePatch,
         now: Timestamp,
     ) -> StoreResult<Tontine>;
+}
+
+#[async_trait]
+pub trait MemberStore {
     /// The user's membership (active or former) of the tontine.
     async fn member_of(
         &self,

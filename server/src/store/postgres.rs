@@ -71,6 +71,7 @@ impl_user_store!(PgStore, users::SHARED);
 impl_token_store!(PgStore, tokens::SHARED);
 impl_code_store!(PgStore, codes::SHARED);
 impl_tontine_store!(PgStore, tontines::SHARED, MEMBERS);
+members::impl_member_store!(PgStore, MEMBERS);
 impl_session_store!(PgStore, SESSIONS, audit::POSTGRES, notifications::POSTGRES);
 audit::impl_audit_store!(PgStore, audit::POSTGRES);
 notifications::impl_notification_store!(PgStore, notifications::POSTGRES);

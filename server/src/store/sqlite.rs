@@ -91,6 +91,7 @@ impl_token_store!(SqliteStore, tokens::SHARED);
 impl_code_store!(SqliteStore, codes::SHARED);
 // One writer connection serialises the member counts; no row lock needed.
 impl_tontine_store!(SqliteStore, tontines::SHARED, members::SHARED);
+members::impl_member_store!(SqliteStore, members::SHARED);
 impl_session_store!(
     SqliteStore,
     sessions::SHARED,
