@@ -200,7 +200,27 @@ pub async fn create(
         None,
         Some(serde_json::json!({"amount": amount.to_wire_string(), "member_id": member.id, "session_id": session.id, "method": body.method, "is_late": is_late, "penalty_amount": penalty.to_wire_string()})),
     );
-    match state.store().insert_payment(&payment, &audit).await {
+    // A late payment tells the member about the penalty it bears.
+    let notifications = if is_late && !penalty.is_zero() {
+        let event = Event::Penalty {
+            tontine: t.name.clone(),
+            amount: penalty,
+        };
+        let links = Links {
+            tontine_id: Some(t.id),
+            session_id: Some(session.id),
+            payment_id: Some(payment.id.as_uuid()),
+            data: None,
+        };
+        notify_payer(&state, &event, links, member.user_id).await?
+    } else {
+        Vec::new()
+    };
+    match state
+        .store()
+        .insert_payment(&payment, &audit, &notifications)
+        .await
+    {
         Ok(stored) => Ok((StatusCode::CREATED, Json(stored.into()))),
         Err(StoreError::Conflict { .. }) => Err(ApiError::new(ErrorCode::Conflict)
             .with_detail("Ce membre a déjà un paiement pour cette séance")),
@@ -315,20 +335,33 @@ async fn confirmation(
         amount: p.amount,
         receipt_code: receipt.map(str::to_owned),
     };
-    let recipients: Vec<_> = state
-        .store()
-        .tontine_recipients(p.tontine_id, event.kind())
-        .await?
-        .into_iter()
-        .filter(|r| r.user_id == p.user_id)
-        .collect();
     let links = Links {
         tontine_id: Some(p.tontine_id),
         session_id: Some(p.session_id),
         payment_id: Some(p.id.as_uuid()),
         data: Some(serde_json::json!({"payment_id": p.id})),
     };
-    Ok(Plan::new(&event, links, state.now()).for_all(&recipients))
+    notify_payer(state, &event, links, p.user_id).await
+}
+
+/// The notifications of `event` for one member of the tontine, on the channels they chose.
+async fn notify_payer(
+    state: &AppState,
+    event: &Event,
+    links: Links,
+    user: UserId,
+) -> ApiResult<Vec<NewNotification>> {
+    let Some(tontine) = links.tontine_id else {
+        return Ok(Vec::new());
+    };
+    let recipients: Vec<_> = state
+        .store()
+        .tontine_recipients(tontine, event.kind())
+        .await?
+        .into_iter()
+        .filter(|r| r.user_id == user)
+        .collect();
+    Ok(Plan::new(event, links, state.now()).for_all(&recipients))
 }
 
 /// The caller's payments; a manager may filter a tontine's (`tontine_id`, `session_id`,

@@ -250,9 +250,14 @@ pub trait AuditStore {
 
 #[async_trait]
 pub trait PaymentStore {
-    /// Stores a payment and its audit entry. A second live payment of the member for the
+    /// Stores a payment with its audit entry and notifications. A second live payment of the member for the
     /// session is a `Conflict`.
-    async fn insert_payment(&self, payment: &NewPayment, audit: &NewAudit) -> StoreResult<Payment>;
+    async fn insert_payment(
+        &self,
+        payment: &NewPayment,
+        audit: &NewAudit,
+        notifications: &[NewNotification],
+    ) -> StoreResult<Payment>;
     async fn payment_by_id(&self, id: kobiri_core::PaymentId) -> StoreResult<Option<Payment>>;
     async fn list_payments(
         &self,

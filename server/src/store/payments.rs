@@ -226,6 +226,7 @@ macro_rules! impl_payment_store {
                 &self,
                 p: &$crate::store::NewPayment,
                 audit: &$crate::store::NewAudit,
+                notifications: &[$crate::store::NewNotification],
             ) -> $crate::store::StoreResult<$crate::store::Payment> {
                 let mut tx = self.writer().begin().await?;
                 sqlx::query($q.insert)
@@ -251,6 +252,7 @@ macro_rules! impl_payment_store {
                     .execute(&mut *tx)
                     .await?;
                 $crate::store::audit::insert_audit!(&mut *tx, $aq, audit);
+                $crate::store::notifications::insert_notifications!(tx, $nq, notifications);
                 tx.commit().await?;
                 self.payment_by_id(p.id)
                     .await?

@@ -655,6 +655,19 @@ dual_test!(
         assert_eq!(p["is_late"], true);
         assert_eq!(p["penalty_amount"], "500");
         assert_eq!(p["total_amount"], "5500");
+        let inbox = assert_status(
+            app.get("/api/v1/notifications", awa.token()).await,
+            StatusCode::OK,
+        )
+        .await;
+        assert!(
+            inbox["items"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|n| n["type"] == "penalite"),
+            "{inbox}"
+        );
         let sid = c.session["id"].as_str().unwrap();
         // closing with missing payments needs force
         assert_error(
