@@ -207,24 +207,10 @@ macro_rules! impl_audit_store {
                 tontine: kobiri_core::TontineId,
                 page: $crate::store::PageRequest,
             ) -> $crate::store::StoreResult<$crate::store::Page<$crate::store::AuditEntry>> {
-                let total: i64 = sqlx::query_scalar($aq.count)
-                    .bind(tontine.as_uuid())
-                    .fetch_one(self.reader())
-                    .await?;
-                let rows: Vec<$crate::store::audit::AuditRow> = sqlx::query_as($aq.list)
-                    .bind(tontine.as_uuid())
-                    .bind(page.limit())
-                    .bind(page.offset())
-                    .fetch_all(self.reader())
-                    .await?;
-                let items = rows
-                    .into_iter()
-                    .map(TryInto::try_into)
-                    .collect::<$crate::store::StoreResult<Vec<$crate::store::AuditEntry>>>()?;
-                Ok($crate::store::Page::new(
-                    items,
-                    u64::try_from(total).unwrap_or(0),
-                    page,
+                Ok($crate::store::fetch_page!(
+                    self.reader(), $aq.count, $aq.list,
+                    $crate::store::audit::AuditRow => $crate::store::AuditEntry,
+                    page, tontine.as_uuid()
                 ))
             }
         }

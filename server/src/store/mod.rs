@@ -6,6 +6,27 @@
 //! maps rows once, in `<aggregate>.rs`, expanded for both engines. An operation that changes
 //! several rows runs in one transaction that it owns.
 
+/// Counts the rows of a listing and fetches one page of them: `$count` and `$list` take the
+/// same leading parameters (`$bind`…); `$list` then takes LIMIT and OFFSET. Rows of type `$row`
+/// become `$model`s.
+macro_rules! fetch_page {
+    ($pool:expr, $count:expr, $list:expr, $row:ty => $model:ty, $page:expr $(, $bind:expr)* $(,)?) => {{
+        let total: i64 = sqlx::query_scalar($count)$(.bind($bind))*.fetch_one($pool).await?;
+        let rows: Vec<$row> = sqlx::query_as($list)
+            $(.bind($bind))*
+            .bind($page.limit())
+            .bind($page.offset())
+            .fetch_all($pool)
+            .await?;
+        let items = rows
+            .into_iter()
+            .map(<$model>::try_from)
+            .collect::<$crate::store::StoreResult<Vec<$model>>>()?;
+        $crate::store::Page::new(items, u64::try_from(total).unwrap_or(0), $page)
+    }};
+}
+pub(crate) use fetch_page;
+
 pub mod audit;
 mod codes;
 mod decimal;

@@ -374,28 +374,10 @@ macro_rules! impl_notification_store {
             ) -> $crate::store::StoreResult<$crate::store::Page<$crate::store::Notification>> {
                 use $crate::store::notifications::NotificationRow;
                 let channel = kobiri_core::Channel::InApp.as_str();
-                let rows: Vec<NotificationRow> = sqlx::query_as($nq.list)
-                    .bind(user.as_uuid())
-                    .bind(channel)
-                    .bind(unread_only)
-                    .bind(page.limit())
-                    .bind(page.offset())
-                    .fetch_all(self.reader())
-                    .await?;
-                let total: i64 = sqlx::query_scalar($nq.count)
-                    .bind(user.as_uuid())
-                    .bind(channel)
-                    .bind(unread_only)
-                    .fetch_one(self.reader())
-                    .await?;
-                let items = rows
-                    .into_iter()
-                    .map(TryInto::try_into)
-                    .collect::<$crate::store::StoreResult<Vec<_>>>()?;
-                Ok($crate::store::Page::new(
-                    items,
-                    u64::try_from(total).unwrap_or(0),
-                    page,
+                Ok($crate::store::fetch_page!(
+                    self.reader(), $nq.count, $nq.list,
+                    NotificationRow => $crate::store::Notification,
+                    page, user.as_uuid(), channel, unread_only
                 ))
             }
 

@@ -281,30 +281,10 @@ macro_rules! impl_payment_store {
                     f.user_id.map(|x| x.as_uuid()),
                     f.status.map(|x| x.as_str()),
                 );
-                let total: i64 = sqlx::query_scalar($q.count)
-                    .bind(t)
-                    .bind(s)
-                    .bind(u)
-                    .bind(st)
-                    .fetch_one(self.reader())
-                    .await?;
-                let rows: Vec<$crate::store::payments::PaymentRow> = sqlx::query_as($q.list)
-                    .bind(t)
-                    .bind(s)
-                    .bind(u)
-                    .bind(st)
-                    .bind(page.limit())
-                    .bind(page.offset())
-                    .fetch_all(self.reader())
-                    .await?;
-                let items = rows
-                    .into_iter()
-                    .map(TryInto::try_into)
-                    .collect::<$crate::store::StoreResult<Vec<$crate::store::Payment>>>()?;
-                Ok($crate::store::Page::new(
-                    items,
-                    u64::try_from(total).unwrap_or(0),
-                    page,
+                Ok($crate::store::fetch_page!(
+                    self.reader(), $q.count, $q.list,
+                    $crate::store::payments::PaymentRow => $crate::store::Payment,
+                    page, t, s, u, st
                 ))
             }
 

@@ -216,26 +216,10 @@ macro_rules! impl_session_store {
                 page: $crate::store::PageRequest,
             ) -> $crate::store::StoreResult<$crate::store::Page<$crate::store::Session>> {
                 let status = status.map(|s| s.as_str());
-                let total: i64 = sqlx::query_scalar($q.count)
-                    .bind(tontine.as_uuid())
-                    .bind(status)
-                    .fetch_one(self.reader())
-                    .await?;
-                let rows: Vec<$crate::store::sessions::SessionRow> = sqlx::query_as($q.list)
-                    .bind(tontine.as_uuid())
-                    .bind(status)
-                    .bind(page.limit())
-                    .bind(page.offset())
-                    .fetch_all(self.reader())
-                    .await?;
-                let items = rows
-                    .into_iter()
-                    .map(TryInto::try_into)
-                    .collect::<$crate::store::StoreResult<Vec<$crate::store::Session>>>()?;
-                Ok($crate::store::Page::new(
-                    items,
-                    u64::try_from(total).unwrap_or(0),
-                    page,
+                Ok($crate::store::fetch_page!(
+                    self.reader(), $q.count, $q.list,
+                    $crate::store::sessions::SessionRow => $crate::store::Session,
+                    page, tontine.as_uuid(), status
                 ))
             }
 

@@ -291,50 +291,19 @@ macro_rules! impl_tontine_store {
                 filter: $crate::store::TontineFilter,
                 page: $crate::store::PageRequest,
             ) -> $crate::store::StoreResult<$crate::store::Page<$crate::store::Tontine>> {
-                use $crate::store::TontineFilter as F;
-                let (rows, total): (Vec<$crate::store::tontines::TontineRow>, i64) = match filter {
-                    F::MemberOf(user) => (
-                        sqlx::query_as($q.list_member_of)
-                            .bind(user.as_uuid())
-                            .bind(page.limit())
-                            .bind(page.offset())
-                            .fetch_all(self.reader())
-                            .await?,
-                        sqlx::query_scalar($q.count_member_of)
-                            .bind(user.as_uuid())
-                            .fetch_one(self.reader())
-                            .await?,
+                use $crate::store::{tontines::TontineRow, Tontine, TontineFilter as F};
+                Ok(match filter {
+                    F::MemberOf(user) => $crate::store::fetch_page!(
+                        self.reader(), $q.count_member_of, $q.list_member_of,
+                        TontineRow => Tontine, page, user.as_uuid()
                     ),
-                    F::Public => (
-                        sqlx::query_as($q.list_public)
-                            .bind(page.limit())
-                            .bind(page.offset())
-                            .fetch_all(self.reader())
-                            .await?,
-                        sqlx::query_scalar($q.count_public)
-                            .fetch_one(self.reader())
-                            .await?,
+                    F::Public => $crate::store::fetch_page!(
+                        self.reader(), $q.count_public, $q.list_public, TontineRow => Tontine, page
                     ),
-                    F::All => (
-                        sqlx::query_as($q.list_all)
-                            .bind(page.limit())
-                            .bind(page.offset())
-                            .fetch_all(self.reader())
-                            .await?,
-                        sqlx::query_scalar($q.count_all)
-                            .fetch_one(self.reader())
-                            .await?,
+                    F::All => $crate::store::fetch_page!(
+                        self.reader(), $q.count_all, $q.list_all, TontineRow => Tontine, page
                     ),
-                };
-                let items = rows
-                    .into_iter()
-                    .map(TryInto::try_into)
-                    .collect::<$crate::store::StoreResult<Vec<$crate::store::Tontine>>>()?;
-                Ok($crate::store::Page::new(
-                    items,
-                    u64::try_from(total).unwrap_or(0),
-                    page,
-                ))
+                })
             }
 
             async fn update_tontine(

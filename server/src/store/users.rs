@@ -274,24 +274,10 @@ macro_rules! impl_user_store {
                 page: $crate::store::PageRequest,
             ) -> $crate::store::StoreResult<$crate::store::Page<$crate::store::User>> {
                 let pattern = $crate::store::users::search_pattern(search);
-                let total: i64 = sqlx::query_scalar($q.count)
-                    .bind(pattern.as_deref())
-                    .fetch_one(self.reader())
-                    .await?;
-                let rows: Vec<$crate::store::users::UserRow> = sqlx::query_as($q.list)
-                    .bind(pattern.as_deref())
-                    .bind(page.limit())
-                    .bind(page.offset())
-                    .fetch_all(self.reader())
-                    .await?;
-                let users = rows
-                    .into_iter()
-                    .map(TryInto::try_into)
-                    .collect::<$crate::store::StoreResult<Vec<$crate::store::User>>>()?;
-                Ok($crate::store::Page::new(
-                    users,
-                    u64::try_from(total).unwrap_or(0),
-                    page,
+                Ok($crate::store::fetch_page!(
+                    self.reader(), $q.count, $q.list,
+                    $crate::store::users::UserRow => $crate::store::User,
+                    page, pattern.as_deref()
                 ))
             }
 
