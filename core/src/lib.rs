@@ -22,6 +22,7 @@ pub mod phone;
 pub mod role;
 pub mod schedule;
 pub mod session;
+pub mod sync;
 pub mod text;
 pub mod tontine;
 pub mod wire;
@@ -51,6 +52,10 @@ pub use phone::{Phone, PhoneError};
 pub use role::{PlatformRole, TontineRole, UnknownRole};
 pub use schedule::{due_date, is_late, late_after, nth_session_date, session_dates};
 pub use session::{SessionFigures, SessionStatus, TransitionError, expected_amount};
+pub use sync::{
+    ChainError, DecodeError, Mutation, MutationKind, Outcome, PROTOCOL_VERSION, SyncRequest,
+    SyncResponse, from_cbor, mutation_hash, receipt_code, to_canonical_cbor, verify_chain,
+};
 pub use text::{PersonName, TextError, bounded_text};
 pub use tontine::{
     CODE_ALPHABET, Frequency, GracePeriod, MemberLimits, TontineCode, TontineError, TontineType,
