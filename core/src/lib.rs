@@ -44,8 +44,8 @@ pub use passage::{
 };
 pub use password::{Password, PasswordError};
 pub use payment::{
-    PaymentMethod, PaymentStatus, ReceiptCode, ReceiptCodeError, ValidationRefusal, may_validate,
-    penalty_for, validation_allowed,
+    PaymentMethod, PaymentStatus, ReceiptCode, ReceiptCodeError, ValidationRefusal, WrongAmount,
+    check_contribution, may_validate, penalty_for, validation_allowed,
 };
 pub use permission::{Action, Actor, may, may_as, minimum_role};
 pub use phone::{Phone, PhoneError};

@@ -152,6 +152,17 @@ impl Amount {
         Amount::new(product, self.currency)
     }
 
+    /// The exact sum of `amounts` in `currency` (zero when there are none). A different
+    /// currency or a total beyond the maximum is an error.
+    pub fn sum(
+        currency: Currency,
+        amounts: impl IntoIterator<Item = Amount>,
+    ) -> Result<Amount, MoneyError> {
+        amounts
+            .into_iter()
+            .try_fold(Amount::zero(currency), Amount::checked_add)
+    }
+
     /// The string sent on the wire and stored: normalized for 0-decimal currencies ("2500"),
     /// exactly `minor_unit` decimals otherwise ("2500.50").
     pub fn to_wire_string(&self) -> String {
@@ -348,5 +359,23 @@ mod tests {
             let b = Amount::new(Decimal::from(b), Currency::Xof).unwrap();
             prop_assert_eq!(a.checked_add(b).and_then(|s| s.checked_sub(b)), Ok(a));
         }
+    }
+
+    #[test]
+    fn sums_are_exact_and_refuse_mixed_currencies() {
+        let a = Amount::parse("2500", Currency::Xof).unwrap();
+        assert_eq!(
+            Amount::sum(Currency::Xof, []).unwrap(),
+            Amount::zero(Currency::Xof)
+        );
+        assert_eq!(
+            Amount::sum(Currency::Xof, [a, a]).unwrap(),
+            Amount::parse("5000", Currency::Xof).unwrap()
+        );
+        let e = Amount::parse("1", Currency::Eur).unwrap();
+        assert_eq!(
+            Amount::sum(Currency::Xof, [a, e]),
+            Err(MoneyError::CurrencyMismatch)
+        );
     }
 }

@@ -185,6 +185,25 @@ pub fn penalty_for(
     }
 }
 
+/// A manual payment pays exactly the contribution: one payment per member and session, so
+/// anything else would leave the session's totals wrong. The penalty of a late payment is
+/// recorded beside it, not in it.
+pub fn check_contribution(amount: Amount, contribution: Amount) -> Result<(), WrongAmount> {
+    if amount == contribution {
+        Ok(())
+    } else {
+        Err(WrongAmount { contribution })
+    }
+}
+
+/// A payment whose amount is not the contribution. `Display` is French.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("le montant doit être égal à la cotisation ({} {})", .contribution, .contribution.currency())]
+pub struct WrongAmount {
+    /// The contribution expected.
+    pub contribution: Amount,
+}
+
 /// Why someone may not validate a payment. `Display` is a French message meant for users.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, thiserror::Error)]
 pub enum ValidationRefusal {
@@ -372,6 +391,18 @@ mod tests {
         assert_eq!(
             may_validate(Actor::Outsider, alice, bob),
             Err(ValidationRefusal::RoleNotAllowed)
+        );
+    }
+
+    #[test]
+    fn a_payment_is_exactly_the_contribution() {
+        let five = Amount::new(Decimal::from(5000), Currency::Xof).unwrap();
+        let four = Amount::new(Decimal::from(4000), Currency::Xof).unwrap();
+        assert!(check_contribution(five, five).is_ok());
+        let err = check_contribution(four, five).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "le montant doit être égal à la cotisation (5000 XOF)"
         );
     }
 }

@@ -3,7 +3,7 @@
 use axum::{Json, extract::State, http::StatusCode};
 use kobiri_core::{
     Action, ErrorCode, Event, MemberId, PaymentId, PaymentStatus, ReceiptCode, SessionId,
-    TontineId, UserId, bounded_text, payment::may_validate, penalty_for,
+    TontineId, UserId, bounded_text, check_contribution, payment::may_validate, penalty_for,
 };
 
 use super::dto::{
@@ -162,13 +162,7 @@ pub async fn create(
         access.require(Action::RecordOwnPayment)?;
     }
     let session = target_session(&state, t.id, body.session_id).await?;
-    if amount != t.contribution {
-        return Err(rule(format!(
-            "Le montant doit être égal à la cotisation ({} {})",
-            t.contribution,
-            t.currency()
-        )));
-    }
+    check_contribution(amount, t.contribution).map_err(|e| rule(e.to_string()))?;
     let now = state.now();
     let (is_late, penalty) = penalty_for(
         now.date_naive(),

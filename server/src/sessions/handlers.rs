@@ -31,16 +31,6 @@ fn today(state: &AppState) -> chrono::NaiveDate {
     state.now().date_naive()
 }
 
-/// The exact sum of amounts in one currency.
-fn sum(
-    currency: kobiri_core::Currency,
-    mut amounts: impl Iterator<Item = Amount>,
-) -> ApiResult<Amount> {
-    amounts
-        .try_fold(Amount::zero(currency), Amount::checked_add)
-        .map_err(|_| ApiError::internal())
-}
-
 fn transition_error(e: &TransitionError) -> ApiError {
     ApiError::new(ErrorCode::BusinessRule).with_detail(e.to_string())
 }
@@ -396,8 +386,10 @@ pub async fn stats(
     .await?;
     let picture = SessionPicture::load(&state, &session).await?;
     let currency = access.tontine.currency();
-    let collected = sum(currency, picture.validated().map(|p| p.amount))?;
-    let penalties = sum(currency, picture.validated().map(|p| p.penalty_amount))?;
+    let collected = Amount::sum(currency, picture.validated().map(|p| p.amount))
+        .map_err(|_| ApiError::internal())?;
+    let penalties = Amount::sum(currency, picture.validated().map(|p| p.penalty_amount))
+        .map_err(|_| ApiError::internal())?;
     let members = u32::try_from(picture.members.len()).unwrap_or(u32::MAX);
     let expected = if session.expected_amount.is_zero() {
         expected_amount(access.tontine.contribution, members).map_err(|_| ApiError::internal())?

@@ -52,16 +52,15 @@ pub async fn stats(
     let members = state.store().list_members(t.id).await?;
     let sessions = all_pages(|page| state.store().list_sessions(t.id, None, page)).await?;
     let passages = state.store().list_passages(t.id).await?;
-    let zero = Amount::zero(t.currency());
-    let total_collected = sessions
-        .iter()
-        .try_fold(zero, |acc, s| acc.checked_add(s.collected_amount))
+    let total_collected = Amount::sum(t.currency(), sessions.iter().map(|s| s.collected_amount))
         .map_err(|_| ApiError::internal())?;
-    let total_distributed = passages
-        .iter()
-        .filter_map(|p| p.amount_received.or(p.payout_amount))
-        .try_fold(zero, Amount::checked_add)
-        .map_err(|_| ApiError::internal())?;
+    let total_distributed = Amount::sum(
+        t.currency(),
+        passages
+            .iter()
+            .filter_map(|p| p.amount_received.or(p.payout_amount)),
+    )
+    .map_err(|_| ApiError::internal())?;
     let opened: Vec<Decimal> = sessions
         .iter()
         .filter(|s| s.opened_at.is_some() && !s.expected_amount.is_zero())
