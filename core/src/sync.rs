@@ -7,17 +7,24 @@
 
 pub mod cbor;
 pub mod chain;
+pub mod checksum;
 pub mod decode;
 #[cfg(test)]
 pub(crate) mod fixtures;
 pub mod mutation;
 pub mod protocol;
+pub mod wire;
 
 pub use cbor::to_canonical_cbor;
 pub use chain::{ChainError, mutation_hash, receipt_code, verify_chain};
+pub use checksum::{row_digest, scope_checksum};
 pub use decode::{DecodeError, MAX_MUTATION_BYTES, from_cbor};
 pub use mutation::{MAX_REASON_CHARS, Mutation, MutationKind, PROTOCOL_VERSION, ZERO_HASH};
 pub use protocol::{
     Change, Entity, MutationOutcome, Outcome, PageStatus, ScopeChanges, ScopeCursor, SyncRequest,
     SyncResponse,
+};
+pub use wire::{
+    MAX_BATCH, RawMutation, RequestError, WireRequest, decode_request, decode_response,
+    encode_request, encode_response,
 };
