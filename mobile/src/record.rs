@@ -1,0 +1,329 @@
+//! Recording offline: cash payments, new members, payout confirmations and corrections.
+//!
+//! Each checks its input with core's rules and against the phone's copy of the tontine, then
+//! queues one mutation ([`outbox::queue`]) and writes the local row it creates, in the
+//! caller's transaction. No network and no token are needed; an enrolled device is.
+
+use std::str::FromStr;
+
+use chrono::{DateTime, SecondsFormat};
+use kobiri_core::sync::{Entity, MAX_REASON_CHARS, MutationKind};
+use kobiri_core::{
+    Amount, Currency, DeviceId, MemberId, PassageId, PaymentId, PersonName, Phone, SessionId,
+    TontineId, UserId, bounded_text, check_contribution,
+};
+use rusqlite::{Connection, OptionalExtension, Transaction, params};
+
+use crate::error::{Error, MobileError, Result};
+use crate::meta::{self, Key};
+use crate::outbox::{self, Queued};
+use crate::records::Receipt;
+use crate::rows::{self, Row};
+
+/// The enrolled device, or [`MobileError::NotEnrolled`].
+pub(crate) fn device_id(conn: &Connection) -> Result<DeviceId> {
+    let id = meta::get(conn, Key::DeviceId)?.ok_or(MobileError::NotEnrolled)?;
+    DeviceId::parse(&id).map_err(|e| Error::Corrupt(e.to_string()))
+}
+
+/// A unix time as RFC 3339 UTC text.
+pub(crate) fn rfc3339(unix: i64) -> String {
+    DateTime::from_timestamp(unix, 0)
+        .map(|t| t.to_rfc3339_opts(SecondsFormat::Secs, true))
+        .unwrap_or_default()
+}
+
+/// Records a cash payment of `amount` by `member_id` for `session_id` of `tontine_id`.
+pub(crate) fn cash_payment(
+    tx: &Transaction<'_>,
+    now: i64,
+    tontine_id: &str,
+    session_id: &str,
+    member_id: &str,
+    amount: &str,
+) -> Result<Receipt> {
+    let device = device_id(tx)?;
+    let tontine = Tontine::find(tx, parse_id("tontine_id", tontine_id)?)?;
+    let session_id: SessionId = parse_id("session_id", session_id)?;
+    let session_number = tontine.session_number(tx, session_id)?;
+    let member_id: MemberId = parse_id("member_id", member_id)?;
+    let member_name = tontine.member_name(tx, member_id)?;
+    let amount = Amount::parse(amount, tontine.currency)
+        .and_then(Amount::require_positive)
+        .map_err(|e| Error::validation("amount", e))?;
+    if let Some(contribution) = tontine.contribution {
+        check_contribution(amount, contribution).map_err(|e| Error::validation("amount", e))?;
+    }
+    let entry = LocalPayment {
+        id: PaymentId::new(),
+        tontine_id: tontine.id,
+        session_id,
+        member_id,
+        amount,
+        corrects: None,
+    };
+    let kind = MutationKind::RecordCashPayment {
+        payment_id: entry.id,
+        tontine_id: tontine.id,
+        session_id,
+        member_id,
+        amount: amount.to_wire_string(),
+        currency: tontine.currency.as_str().to_owned(),
+    };
+    let queued = outbox::queue(tx, device, now, &tontine.id.to_string(), kind)?;
+    entry.insert(tx, &queued)?;
+    Ok(Receipt {
+        payment_id: entry.id.to_string(),
+        receipt_code: queued.receipt_code,
+        amount: amount.to_wire_string(),
+        currency: tontine.currency.as_str().to_owned(),
+        member_name,
+        tontine_name: tontine.name,
+        session_number,
+        recorded_at: rfc3339(now),
+    })
+}
+
+/// Adds a member (a new account made on the phone) to `tontine_id`; returns the member's id.
+pub(crate) fn member(
+    tx: &Transaction<'_>,
+    now: i64,
+    tontine_id: &str,
+    phone: &str,
+    first_name: &str,
+    last_name: &str,
+) -> Result<String> {
+    let device = device_id(tx)?;
+    let tontine = Tontine::find(tx, parse_id("tontine_id", tontine_id)?)?;
+    let phone = Phone::parse(phone).map_err(|e| Error::validation("phone", e))?;
+    let first_name =
+        PersonName::parse(first_name).map_err(|e| Error::validation("first_name", e))?;
+    let last_name = PersonName::parse(last_name).map_err(|e| Error::validation("last_name", e))?;
+    let (member_id, user_id) = (MemberId::new(), UserId::new());
+    let kind = MutationKind::AddMember {
+        member_id,
+        tontine_id: tontine.id,
+        user_id,
+        phone: phone.as_str().to_owned(),
+        first_name: first_name.as_str().to_owned(),
+        last_name: last_name.as_str().to_owned(),
+    };
+    let queued = outbox::queue(tx, device, now, &tontine.id.to_string(), kind)?;
+    tx.execute(
+        "INSERT INTO local_members (id, device_id, seq, tontine_id, user_id, phone, first_name,
+                                    last_name)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+        params![
+            member_id.to_string(),
+            device.to_string(),
+            seq_param(&queued)?,
+            tontine.id.to_string(),
+            user_id.to_string(),
+            phone.as_str(),
+            first_name.as_str(),
+            last_name.as_str(),
+        ],
+    )?;
+    Ok(member_id.to_string())
+}
+
+/// The beneficiary confirms a payout of `amount_received`; returns the receipt code.
+pub(crate) fn payout_confirmation(
+    tx: &Transaction<'_>,
+    now: i64,
+    passage_id: &str,
+    amount_received: &str,
+) -> Result<String> {
+    let device = device_id(tx)?;
+    let passage_id: PassageId = parse_id("passage_id", passage_id)?;
+    let passage = rows::get(tx, Entity::Passage, passage_id.as_uuid())?
+        .ok_or_else(|| Error::not_found("passage"))?;
+    let tontine = Tontine::find(tx, parse_id("tontine_id", &passage.tontine_id)?)?;
+    let amount = Amount::parse(amount_received, tontine.currency)
+        .map_err(|e| Error::validation("amount_received", e))?;
+    let kind = MutationKind::ConfirmPayout {
+        passage_id,
+        amount_received: amount.to_wire_string(),
+    };
+    let queued = outbox::queue(tx, device, now, &tontine.id.to_string(), kind)?;
+    Ok(queued.receipt_code)
+}
+
+/// A compensating entry setting payment `corrects` to `amount` ("0" cancels it).
+pub(crate) fn correction(
+    tx: &Transaction<'_>,
+    now: i64,
+    corrects: &str,
+    amount: &str,
+    reason: &str,
+) -> Result<Receipt> {
+    let device = device_id(tx)?;
+    let corrects: PaymentId = parse_id("payment_id", corrects)?;
+    let original = LocalPayment::find(tx, corrects)?;
+    let tontine = Tontine::find(tx, original.tontine_id)?;
+    let amount =
+        Amount::parse(amount, tontine.currency).map_err(|e| Error::validation("amount", e))?;
+    let reason = bounded_text(reason, MAX_REASON_CHARS)
+        .map_err(|e| Error::validation("reason", e))?
+        .ok_or_else(|| Error::validation("reason", "ce champ ne peut pas être vide"))?;
+    let entry = LocalPayment {
+        id: PaymentId::new(),
+        amount,
+        corrects: Some((corrects, reason.clone())),
+        ..original
+    };
+    let kind = MutationKind::CorrectPayment {
+        payment_id: entry.id,
+        corrects,
+        amount: amount.to_wire_string(),
+        reason,
+    };
+    let queued = outbox::queue(tx, device, now, &tontine.id.to_string(), kind)?;
+    entry.insert(tx, &queued)?;
+    Ok(Receipt {
+        payment_id: entry.id.to_string(),
+        receipt_code: queued.receipt_code,
+        amount: amount.to_wire_string(),
+        currency: tontine.currency.as_str().to_owned(),
+        member_name: tontine.member_name(tx, entry.member_id)?,
+        session_number: tontine.session_number(tx, entry.session_id)?,
+        tontine_name: tontine.name,
+        recorded_at: rfc3339(now),
+    })
+}
+
+/// What recording needs to know of a tontine, from the phone's copy.
+struct Tontine {
+    id: TontineId,
+    name: String,
+    currency: Currency,
+    contribution: Option<Amount>,
+}
+
+impl Tontine {
+    fn find(conn: &Connection, id: TontineId) -> Result<Tontine> {
+        let row = rows::get(conn, Entity::Tontine, id.as_uuid())?
+            .ok_or_else(|| Error::not_found("tontine"))?;
+        let currency = Currency::parse(&row.text("currency"))
+            .map_err(|e| Error::Corrupt(format!("devise de la tontine : {e}")))?;
+        let contribution = row
+            .fields
+            .get("contribution_amount")
+            .and_then(|a| Amount::parse(a, currency).ok());
+        Ok(Tontine {
+            id,
+            name: row.text("name"),
+            currency,
+            contribution,
+        })
+    }
+
+    /// The number of one of this tontine's sessions.
+    fn session_number(&self, conn: &Connection, id: SessionId) -> Result<u32> {
+        let session = rows::get(conn, Entity::Session, id.as_uuid())?
+            .filter(|row| self.owns(row))
+            .ok_or_else(|| Error::not_found("séance"))?;
+        Ok(session.text("session_number").parse().unwrap_or(0))
+    }
+
+    /// The full name of one of this tontine's members, synced or added on this phone.
+    fn member_name(&self, conn: &Connection, id: MemberId) -> Result<String> {
+        if let Some(row) = rows::get(conn, Entity::Member, id.as_uuid())?.filter(|r| self.owns(r)) {
+            return Ok(full_name(&row.text("first_name"), &row.text("last_name")));
+        }
+        conn.query_row(
+            "SELECT first_name, last_name FROM local_members WHERE id = ?1 AND tontine_id = ?2",
+            params![id.to_string(), self.id.to_string()],
+            |r| Ok(full_name(&r.get::<_, String>(0)?, &r.get::<_, String>(1)?)),
+        )
+        .optional()?
+        .ok_or_else(|| Error::not_found("membre"))
+    }
+
+    fn owns(&self, row: &Row) -> bool {
+        row.tontine_id == self.id.to_string()
+    }
+}
+
+pub(crate) fn full_name(first: &str, last: &str) -> String {
+    format!("{first} {last}").trim().to_owned()
+}
+
+/// A payment entry made on this phone (a cash payment or a correction).
+struct LocalPayment {
+    id: PaymentId,
+    tontine_id: TontineId,
+    session_id: SessionId,
+    member_id: MemberId,
+    amount: Amount,
+    /// The payment corrected and why.
+    corrects: Option<(PaymentId, String)>,
+}
+
+impl LocalPayment {
+    /// A payment the phone knows, from the server's copy or its own entries.
+    fn find(conn: &Connection, id: PaymentId) -> Result<LocalPayment> {
+        let ids = if let Some(row) = rows::get(conn, Entity::Payment, id.as_uuid())? {
+            Some((
+                row.tontine_id.clone(),
+                row.text("session_id"),
+                row.text("member_id"),
+            ))
+        } else {
+            conn.query_row(
+                "SELECT tontine_id, session_id, member_id FROM local_payments WHERE id = ?1",
+                [id.to_string()],
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+            )
+            .optional()?
+        };
+        let (tontine, session, member) = ids.ok_or_else(|| Error::not_found("paiement"))?;
+        let corrupt = |e: kobiri_core::IdError| Error::Corrupt(e.to_string());
+        Ok(LocalPayment {
+            id,
+            tontine_id: TontineId::parse(&tontine).map_err(corrupt)?,
+            session_id: SessionId::parse(&session).map_err(corrupt)?,
+            member_id: MemberId::parse(&member).map_err(corrupt)?,
+            amount: Amount::zero(Currency::default()),
+            corrects: None,
+        })
+    }
+
+    fn insert(&self, tx: &Transaction<'_>, queued: &Queued) -> Result<()> {
+        let (corrects, reason) = match &self.corrects {
+            Some((id, reason)) => (Some(id.to_string()), Some(reason.as_str())),
+            None => (None, None),
+        };
+        tx.prepare_cached(
+            "INSERT INTO local_payments (id, device_id, seq, tontine_id, session_id, member_id,
+                                         amount, currency, corrects, reason)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+        )?
+        .execute(params![
+            self.id.to_string(),
+            queued.mutation.device_id.to_string(),
+            seq_param(queued)?,
+            self.tontine_id.to_string(),
+            self.session_id.to_string(),
+            self.member_id.to_string(),
+            self.amount.to_wire_string(),
+            self.amount.currency().as_str(),
+            corrects,
+            reason,
+        ])?;
+        Ok(())
+    }
+}
+
+fn seq_param(queued: &Queued) -> Result<i64> {
+    i64::try_from(queued.mutation.seq)
+        .map_err(|_| Error::integrity("numéro de mutation hors limites"))
+}
+
+/// Parses an id typed or passed by the app.
+fn parse_id<T: FromStr>(field: &str, s: &str) -> Result<T>
+where
+    T::Err: std::fmt::Display,
+{
+    s.parse().map_err(|e| Error::validation(field, e))
+}

@@ -1,0 +1,339 @@
+//! Applying hand-built `/sync` answers: outcomes, rows, tombstones, resets, checksums.
+
+use std::collections::BTreeSet;
+
+use kobiri_core::TontineId;
+use kobiri_core::sync::{Entity, MutationOutcome, Outcome, PageStatus, ScopeChanges, SyncResponse};
+
+use super::{Phone, answer, change, checksum_of, tombstone};
+use crate::apply::{self, Round};
+use crate::meta::Key;
+use crate::records::SyncState;
+
+const OFFLINE: &str = "http://127.0.0.1:9";
+
+fn apply(
+    phone: &Phone,
+    sent: &[u64],
+    response: &SyncResponse,
+    resets: &mut BTreeSet<String>,
+) -> Round {
+    phone
+        .api
+        .inner
+        .db
+        .write(|tx| apply::apply(tx, phone.device, sent, response, super::T0 + 60, resets))
+        .unwrap()
+}
+
+fn outcomes(list: Vec<(u64, Outcome)>) -> SyncResponse {
+    SyncResponse {
+        outcomes: list
+            .into_iter()
+            .map(|(seq, outcome)| MutationOutcome { seq, outcome })
+            .collect(),
+        ..answer(Vec::new())
+    }
+}
+
+fn server_rows(phone: &Phone) -> i64 {
+    phone
+        .api
+        .inner
+        .db
+        .read(|c| Ok(c.query_row("SELECT count(*) FROM server_rows", [], |r| r.get(0))?))
+        .unwrap()
+}
+
+#[test]
+fn outcomes_acknowledge_the_outbox_once() {
+    let phone = Phone::new(OFFLINE);
+    for _ in 0..5 {
+        phone.pay();
+    }
+    let response = outcomes(vec![
+        (1, Outcome::Applied),
+        (2, Outcome::Duplicate),
+        (
+            3,
+            Outcome::Flagged {
+                reason: "séance clôturée".to_owned(),
+            },
+        ),
+        (
+            4,
+            Outcome::Rejected {
+                code: "validation_error".to_owned(),
+                message: "montant invalide".to_owned(),
+            },
+        ),
+    ]);
+    let round = apply(&phone, &[1, 2, 3, 4, 5], &response, &mut BTreeSet::new());
+    assert_eq!(
+        (
+            round.acknowledged,
+            round.applied,
+            round.duplicates,
+            round.flagged,
+            round.rejected
+        ),
+        (4, 1, 1, 1, 1)
+    );
+    let states: Vec<String> = phone.outbox().into_iter().map(|(_, s)| s).collect();
+    assert_eq!(
+        states,
+        ["applied", "duplicate", "flagged", "rejected", "pending"]
+    );
+    // The same answer again (a retried round) acknowledges nothing more.
+    assert_eq!(
+        apply(&phone, &[1, 2, 3, 4, 5], &response, &mut BTreeSet::new()).acknowledged,
+        0
+    );
+    let view = phone.api.reconciliation().unwrap();
+    assert_eq!(
+        (
+            view.accepted.len(),
+            view.flagged.len(),
+            view.rejected.len(),
+            view.pending.len()
+        ),
+        (2, 1, 1, 1)
+    );
+    assert_eq!(
+        view.rejected[0].outcome_code.as_deref(),
+        Some("validation_error")
+    );
+    assert_eq!(view.flagged[0].message.as_deref(), Some("séance clôturée"));
+    // Rejected cash is not held; the four others are.
+    assert_eq!(view.cash_held[0].amount, "20000");
+    let payments = phone
+        .api
+        .list_payments(&phone.tontine.id.to_string())
+        .unwrap();
+    let states: Vec<SyncState> = payments.iter().map(|p| p.sync_state).collect();
+    use SyncState::*;
+    assert_eq!(states, [Applied, Applied, Flagged, Rejected, Pending]);
+    assert_eq!(
+        payments[3].sync_message.as_deref(),
+        Some("montant invalide")
+    );
+}
+
+#[test]
+fn a_sequence_gap_leaves_the_mutation_pending() {
+    let phone = Phone::new(OFFLINE);
+    phone.pay();
+    let response = outcomes(vec![(
+        1,
+        Outcome::Rejected {
+            code: "sequence_gap".to_owned(),
+            message: "mutation hors séquence : numéro 1 attendu, 2 reçu".to_owned(),
+        },
+    )]);
+    let round = apply(&phone, &[1], &response, &mut BTreeSet::new());
+    assert_eq!(
+        round.gap.as_deref(),
+        Some("mutation hors séquence : numéro 1 attendu, 2 reçu")
+    );
+    assert_eq!(round.acknowledged, 0);
+    assert_eq!(phone.outbox(), [(1, "pending".to_owned())]);
+}
+
+#[test]
+fn the_server_copy_of_my_payment_is_linked_not_doubled_and_validation_frees_the_cash() {
+    let phone = Phone::new(OFFLINE);
+    let receipt = phone.pay();
+    let t = &phone.tontine;
+    let row = |status: &str| {
+        change(
+            if status == "valide" { 7 } else { 6 },
+            Entity::Payment,
+            receipt.payment_id.parse().unwrap(),
+            &[
+                ("tontine_id", &t.id.to_string()),
+                ("session_id", &t.session.to_string()),
+                ("member_id", &t.member.to_string()),
+                ("amount", "5000"),
+                ("currency", "XOF"),
+                ("method", "especes"),
+                ("status", status),
+                ("receipt_code", &receipt.receipt_code),
+                ("device_id", &phone.device.to_string()),
+                ("flagged", "false"),
+                ("is_late", "false"),
+                ("created_at", "2026-05-28T20:27:00Z"),
+            ],
+        )
+    };
+    let mut response = outcomes(vec![(1, Outcome::Applied)]);
+    response.scopes = vec![ScopeChanges {
+        tontine_id: t.id,
+        changes: vec![row("en_attente")],
+        status: PageStatus::HasMore,
+        checksum: None,
+        cursor: 6,
+    }];
+    let round = apply(&phone, &[1], &response, &mut BTreeSet::new());
+    assert!(round.more);
+    let payments = phone.api.list_payments(&t.id.to_string()).unwrap();
+    assert_eq!(payments.len(), 1);
+    assert_eq!(payments[0].sync_state, SyncState::Applied);
+    assert_eq!(payments[0].member_name, "Awa Diop");
+    assert!(payments[0].recorded_here);
+    assert_eq!(phone.api.reconciliation().unwrap().cash_held.len(), 1);
+    let mut validated = answer(vec![ScopeChanges {
+        tontine_id: t.id,
+        changes: vec![row("valide")],
+        status: PageStatus::HasMore,
+        checksum: None,
+        cursor: 7,
+    }]);
+    validated.outcomes.clear();
+    apply(&phone, &[], &validated, &mut BTreeSet::new());
+    assert_eq!(
+        phone.api.list_payments(&t.id.to_string()).unwrap()[0].status,
+        "valide"
+    );
+    assert!(phone.api.reconciliation().unwrap().cash_held.is_empty());
+}
+
+#[test]
+fn tombstones_delete_rows_and_a_tontine_tombstone_drops_its_scope() {
+    let phone = Phone::new(OFFLINE);
+    let t = &phone.tontine;
+    let page = |changes, cursor| {
+        answer(vec![ScopeChanges {
+            tontine_id: t.id,
+            changes,
+            status: PageStatus::HasMore,
+            checksum: None,
+            cursor,
+        }])
+    };
+    apply(
+        &phone,
+        &[],
+        &page(vec![tombstone(6, Entity::Member, t.other_member)], 6),
+        &mut BTreeSet::new(),
+    );
+    assert_eq!(phone.api.list_members(&t.id.to_string()).unwrap().len(), 1);
+    assert_eq!(phone.api.sync_status().unwrap().cursors[0].cursor, 6);
+    let before = server_rows(&phone);
+    apply(
+        &phone,
+        &[],
+        &page(vec![tombstone(7, Entity::Tontine, t.id.as_uuid())], 7),
+        &mut BTreeSet::new(),
+    );
+    assert_eq!(server_rows(&phone), before - 4);
+    assert!(phone.api.list_tontines().unwrap().is_empty());
+    assert!(phone.api.sync_status().unwrap().cursors.is_empty());
+}
+
+#[test]
+fn must_reset_drops_the_scope_copy_but_never_the_outbox() {
+    let phone = Phone::new(OFFLINE);
+    phone.pay();
+    let reset = answer(vec![ScopeChanges {
+        tontine_id: phone.tontine.id,
+        changes: Vec::new(),
+        status: PageStatus::MustReset,
+        checksum: None,
+        cursor: 0,
+    }]);
+    let round = apply(&phone, &[], &reset, &mut BTreeSet::new());
+    assert!(round.more);
+    assert_eq!(server_rows(&phone), 0);
+    assert_eq!(phone.api.sync_status().unwrap().cursors[0].cursor, 0);
+    assert_eq!(phone.outbox(), [(1, "pending".to_owned())]);
+    let payments = phone
+        .api
+        .list_payments(&phone.tontine.id.to_string())
+        .unwrap();
+    assert_eq!(payments.len(), 1);
+    // Pulling again from zero restores the copy.
+    let round = apply(
+        &phone,
+        &[],
+        &answer(vec![phone.tontine.scope()]),
+        &mut BTreeSet::new(),
+    );
+    assert!(!round.more && round.problems.is_empty());
+    assert_eq!(server_rows(&phone), 5);
+}
+
+#[test]
+fn a_checksum_mismatch_reloads_the_scope_once_per_sync() {
+    let phone = Phone::new(OFFLINE);
+    let t = &phone.tontine;
+    // The server lost a member the phone still holds: its checksum is over four rows.
+    let changes: Vec<_> = t
+        .changes()
+        .into_iter()
+        .filter(|c| c.id != t.other_member)
+        .collect();
+    let scope = ScopeChanges {
+        tontine_id: t.id,
+        changes: Vec::new(),
+        status: PageStatus::UpToDate,
+        checksum: Some(checksum_of(&changes)),
+        cursor: 5,
+    };
+    let mut resets = BTreeSet::new();
+    let round = apply(&phone, &[], &answer(vec![scope.clone()]), &mut resets);
+    assert!(round.more);
+    assert_eq!(round.problems.len(), 1);
+    assert_eq!(server_rows(&phone), 0);
+    assert_eq!(phone.api.sync_status().unwrap().cursors[0].cursor, 0);
+    let error = phone.get(Key::LastError).unwrap();
+    assert!(error.contains("différait du serveur"), "{error}");
+    // Pulled from zero, the copy now matches.
+    let fresh = ScopeChanges {
+        changes: changes.clone(),
+        ..scope.clone()
+    };
+    let round = apply(&phone, &[], &answer(vec![fresh]), &mut resets);
+    assert!(!round.more && round.problems.is_empty());
+    // A second mismatch in the same sync is reported, not reloaded again.
+    let wrong = ScopeChanges {
+        checksum: Some("00".repeat(32)),
+        ..scope
+    };
+    let round = apply(&phone, &[], &answer(vec![wrong]), &mut resets);
+    assert!(!round.more);
+    assert_eq!(round.problems.len(), 1);
+    assert_eq!(server_rows(&phone), 4);
+}
+
+#[test]
+fn new_scopes_are_taken_in_and_upgrade_required_applies_nothing() {
+    let phone = Phone::new(OFFLINE);
+    let other = TontineId::new();
+    let scope = ScopeChanges {
+        tontine_id: other,
+        changes: vec![change(
+            9,
+            Entity::Tontine,
+            other.as_uuid(),
+            &[("name", "Deuxième"), ("currency", "EUR")],
+        )],
+        status: PageStatus::UpToDate,
+        checksum: None,
+        cursor: 9,
+    };
+    let mut upgrade = answer(vec![scope.clone()]);
+    upgrade.upgrade_required = true;
+    assert!(apply(&phone, &[], &upgrade, &mut BTreeSet::new()).upgrade_required);
+    assert_eq!(phone.api.list_tontines().unwrap().len(), 1);
+    apply(&phone, &[], &answer(vec![scope]), &mut BTreeSet::new());
+    let names: Vec<String> = phone
+        .api
+        .list_tontines()
+        .unwrap()
+        .into_iter()
+        .map(|t| t.name)
+        .collect();
+    assert_eq!(names.len(), 2);
+    assert!(names.contains(&"Deuxième".to_owned()));
+    assert_eq!(phone.api.sync_status().unwrap().cursors.len(), 2);
+}
