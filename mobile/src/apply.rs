@@ -109,11 +109,19 @@ fn apply_scope(
         (PageStatus::UpToDate, Some(expected)) => {
             let local = rows::checksum(conn, &tontine_id)?;
             if !local.eq_ignore_ascii_case(expected) {
-                round.problems.push(format!(
-                    "la copie locale de la tontine {tontine_id} différait du serveur : \
-                     elle est rechargée"
-                ));
-                if resets.insert(tontine_id.clone()) {
+                let reload = resets.insert(tontine_id.clone());
+                round.problems.push(if reload {
+                    format!(
+                        "la copie locale de la tontine {tontine_id} différait du serveur : \
+                         elle est rechargée"
+                    )
+                } else {
+                    format!(
+                        "la copie locale de la tontine {tontine_id} diffère encore du serveur \
+                         après rechargement"
+                    )
+                });
+                if reload {
                     rows::drop_scope(conn, &tontine_id)?;
                     rows::set_cursor(conn, &tontine_id, 0)?;
                     round.more = true;

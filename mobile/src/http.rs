@@ -12,6 +12,9 @@ use crate::error::{Error, MobileError, Result};
 /// Largest body read from the server, compressed or not.
 const MAX_BODY_BYTES: u64 = 64 * 1024 * 1024;
 
+/// The server's code for a revoked device (its `ErrorCode::DeviceRevoked`).
+const DEVICE_REVOKED: &str = "device_revoked";
+
 /// Longest wait a `Retry-After` header may impose.
 const MAX_RETRY_AFTER: Duration = Duration::from_secs(30);
 
@@ -38,9 +41,12 @@ impl RetryPolicy {
     /// The wait after failed attempt `attempt` (1-based): the doubled delay, less up to half
     /// of it at random so that phones that lost the network together do not retry together.
     fn delay(&self, attempt: u32) -> Duration {
+        /// The longest wait between two tries, whatever the policy says.
+        const MAX_DELAY: Duration = Duration::from_secs(60);
         let full = self
             .base_delay
-            .saturating_mul(1u32 << attempt.saturating_sub(1).min(16));
+            .saturating_mul(1u32 << attempt.saturating_sub(1).min(16))
+            .min(MAX_DELAY);
         let millis = u64::try_from(full.as_millis()).unwrap_or(u64::MAX);
         let jitter = (uuid::Uuid::new_v4().as_u128() % 51) as u64;
         Duration::from_millis(millis / 100 * (50 + jitter) + millis % 100)
@@ -145,12 +151,14 @@ impl Answer {
                 detail: first.message,
             };
         }
-        if self.status == 401 {
-            return MobileError::Unauthorized { detail: detail };
+        // A revoked device is cut off like an expired session: the collector must log in
+        // again (and the device be enrolled anew by a manager's decision).
+        if self.status == 401 || body.code.as_deref() == Some(DEVICE_REVOKED) {
+            return MobileError::Unauthorized { detail };
         }
         MobileError::Server {
             server_code: body.code.unwrap_or_else(|| self.status.to_string()),
-            detail: detail,
+            detail,
         }
     }
 }
@@ -300,7 +308,7 @@ mod tests {
             max_tries: 100,
             base_delay: Duration::from_secs(1),
         };
-        assert!(huge.delay(90) <= Duration::from_secs(1 << 16));
+        assert!(huge.delay(90) <= Duration::from_secs(60));
     }
 
     fn answer(status: u16, body: &str) -> Answer {
@@ -332,6 +340,12 @@ mod tests {
                 detail: "identifiants invalides".to_owned()
             }
         );
+        let e = answer(
+            403,
+            r#"{"detail":"appareil révoqué","code":"device_revoked"}"#,
+        )
+        .error();
+        assert_eq!(e.code(), "unauthorized");
         let e = answer(502, "<html>bad gateway</html>").error();
         assert_eq!(
             e,

@@ -159,19 +159,12 @@ pub(crate) fn correction(
 ) -> Result<Receipt> {
     let device = device_id(tx)?;
     let corrects: PaymentId = parse_id("payment_id", corrects)?;
-    let original = LocalPayment::find(tx, corrects)?;
-    let tontine = Tontine::find(tx, original.tontine_id)?;
-    let amount =
-        Amount::parse(amount, tontine.currency).map_err(|e| Error::validation("amount", e))?;
     let reason = bounded_text(reason, MAX_REASON_CHARS)
         .map_err(|e| Error::validation("reason", e))?
         .ok_or_else(|| Error::validation("reason", "ce champ ne peut pas être vide"))?;
-    let entry = LocalPayment {
-        id: PaymentId::new(),
-        amount,
-        corrects: Some((corrects, reason.clone())),
-        ..original
-    };
+    let entry = LocalPayment::correcting(tx, corrects, amount, reason.clone())?;
+    let tontine = Tontine::find(tx, entry.tontine_id)?;
+    let amount = entry.amount;
     let kind = MutationKind::CorrectPayment {
         payment_id: entry.id,
         corrects,
@@ -261,9 +254,15 @@ struct LocalPayment {
 }
 
 impl LocalPayment {
-    /// A payment the phone knows, from the server's copy or its own entries.
-    fn find(conn: &Connection, id: PaymentId) -> Result<LocalPayment> {
-        let ids = if let Some(row) = rows::get(conn, Entity::Payment, id.as_uuid())? {
+    /// The compensating entry for payment `corrects` (known from the server's copy or from
+    /// this phone's own entries): same tontine, session and member, a new id.
+    fn correcting(
+        conn: &Connection,
+        corrects: PaymentId,
+        amount: &str,
+        reason: String,
+    ) -> Result<LocalPayment> {
+        let ids = if let Some(row) = rows::get(conn, Entity::Payment, corrects.as_uuid())? {
             Some((
                 row.tontine_id.clone(),
                 row.text("session_id"),
@@ -272,20 +271,22 @@ impl LocalPayment {
         } else {
             conn.query_row(
                 "SELECT tontine_id, session_id, member_id FROM local_payments WHERE id = ?1",
-                [id.to_string()],
+                [corrects.to_string()],
                 |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
             )
             .optional()?
         };
         let (tontine, session, member) = ids.ok_or_else(|| Error::not_found("paiement"))?;
         let corrupt = |e: kobiri_core::IdError| Error::Corrupt(e.to_string());
+        let tontine_id = TontineId::parse(&tontine).map_err(corrupt)?;
+        let currency = Tontine::find(conn, tontine_id)?.currency;
         Ok(LocalPayment {
-            id,
-            tontine_id: TontineId::parse(&tontine).map_err(corrupt)?,
+            id: PaymentId::new(),
+            tontine_id,
             session_id: SessionId::parse(&session).map_err(corrupt)?,
             member_id: MemberId::parse(&member).map_err(corrupt)?,
-            amount: Amount::zero(Currency::default()),
-            corrects: None,
+            amount: Amount::parse(amount, currency).map_err(|e| Error::validation("amount", e))?,
+            corrects: Some((corrects, reason)),
         })
     }
 

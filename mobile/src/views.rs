@@ -101,7 +101,7 @@ fn local_members(conn: &Connection, scope: &str) -> Result<BTreeMap<String, Memb
                 first_name,
                 last_name,
                 phone: Some(phone),
-                role: "membre".to_owned(),
+                role: kobiri_core::TontineRole::Membre.as_str().to_owned(),
                 is_active: true,
                 sync_state: sync_state(State::parse(&state)?, false),
             };

@@ -272,3 +272,22 @@ fn status_counts_what_waits_and_how_old_it_is() {
     assert_eq!(view.cash_held[0].amount, "10000");
     assert_eq!(view.cash_held[0].currency, "XOF");
 }
+
+/// DESIGN.md's target: at most 80 bytes per payment mutation on the wire, compressed.
+#[test]
+fn a_batch_of_payments_is_at_most_80_bytes_each_on_the_wire() {
+    let phone = Phone::new(OFFLINE);
+    for _ in 0..200 {
+        phone.tick(37);
+        phone.pay();
+    }
+    let batch = phone
+        .api
+        .inner
+        .db
+        .read(|c| crate::outbox::pending(c, phone.device, 200))
+        .unwrap();
+    let body = crate::sync::request_body(phone.device, &batch, &[]).unwrap();
+    let compressed = crate::http::zstd_compress(&body).unwrap();
+    assert!(compressed.len() <= 200 * 80, "{} bytes", compressed.len());
+}
