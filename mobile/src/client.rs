@@ -46,9 +46,16 @@ pub(crate) struct Client {
 
 impl Client {
     pub(crate) fn open(db_path: &str, server_url: &str, clock: Clock) -> Result<Client> {
+        let url = server_url.trim();
+        if !(url.starts_with("https://") || url.starts_with("http://")) || url.contains(' ') {
+            return Err(Error::validation(
+                "server_url",
+                "adresse du serveur invalide (http:// ou https:// attendu)",
+            ));
+        }
         Ok(Client {
             db: Db::open(db_path)?,
-            http: Http::new(server_url),
+            http: Http::new(url),
             settings: Mutex::new(Settings {
                 batch_size: DEFAULT_BATCH_SIZE,
                 retry: RetryPolicy::default(),

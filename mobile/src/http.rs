@@ -99,7 +99,8 @@ impl Answer {
         self.status == 429 || self.status >= 500
     }
 
-    /// The body, decompressed as its `Content-Encoding` says.
+    /// The body, decompressed as its `Content-Encoding` says. (ureq's own gzip support is
+    /// off, so ureq hands the body over as it came and leaves `Content-Encoding` to us.)
     pub(crate) fn decoded_body(&self) -> Result<Vec<u8>> {
         let limit = MAX_BODY_BYTES + 1;
         let mut out = Vec::new();

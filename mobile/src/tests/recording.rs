@@ -291,3 +291,14 @@ fn a_batch_of_payments_is_at_most_80_bytes_each_on_the_wire() {
     let compressed = crate::http::zstd_compress(&body).unwrap();
     assert!(compressed.len() <= 200 * 80, "{} bytes", compressed.len());
 }
+
+#[test]
+fn a_server_address_must_be_http_or_https() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("k.db");
+    let err = crate::KobiriClient::open(path.to_str().unwrap(), "kobiri.example")
+        .err()
+        .unwrap();
+    assert_eq!(err.code(), "validation");
+    assert!(crate::KobiriClient::open(path.to_str().unwrap(), "https://kobiri.example/").is_ok());
+}
