@@ -54,6 +54,12 @@ pub enum ErrorCode {
     MethodNotAllowed,
     /// A rule of the tontine forbids the operation.
     BusinessRule,
+    /// The device was revoked (a lost phone cut off).
+    DeviceRevoked,
+    /// A sync request in a protocol version this server does not speak.
+    ProtocolVersionUnsupported,
+    /// A sync request body that cannot be read (bad CBOR, oversized batch…).
+    InvalidSyncRequest,
     /// The request took too long.
     Timeout,
     /// A dependency (database, mail) is down.
@@ -88,6 +94,9 @@ impl ErrorCode {
         ErrorCode::UnsupportedMediaType,
         ErrorCode::MethodNotAllowed,
         ErrorCode::BusinessRule,
+        ErrorCode::DeviceRevoked,
+        ErrorCode::ProtocolVersionUnsupported,
+        ErrorCode::InvalidSyncRequest,
         ErrorCode::Timeout,
         ErrorCode::ServiceUnavailable,
         ErrorCode::InternalError,
@@ -119,6 +128,9 @@ impl ErrorCode {
             ErrorCode::UnsupportedMediaType => "unsupported_media_type",
             ErrorCode::MethodNotAllowed => "method_not_allowed",
             ErrorCode::BusinessRule => "business_rule",
+            ErrorCode::DeviceRevoked => "device_revoked",
+            ErrorCode::ProtocolVersionUnsupported => "protocol_version_unsupported",
+            ErrorCode::InvalidSyncRequest => "invalid_sync_request",
             ErrorCode::Timeout => "timeout",
             ErrorCode::ServiceUnavailable => "service_unavailable",
             ErrorCode::InternalError => "internal_error",
@@ -151,6 +163,13 @@ impl ErrorCode {
             ErrorCode::UnsupportedMediaType => "Type de contenu non pris en charge (JSON attendu)",
             ErrorCode::MethodNotAllowed => "Méthode non autorisée pour cette ressource",
             ErrorCode::BusinessRule => "Opération contraire aux règles de la tontine",
+            ErrorCode::DeviceRevoked => {
+                "Cet appareil a été révoqué : reconnectez-vous sur un appareil autorisé"
+            }
+            ErrorCode::ProtocolVersionUnsupported => {
+                "Version du protocole de synchronisation non prise en charge par ce serveur"
+            }
+            ErrorCode::InvalidSyncRequest => "Requête de synchronisation illisible",
             ErrorCode::Timeout => "Délai de traitement dépassé",
             ErrorCode::ServiceUnavailable => "Service temporairement indisponible",
             ErrorCode::InternalError => "Erreur interne du serveur",
@@ -283,7 +302,7 @@ mod tests {
             assert_eq!(serde_json::to_string(&code).unwrap(), format!("\"{s}\""));
             assert_eq!(code.to_string(), s);
         }
-        assert_eq!(ErrorCode::ALL.len(), 26);
+        assert_eq!(ErrorCode::ALL.len(), 29);
     }
 
     #[test]

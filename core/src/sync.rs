@@ -25,6 +25,6 @@ pub use protocol::{
     SyncResponse,
 };
 pub use wire::{
-    MAX_BATCH, RawMutation, RequestError, WireRequest, decode_request, decode_response,
-    encode_request, encode_response,
+    MAX_BATCH, MAX_REQUEST_BYTES, RawMutation, RequestError, WireRequest, decode_request,
+    decode_response, encode_request, encode_response,
 };

@@ -38,12 +38,14 @@ pub fn router(state: AppState) -> Router {
         .merge(crate::notifications::router())
         .merge(sessions::router())
         .merge(payments::router())
-        .merge(passages::router());
+        .merge(passages::router())
+        .merge(crate::sync::api_router());
     let config = &state.config;
     Router::new()
         .route("/health", get(health::health))
         .route("/ready", get(health::ready))
         .route("/metrics", get(metrics::handler))
+        .merge(crate::sync::sync_router())
         .nest("/api/v1", api)
         .merge(docs::router())
         .fallback(|| async { ApiError::not_found() })

@@ -106,6 +106,8 @@ pub struct Config {
     pub algorithm: Algorithm,
     pub access_token_expire: Duration,
     pub refresh_token_expire: Duration,
+    /// Lifetime of an enrolled device's refresh token (rotated on use, revocable per device).
+    pub device_refresh_token_expire: Duration,
     pub log_dir: PathBuf,
     pub log_level: String,
     pub cors_origins: Vec<String>,
@@ -214,6 +216,7 @@ impl Config {
             algorithm,
             access_token_expire: minutes(v.parse("ACCESS_TOKEN_EXPIRE_MINUTES", 30)?),
             refresh_token_expire: days(v.parse("REFRESH_TOKEN_EXPIRE_DAYS", 7)?),
+            device_refresh_token_expire: days(v.parse("DEVICE_REFRESH_TOKEN_EXPIRE_DAYS", 60)?),
             log_dir: PathBuf::from(v.string("LOG_DIR", "logs")),
             log_level: v.string("LOG_LEVEL", "info"),
             cors_origins: v

@@ -52,6 +52,9 @@ use crate::{auth, error, health, state::AppState, store, users};
         crate::passages::handlers::list, crate::passages::handlers::schedule,
         crate::passages::handlers::start, crate::passages::handlers::payout,
         crate::passages::handlers::confirm, crate::passages::handlers::postpone,
+        crate::sync::sync, crate::sync::devices::enroll, crate::sync::devices::list,
+        crate::sync::devices::revoke, crate::sync::review::flags, crate::sync::review::resolve,
+        crate::sync::review::incidents, crate::sync::review::receipt,
     ),
     components(schemas(error::ErrorBody, error::FieldErrorBody, store::Page<auth::dto::UserResponse>,
         store::Page<crate::tontines::dto::TontineResponse>, store::Page<crate::sessions::dto::SessionResponse>,
@@ -72,6 +75,7 @@ use crate::{auth, error, health, state::AppState, store, users};
         (name = "ops", description = "Health and readiness"),
         (name = "notifications", description = "In-app inbox, channel choices and reminders"),
         (name = "passages", description = "Payout order and payouts of the pot"),
+        (name = "sync", description = "Offline sync: devices, /sync, review queue, receipts"),
     )
 )]
 pub struct ApiDoc;

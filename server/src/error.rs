@@ -84,6 +84,14 @@ impl ApiError {
         Self::validation(errors)
     }
 
+    /// Names a field at fault, keeping the code and detail.
+    pub fn with_field(mut self, field: impl Into<String>, message: impl ToString) -> Self {
+        let mut errors = FieldErrors::new();
+        errors.push(field, message);
+        self.errors.extend(errors.into_vec());
+        self
+    }
+
     pub fn not_found() -> Self {
         Self::new(ErrorCode::NotFound)
     }
@@ -115,21 +123,22 @@ impl ApiError {
 pub fn status_of(code: ErrorCode) -> StatusCode {
     use ErrorCode as C;
     match code {
-        C::ValidationError | C::InvalidJson | C::PasswordMismatch => {
+        C::ValidationError | C::InvalidJson | C::PasswordMismatch | C::InvalidSyncRequest => {
             StatusCode::UNPROCESSABLE_ENTITY
         }
         C::NotAuthenticated | C::TokenInvalid | C::TokenExpired | C::TokenReused => {
             StatusCode::UNAUTHORIZED
         }
         C::InvalidCredentials => StatusCode::UNAUTHORIZED,
-        C::AccountInactive | C::Forbidden => StatusCode::FORBIDDEN,
+        C::AccountInactive | C::Forbidden | C::DeviceRevoked => StatusCode::FORBIDDEN,
         C::NotFound => StatusCode::NOT_FOUND,
         C::EmailTaken | C::PhoneTaken | C::Conflict => StatusCode::CONFLICT,
         C::WrongPassword
         | C::InvalidCode
         | C::CodeExpired
         | C::TooManyAttempts
-        | C::BusinessRule => StatusCode::BAD_REQUEST,
+        | C::BusinessRule
+        | C::ProtocolVersionUnsupported => StatusCode::BAD_REQUEST,
         C::RateLimited => StatusCode::TOO_MANY_REQUESTS,
         C::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
         C::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,

@@ -23,6 +23,7 @@ pub mod payments;
 pub mod sessions;
 pub mod state;
 pub mod store;
+pub mod sync;
 pub mod telemetry;
 pub mod tontines;
 pub mod users;

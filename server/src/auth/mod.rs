@@ -88,7 +88,7 @@ pub(crate) fn token_pair(
         hash: minted.hash,
         device_id,
         issued_at: now,
-        expires_at: now + state.tokens.refresh_ttl(),
+        expires_at: now + state.tokens.refresh_ttl(device_id.is_some()),
     };
     let pair = dto::TokenPair {
         access_token: access,

@@ -35,6 +35,7 @@ pub struct TokenService {
     algorithm: jsonwebtoken::Algorithm,
     access_ttl: TimeDelta,
     refresh_ttl: TimeDelta,
+    device_refresh_ttl: TimeDelta,
 }
 
 impl std::fmt::Debug for TokenService {
@@ -63,6 +64,8 @@ impl TokenService {
                 .unwrap_or(TimeDelta::minutes(30)),
             refresh_ttl: TimeDelta::from_std(config.refresh_token_expire)
                 .unwrap_or(TimeDelta::days(7)),
+            device_refresh_ttl: TimeDelta::from_std(config.device_refresh_token_expire)
+                .unwrap_or(TimeDelta::days(60)),
         }
     }
 
@@ -70,8 +73,14 @@ impl TokenService {
         self.access_ttl
     }
 
-    pub fn refresh_ttl(&self) -> TimeDelta {
-        self.refresh_ttl
+    /// How long a refresh token lives: weeks for an enrolled device (a collector may stay
+    /// offline that long), days otherwise.
+    pub fn refresh_ttl(&self, device_bound: bool) -> TimeDelta {
+        if device_bound {
+            self.device_refresh_ttl
+        } else {
+            self.refresh_ttl
+        }
     }
 
     pub fn issue_access(&self, user: UserId, now: Timestamp) -> Result<String, ApiError> {

@@ -40,6 +40,7 @@ mod payments;
 pub mod postgres;
 mod sessions;
 pub mod sqlite;
+mod sync;
 mod tokens;
 mod tontines;
 mod users;
@@ -62,6 +63,11 @@ pub use passages::{
 };
 pub use payments::{NewPayment, Payment, PaymentDecision, PaymentFilter};
 pub use sessions::{NewSession, Session, SessionChange};
+pub use sync::{
+    Applied, ChangeRef, Device, Flag, FlagResolution, Incident, NewDevice, NewFlag, NewIncident,
+    NewRecordedMutation, PaymentKey, RecordedMutation, ScopeState, SyncBatch, SyncCancellation,
+    SyncMember, SyncPayment, SyncPayoutConfirmation,
+};
 pub use tontines::{NewTontine, Tontine, TontineFilter, TontinePatch};
 
 /// Every operation the server needs from its database.
@@ -77,6 +83,7 @@ pub trait Store:
     + PassageStore
     + NotificationStore
     + JobStore
+    + SyncStore
     + HealthStore
     + Send
     + Sync
@@ -96,6 +103,7 @@ impl<T> Store for T where
         + PassageStore
         + NotificationStore
         + JobStore
+        + SyncStore
         + HealthStore
         + Send
         + Sync
@@ -288,6 +296,11 @@ pub trait PaymentStore {
     /// Approves or rejects a payment still `en_attente`; approving adds its amount to the
     /// session and the member, with the audit entry and notifications, in one transaction.
     /// `None` when it was decided meanwhile.
+    /// Every payment of a tontine, whatever its status.
+    async fn payments_of_tontine(
+        &self,
+        tontine: kobiri_core::TontineId,
+    ) -> StoreResult<Vec<Payment>>;
     async fn decide_payment(&self, decision: &PaymentDecision) -> StoreResult<Option<Payment>>;
 }
 
@@ -382,6 +395,60 @@ pub trait JobStore {
 
 /// Opens the store named by a database URL (`postgres://…` or `sqlite://…`) and runs its
 /// migrations.
+#[async_trait]
+pub trait SyncStore {
+    async fn insert_device(&self, device: &NewDevice) -> StoreResult<Device>;
+    async fn device_by_id(&self, id: kobiri_core::DeviceId) -> StoreResult<Option<Device>>;
+    async fn devices_of(&self, user: UserId) -> StoreResult<Vec<Device>>;
+    /// Revokes the device and its refresh tokens; false if it was already revoked.
+    async fn revoke_device(&self, id: kobiri_core::DeviceId, now: Timestamp) -> StoreResult<bool>;
+    /// The device's log between two numbers, inclusive.
+    async fn recorded_mutations(
+        &self,
+        device: kobiri_core::DeviceId,
+        from: u64,
+        to: u64,
+    ) -> StoreResult<Vec<RecordedMutation>>;
+    /// Applies a planned batch in one transaction, or reports that the plan is stale.
+    async fn apply_sync(&self, batch: &SyncBatch) -> StoreResult<Applied>;
+    /// Records incidents for a request that applies nothing, and the device's last contact.
+    async fn record_incidents(
+        &self,
+        incidents: &[NewIncident],
+        device: kobiri_core::DeviceId,
+        now: Timestamp,
+    ) -> StoreResult<()>;
+    async fn scope_state(&self, tontine: kobiri_core::TontineId) -> StoreResult<ScopeState>;
+    async fn changes_since(
+        &self,
+        tontine: kobiri_core::TontineId,
+        cursor: u64,
+        limit: u32,
+    ) -> StoreResult<Vec<ChangeRef>>;
+    async fn scope_roles(
+        &self,
+        device: kobiri_core::DeviceId,
+    ) -> StoreResult<Vec<(kobiri_core::TontineId, String)>>;
+    async fn set_scope_roles(
+        &self,
+        device: kobiri_core::DeviceId,
+        roles: &[(kobiri_core::TontineId, String)],
+    ) -> StoreResult<()>;
+    /// The live payments of a session (not cancelled or failed).
+    async fn payment_keys(&self, session: kobiri_core::SessionId) -> StoreResult<Vec<PaymentKey>>;
+    async fn payment_exists(&self, id: kobiri_core::PaymentId) -> StoreResult<bool>;
+    async fn payment_by_receipt(&self, code: &str) -> StoreResult<Option<Payment>>;
+    async fn flags_of(
+        &self,
+        tontine: kobiri_core::TontineId,
+        status: Option<&str>,
+    ) -> StoreResult<Vec<Flag>>;
+    async fn flag_by_id(&self, id: uuid::Uuid) -> StoreResult<Option<Flag>>;
+    /// Resolves an open flag; false if it was resolved meanwhile.
+    async fn resolve_flag(&self, resolution: &FlagResolution) -> StoreResult<bool>;
+    async fn incidents_of(&self, tontine: kobiri_core::TontineId) -> StoreResult<Vec<Incident>>;
+}
+
 pub async fn connect(url: &str, max_connections: u32) -> anyhow::Result<Arc<dyn Store>> {
     if url.starts_with("postgres://") || url.starts_with("postgresql://") {
         let store = postgres::PgStore::connect(url, max_connections).await?;

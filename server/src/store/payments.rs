@@ -38,6 +38,10 @@ pub struct Payment {
     pub initiated_at: Timestamp,
     pub completed_at: Option<Timestamp>,
     pub created_at: Timestamp,
+    /// Arrived by sync and waits for a treasurer (see `sync_flags`).
+    pub flagged: bool,
+    /// The payment this one corrects (a compensating entry from sync).
+    pub corrects_id: Option<PaymentId>,
     pub user_name: String,
     pub user_phone: String,
 }
@@ -115,6 +119,8 @@ pub(super) struct PaymentRow {
     initiated_at: DateTime<Utc>,
     completed_at: Option<DateTime<Utc>>,
     created_at: DateTime<Utc>,
+    flagged: bool,
+    corrects_id: Option<Uuid>,
     first_name: String,
     last_name: String,
     user_phone: String,
@@ -152,6 +158,8 @@ impl TryFrom<PaymentRow> for Payment {
             initiated_at: r.initiated_at,
             completed_at: r.completed_at,
             created_at: r.created_at,
+            flagged: r.flagged,
+            corrects_id: r.corrects_id.map(PaymentId::from_uuid),
             user_name: format!("{} {}", r.first_name, r.last_name),
             user_phone: r.user_phone,
         })
@@ -164,7 +172,7 @@ macro_rules! payment_select {
          p.method, p.status, p.operator_reference, p.operator_transaction_id, p.phone_number, \
          p.proof_url, p.proof_description, p.validated_by_id, p.validated_at, p.rejection_reason, \
          p.penalty_amount, p.is_late, p.recorded_by_id, p.device_id, p.receipt_code, p.notes, \
-         p.initiated_at, p.completed_at, p.created_at, u.first_name, u.last_name, \
+         p.initiated_at, p.completed_at, p.created_at, p.flagged, p.corrects_id, u.first_name, u.last_name, \
          u.phone AS user_phone FROM payments p JOIN users u ON u.id = p.user_id "
     };
 }
@@ -183,6 +191,8 @@ pub(super) struct PaymentQueries {
     /// Binds: tontine, session, user, status (each or NULL), limit, offset.
     pub list: &'static str,
     pub count: &'static str,
+    /// Binds: tontine. Every payment of the tontine (for sync's scope checksum).
+    pub of_tontine: &'static str,
     /// Binds: id, new status, validator, receipt code, rejection reason, now, old status.
     pub decide: &'static str,
     /// Binds: session id. Reads (and on PostgreSQL locks) the collected amount.
@@ -209,6 +219,7 @@ pub(super) const SHARED: PaymentQueries = PaymentQueries {
         "ORDER BY p.created_at DESC, p.id DESC LIMIT $5 OFFSET $6"
     ),
     count: concat!("SELECT COUNT(*) FROM payments p ", payment_filter!()),
+    of_tontine: concat!(payment_select!(), "WHERE p.tontine_id = $1 ORDER BY p.id"),
     decide: "UPDATE payments SET status = $2, validated_by_id = $3, validated_at = $6, \
         receipt_code = $4, rejection_reason = $5, completed_at = $6, updated_at = $6 \
         WHERE id = $1 AND status = $7",
@@ -286,6 +297,18 @@ macro_rules! impl_payment_store {
                     $crate::store::payments::PaymentRow => $crate::store::Payment,
                     page, t, s, u, st
                 ))
+            }
+
+            async fn payments_of_tontine(
+                &self,
+                tontine: kobiri_core::TontineId,
+            ) -> $crate::store::StoreResult<Vec<$crate::store::Payment>> {
+                let rows: Vec<$crate::store::payments::PaymentRow> =
+                    sqlx::query_as($q.of_tontine)
+                        .bind(tontine.as_uuid())
+                        .fetch_all(self.reader())
+                        .await?;
+                rows.into_iter().map(TryInto::try_into).collect()
             }
 
             async fn decide_payment(

@@ -108,3 +108,11 @@ const MEMBERS: members::MemberQueries = members::MemberQueries {
     max_members: "SELECT max_members FROM tontines WHERE id = $1 FOR UPDATE",
     ..members::SHARED
 };
+super::sync::impl_sync_store!(
+    PgStore,
+    super::sync::POSTGRES,
+    MEMBERS,
+    super::passages::POSTGRES,
+    users::SHARED,
+    audit::POSTGRES
+);

@@ -118,3 +118,11 @@ super::passages::impl_passage_store!(
     audit::SQLITE,
     notifications::SQLITE
 );
+super::sync::impl_sync_store!(
+    SqliteStore,
+    super::sync::SHARED,
+    members::SHARED,
+    super::passages::SHARED,
+    users::SHARED,
+    audit::SQLITE
+);

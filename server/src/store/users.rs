@@ -190,6 +190,28 @@ pub(super) fn search_pattern(search: Option<&str>) -> Option<String> {
 }
 
 /// Implements `UserStore` for an engine's store type, given its `UserQueries`.
+/// Inserts a new user on `$conn` (a pool or a transaction) and gives its row.
+macro_rules! insert_user {
+    ($conn:expr, $q:expr, $u:expr) => {{
+        let row: $crate::store::users::UserRow = sqlx::query_as($q.insert)
+            .bind($u.id.as_uuid())
+            .bind($u.email.as_ref().map(|e| e.as_str()))
+            .bind($u.phone.as_str())
+            .bind($u.password_hash.as_deref())
+            .bind(&$u.first_name)
+            .bind(&$u.last_name)
+            .bind($u.role.as_str())
+            .bind($u.address.as_deref())
+            .bind($u.city.as_deref())
+            .bind($u.country.as_deref())
+            .bind($u.now)
+            .fetch_one($conn)
+            .await?;
+        row
+    }};
+}
+pub(super) use insert_user;
+
 macro_rules! impl_user_store {
     ($store:ty, $q:expr) => {
         #[async_trait::async_trait]
@@ -198,21 +220,7 @@ macro_rules! impl_user_store {
                 &self,
                 u: &$crate::store::NewUser,
             ) -> $crate::store::StoreResult<$crate::store::User> {
-                let row: $crate::store::users::UserRow = sqlx::query_as($q.insert)
-                    .bind(u.id.as_uuid())
-                    .bind(u.email.as_ref().map(|e| e.as_str()))
-                    .bind(u.phone.as_str())
-                    .bind(u.password_hash.as_deref())
-                    .bind(&u.first_name)
-                    .bind(&u.last_name)
-                    .bind(u.role.as_str())
-                    .bind(u.address.as_deref())
-                    .bind(u.city.as_deref())
-                    .bind(u.country.as_deref())
-                    .bind(u.now)
-                    .fetch_one(self.writer())
-                    .await?;
-                row.try_into()
+                $crate::store::users::insert_user!(self.writer(), $q, u).try_into()
             }
 
             async fn claim_user(

@@ -14,6 +14,7 @@ mod ops;
 mod passages;
 mod passwords;
 mod payments;
+mod sync;
 mod tokens;
 mod tontines;
 mod users;

@@ -76,6 +76,8 @@ enum Setup {
     Passages,
     /// … and the membre's passage started (`en_cours`).
     Started,
+    /// … and the payment validated by the president (`fx.receipt` is its receipt code).
+    Receipt,
 }
 
 /// What a run leaves behind that later runs must not see.
@@ -113,6 +115,12 @@ struct Fx {
     payment: String,
     /// The membre's passage.
     passage: String,
+    /// The membre's enrolled device.
+    device: String,
+    /// The receipt code of the validated payment.
+    receipt: String,
+    /// An id no flag has.
+    flag: String,
 }
 
 struct Row {
@@ -305,6 +313,26 @@ const ROWS: &[Row] = &[
         expected: [404, 200, 403, 403, 403, 403], ..BASE },
     Row { method: "POST", path: "/api/v1/passages/{id}/postpone", setup: Setup::Passages,
         body: |_| json!({"reason": "Voyage à Touba"}), expected: PRESIDENT_ONLY, ..BASE },
+
+    // ---- sync: devices are the caller's own; `{id}` after `devices` is the membre's device
+    Row { method: "POST", path: "/api/v1/devices", expected: [201; 6],
+        body: |_| json!({"name": "Téléphone de terrain", "platform": "android"}), ..BASE },
+    Row { method: "GET", path: "/api/v1/devices", expected: [200; 6], ..BASE },
+    // The owner or an admin; anyone else must not learn that the device exists.
+    Row { method: "DELETE", path: "/api/v1/devices/{id}", setup: Setup::Tontine,
+        expected: [404, 200, 404, 404, 404, 200], ..BASE },
+    // The member who paid and whoever may see all payments.
+    Row { method: "GET", path: "/api/v1/receipts/{receipt_code}", setup: Setup::Receipt,
+        expected: MEMBERS_SEE, ..BASE },
+    Row { method: "GET", path: "/api/v1/tontines/{id}/flags", setup: Setup::Tontine,
+        expected: TRESORIER_UP, ..BASE },
+    // Roles are checked before the flag is looked up: the unknown flag is a 404 only for
+    // those allowed to resolve flags.
+    Row { method: "POST", path: "/api/v1/tontines/{id}/flags/{flag_id}/resolve",
+        setup: Setup::Tontine, body: |_| json!({"resolution": "accepte", "note": "Vu"}),
+        expected: [404, 403, 403, 404, 404, 404], ..BASE },
+    Row { method: "GET", path: "/api/v1/tontines/{id}/incidents", setup: Setup::Tontine,
+        expected: TRESORIER_UP, ..BASE },
 ];
 
 /// The six accounts, registered once per engine; indexed like `Role::ALL`.
@@ -414,6 +442,13 @@ async fn fixture(app: &TestApp, cast: &Cast, caller: Role, setup: Setup, run: us
         }
         fx.members.push(id(m));
     }
+    let body = json!({"name": "Téléphone de la membre", "platform": "android"});
+    let device = post_ok(app, cast.user(Role::Membre), "/api/v1/devices", body).await;
+    fx.device = device["device_id"]
+        .as_str()
+        .expect("a device id")
+        .to_owned();
+    fx.flag = uuid::Uuid::now_v7().to_string();
 
     if setup >= Setup::Planned {
         let path = format!("/api/v1/sessions/generate/{}", fx.tontine);
@@ -445,6 +480,14 @@ async fn fixture(app: &TestApp, cast: &Cast, caller: Role, setup: Setup, run: us
         let path = format!("/api/v1/passages/{}/start", fx.passage);
         post_ok(app, president, &path, json!({})).await;
     }
+    if setup >= Setup::Receipt {
+        let path = format!("/api/v1/payments/{}/validate", fx.payment);
+        let paid = post_ok(app, president, &path, json!({"action": "approve"})).await;
+        fx.receipt = paid["receipt_code"]
+            .as_str()
+            .expect("a receipt code")
+            .to_owned();
+    }
     fx
 }
 
@@ -456,12 +499,15 @@ fn fill(row: &Row, fx: &Fx) -> String {
         let value = match *seg {
             "{tontine_id}" => &fx.tontine,
             "{member_id}" => &fx.membre_member,
+            "{receipt_code}" => &fx.receipt,
+            "{flag_id}" => &fx.flag,
             "{id}" => match segments[i - 1] {
                 "tontines" => &fx.tontine,
                 "sessions" => &fx.session,
                 "payments" => &fx.payment,
                 "passages" => &fx.passage,
                 "users" => &fx.membre_user,
+                "devices" => &fx.device,
                 other => panic!("{}: no fixture id for {{id}} after {other}", row.path),
             },
             _ => {

@@ -1,0 +1,898 @@
+//! Sync: enrolled devices, the exactly-once mutation log, the change feed, the treasurers'
+//! review queue (flags) and integrity incidents.
+//!
+//! A pushed batch is applied by [`SyncStore::apply_sync`] in one transaction: every effect,
+//! its audit entry, the recorded outcome of each mutation and the device's new position in its
+//! log commit together, guarded by the position the batch was planned from.
+
+use chrono::{DateTime, Utc};
+use kobiri_core::{
+    Amount, DeviceId, MemberId, PassageId, PaymentId, SessionId, SessionStatus, TontineId, UserId,
+};
+use uuid::Uuid;
+
+use super::{NewAudit, NewMember, NewPayment, NewUser, StoreError, Timestamp};
+
+/// An enrolled phone.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Device {
+    pub id: DeviceId,
+    pub user_id: UserId,
+    pub name: String,
+    pub platform: String,
+    pub last_seq: u64,
+    pub last_hash: [u8; 32],
+    pub created_at: Timestamp,
+    pub last_seen_at: Option<Timestamp>,
+    pub revoked_at: Option<Timestamp>,
+}
+
+#[derive(Debug, Clone)]
+pub struct NewDevice {
+    pub id: DeviceId,
+    pub user_id: UserId,
+    pub name: String,
+    pub platform: String,
+    pub now: Timestamp,
+}
+
+/// A mutation already handled for a device: its hash and the outcome answered (JSON).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RecordedMutation {
+    pub seq: u64,
+    pub hash: [u8; 32],
+    pub outcome: String,
+}
+
+/// A new payment from sync: the REST fields plus what only sync sets.
+#[derive(Debug, Clone)]
+pub struct SyncPayment {
+    pub payment: NewPayment,
+    pub receipt_code: String,
+    pub flagged: bool,
+    pub corrects: Option<PaymentId>,
+}
+
+/// A member added from a phone; `user` is set when the phone number has no account yet.
+#[derive(Debug, Clone)]
+pub struct SyncMember {
+    pub user: Option<NewUser>,
+    pub member: NewMember,
+}
+
+/// A beneficiary's confirmation of a payout, guarded by the passage's status.
+#[derive(Debug, Clone)]
+pub struct SyncPayoutConfirmation {
+    pub passage: PassageId,
+    pub member: MemberId,
+    pub from: kobiri_core::PassageStatus,
+    pub to: kobiri_core::PassageStatus,
+    pub amount_received: Amount,
+    pub date: chrono::NaiveDate,
+}
+
+/// A payment cancelled by a correction, guarded by its status.
+#[derive(Debug, Clone)]
+pub struct SyncCancellation {
+    pub payment: PaymentId,
+    pub from: kobiri_core::PaymentStatus,
+    pub reason: String,
+}
+
+#[derive(Debug, Clone)]
+pub struct NewFlag {
+    pub id: Uuid,
+    pub tontine_id: TontineId,
+    pub payment_id: Option<PaymentId>,
+    pub device_id: DeviceId,
+    pub seq: u64,
+    pub code: &'static str,
+    pub reason: String,
+}
+
+#[derive(Debug, Clone)]
+pub struct NewIncident {
+    pub id: Uuid,
+    pub tontine_id: Option<TontineId>,
+    pub device_id: DeviceId,
+    pub user_id: UserId,
+    pub kind: &'static str,
+    pub expected_seq: u64,
+    pub received_seq: u64,
+    pub detail: String,
+}
+
+/// One mutation's entry in the device's log.
+#[derive(Debug, Clone)]
+pub struct NewRecordedMutation {
+    pub seq: u64,
+    pub hash: [u8; 32],
+    pub kind: Option<&'static str>,
+    pub tontine_id: Option<TontineId>,
+    pub outcome: String,
+}
+
+/// Everything one `POST /sync` writes, applied in one transaction.
+#[derive(Debug, Clone)]
+pub struct SyncBatch {
+    pub device_id: DeviceId,
+    /// The device's `last_seq` the batch was planned from; the write is refused if it moved.
+    pub from_seq: u64,
+    pub to_seq: u64,
+    pub to_hash: [u8; 32],
+    pub recorded: Vec<NewRecordedMutation>,
+    pub payments: Vec<SyncPayment>,
+    pub cancellations: Vec<SyncCancellation>,
+    pub members: Vec<SyncMember>,
+    pub payouts: Vec<SyncPayoutConfirmation>,
+    pub flags: Vec<NewFlag>,
+    /// Incidents are kept even when the batch changes nothing else.
+    pub incidents: Vec<NewIncident>,
+    pub audits: Vec<NewAudit>,
+    /// Sessions whose status the plan relied on: the batch is refused if one changed.
+    pub sessions: Vec<(SessionId, SessionStatus)>,
+    pub now: Timestamp,
+}
+
+/// What became of a batch.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Applied {
+    Done,
+    /// The device's log or a session moved since the plan: plan again.
+    Stale,
+}
+
+/// One entry of a scope's change feed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ChangeRef {
+    pub entity: String,
+    pub entity_id: Uuid,
+    pub change_seq: u64,
+    pub deleted: bool,
+}
+
+/// Where a scope's feed stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct ScopeState {
+    pub last_seq: u64,
+    pub min_seq: u64,
+}
+
+/// A live payment's key, for the one-payment-per-member-and-session rule.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PaymentKey {
+    pub id: PaymentId,
+    pub member_id: MemberId,
+    pub flagged: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Flag {
+    pub id: Uuid,
+    pub tontine_id: TontineId,
+    pub payment_id: Option<PaymentId>,
+    pub device_id: DeviceId,
+    pub seq: u64,
+    pub code: String,
+    pub reason: String,
+    pub status: String,
+    pub resolution: Option<String>,
+    pub resolution_note: Option<String>,
+    pub resolved_by_id: Option<UserId>,
+    pub resolved_at: Option<Timestamp>,
+    pub created_at: Timestamp,
+}
+
+/// A treasurer's decision on a flag. Accepting a flagged payment makes it an ordinary pending
+/// payment; rejecting cancels it (`annule`) with the note as its reason.
+#[derive(Debug, Clone)]
+pub struct FlagResolution {
+    pub flag: Uuid,
+    pub accept: bool,
+    pub note: String,
+    pub by: UserId,
+    pub payment: Option<PaymentId>,
+    pub audit: NewAudit,
+    pub now: Timestamp,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Incident {
+    pub id: Uuid,
+    pub tontine_id: Option<TontineId>,
+    pub device_id: DeviceId,
+    pub user_id: UserId,
+    pub kind: String,
+    pub expected_seq: u64,
+    pub received_seq: u64,
+    pub detail: String,
+    pub created_at: Timestamp,
+}
+
+pub(super) fn to_u64(n: i64) -> Result<u64, StoreError> {
+    u64::try_from(n).map_err(StoreError::corrupt)
+}
+
+pub(super) fn to_i64(n: u64) -> i64 {
+    i64::try_from(n).unwrap_or(i64::MAX)
+}
+
+pub(super) fn to_hash(b: Vec<u8>) -> Result<[u8; 32], StoreError> {
+    b.try_into()
+        .map_err(|_| StoreError::corrupt("hash is not 32 bytes"))
+}
+
+#[derive(Debug, sqlx::FromRow)]
+pub(super) struct DeviceRow {
+    id: Uuid,
+    user_id: Uuid,
+    name: String,
+    platform: String,
+    last_seq: i64,
+    last_hash: Vec<u8>,
+    created_at: DateTime<Utc>,
+    last_seen_at: Option<DateTime<Utc>>,
+    revoked_at: Option<DateTime<Utc>>,
+}
+
+impl TryFrom<DeviceRow> for Device {
+    type Error = StoreError;
+
+    fn try_from(r: DeviceRow) -> Result<Self, StoreError> {
+        Ok(Device {
+            id: DeviceId::from_uuid(r.id),
+            user_id: UserId::from_uuid(r.user_id),
+            name: r.name,
+            platform: r.platform,
+            last_seq: to_u64(r.last_seq)?,
+            last_hash: to_hash(r.last_hash)?,
+            created_at: r.created_at,
+            last_seen_at: r.last_seen_at,
+            revoked_at: r.revoked_at,
+        })
+    }
+}
+
+#[derive(Debug, sqlx::FromRow)]
+pub(super) struct FlagRow {
+    id: Uuid,
+    tontine_id: Uuid,
+    payment_id: Option<Uuid>,
+    device_id: Uuid,
+    seq: i64,
+    code: String,
+    reason: String,
+    status: String,
+    resolution: Option<String>,
+    resolution_note: Option<String>,
+    resolved_by_id: Option<Uuid>,
+    resolved_at: Option<DateTime<Utc>>,
+    created_at: DateTime<Utc>,
+}
+
+impl TryFrom<FlagRow> for Flag {
+    type Error = StoreError;
+
+    fn try_from(r: FlagRow) -> Result<Self, StoreError> {
+        Ok(Flag {
+            id: r.id,
+            tontine_id: TontineId::from_uuid(r.tontine_id),
+            payment_id: r.payment_id.map(PaymentId::from_uuid),
+            device_id: DeviceId::from_uuid(r.device_id),
+            seq: to_u64(r.seq)?,
+            code: r.code,
+            reason: r.reason,
+            status: r.status,
+            resolution: r.resolution,
+            resolution_note: r.resolution_note,
+            resolved_by_id: r.resolved_by_id.map(UserId::from_uuid),
+            resolved_at: r.resolved_at,
+            created_at: r.created_at,
+        })
+    }
+}
+
+#[derive(Debug, sqlx::FromRow)]
+pub(super) struct IncidentRow {
+    id: Uuid,
+    tontine_id: Option<Uuid>,
+    device_id: Uuid,
+    user_id: Uuid,
+    kind: String,
+    expected_seq: i64,
+    received_seq: i64,
+    detail: String,
+    created_at: DateTime<Utc>,
+}
+
+impl TryFrom<IncidentRow> for Incident {
+    type Error = StoreError;
+
+    fn try_from(r: IncidentRow) -> Result<Self, StoreError> {
+        Ok(Incident {
+            id: r.id,
+            tontine_id: r.tontine_id.map(TontineId::from_uuid),
+            device_id: DeviceId::from_uuid(r.device_id),
+            user_id: UserId::from_uuid(r.user_id),
+            kind: r.kind,
+            expected_seq: to_u64(r.expected_seq)?,
+            received_seq: to_u64(r.received_seq)?,
+            detail: r.detail,
+            created_at: r.created_at,
+        })
+    }
+}
+
+pub(super) struct SyncQueries {
+    pub insert_device: &'static str,
+    pub device_by_id: &'static str,
+    pub devices_of: &'static str,
+    /// Binds: id, now. Also revokes the device's refresh tokens (`revoke_device_tokens`).
+    pub revoke_device: &'static str,
+    pub revoke_device_tokens: &'static str,
+    /// Binds: device, from seq, to seq (inclusive).
+    pub recorded: &'static str,
+    /// Binds: device, from seq, to seq, to hash, now. Guarded by `last_seq = from`.
+    pub advance_device: &'static str,
+    pub touch_device: &'static str,
+    pub record_mutation: &'static str,
+    pub session_status: &'static str,
+    /// Binds the 24 columns of a payment from sync.
+    pub insert_payment: &'static str,
+    /// Binds: id, reason, now, old status.
+    pub cancel_payment: &'static str,
+    pub insert_flag: &'static str,
+    pub insert_incident: &'static str,
+    pub scope_state: &'static str,
+    /// Binds: tontine, cursor, limit.
+    pub changes_since: &'static str,
+    pub scope_roles: &'static str,
+    pub set_scope_role: &'static str,
+    /// Binds: session. Live payments (not cancelled or failed).
+    pub payment_keys: &'static str,
+    pub payment_exists: &'static str,
+    pub payment_by_receipt: &'static str,
+    /// Binds: tontine, status (or NULL).
+    pub flags_of: &'static str,
+    pub flag_by_id: &'static str,
+    /// Binds: id, resolution, note, by, now.
+    pub resolve_flag: &'static str,
+    /// Binds: payment id, now.
+    pub unflag_payment: &'static str,
+    pub incidents_of: &'static str,
+}
+
+pub(super) const SHARED: SyncQueries = SyncQueries {
+    insert_device: "INSERT INTO devices (id, user_id, name, platform, last_seq, last_hash, \
+        created_at) VALUES ($1, $2, $3, $4, 0, $5, $6)",
+    device_by_id: "SELECT id, user_id, name, platform, last_seq, last_hash, created_at, \
+        last_seen_at, revoked_at FROM devices WHERE id = $1",
+    devices_of: "SELECT id, user_id, name, platform, last_seq, last_hash, created_at, \
+        last_seen_at, revoked_at FROM devices WHERE user_id = $1 ORDER BY created_at, id",
+    revoke_device: "UPDATE devices SET revoked_at = $2 WHERE id = $1 AND revoked_at IS NULL",
+    revoke_device_tokens: "UPDATE refresh_tokens SET revoked_at = $2 \
+        WHERE device_id = $1 AND revoked_at IS NULL",
+    recorded: "SELECT seq, hash, outcome FROM device_mutations \
+        WHERE device_id = $1 AND seq >= $2 AND seq <= $3 ORDER BY seq",
+    advance_device: "UPDATE devices SET last_seq = $3, last_hash = $4, last_seen_at = $5 \
+        WHERE id = $1 AND last_seq = $2",
+    touch_device: "UPDATE devices SET last_seen_at = $2 WHERE id = $1",
+    record_mutation: "INSERT INTO device_mutations (device_id, seq, hash, kind, tontine_id, \
+        outcome, received_at) VALUES ($1, $2, $3, $4, $5, $6, $7)",
+    session_status: "SELECT status FROM sessions WHERE id = $1",
+    insert_payment: "INSERT INTO payments (id, tontine_id, session_id, member_id, user_id, \
+        amount, currency, method, status, operator_transaction_id, phone_number, proof_url, \
+        proof_description, penalty_amount, is_late, recorded_by_id, device_id, notes, \
+        initiated_at, created_at, updated_at, receipt_code, flagged, corrects_id) \
+        VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, \
+        $19, $19, $19, $20, $21, $22)",
+    cancel_payment: "UPDATE payments SET status = 'annule', rejection_reason = $2, \
+        updated_at = $3 WHERE id = $1 AND status = $4",
+    insert_flag: "INSERT INTO sync_flags (id, tontine_id, payment_id, device_id, seq, code, \
+        reason, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+    insert_incident: "INSERT INTO integrity_incidents (id, tontine_id, device_id, user_id, kind, \
+        expected_seq, received_seq, detail, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, \
+        $9) ON CONFLICT (device_id, kind, expected_seq, received_seq) DO NOTHING",
+    scope_state: "SELECT last_seq, min_seq FROM sync_scopes WHERE tontine_id = $1",
+    changes_since: "SELECT entity, entity_id, change_seq, deleted FROM sync_changes \
+        WHERE tontine_id = $1 AND change_seq > $2 ORDER BY change_seq LIMIT $3",
+    scope_roles: "SELECT tontine_id, role FROM device_scopes WHERE device_id = $1",
+    set_scope_role: "INSERT INTO device_scopes (device_id, tontine_id, role) VALUES ($1, $2, $3) \
+        ON CONFLICT (device_id, tontine_id) DO UPDATE SET role = excluded.role",
+    payment_keys: "SELECT id, member_id, flagged FROM payments \
+        WHERE session_id = $1 AND status NOT IN ('annule', 'echoue')",
+    payment_exists: "SELECT COUNT(*) FROM payments WHERE id = $1",
+    payment_by_receipt: "SELECT id FROM payments WHERE receipt_code = $1",
+    flags_of: "SELECT id, tontine_id, payment_id, device_id, seq, code, reason, status, \
+        resolution, resolution_note, resolved_by_id, resolved_at, created_at FROM sync_flags \
+        WHERE tontine_id = $1 AND ($2 IS NULL OR status = $2) ORDER BY created_at, id",
+    flag_by_id: "SELECT id, tontine_id, payment_id, device_id, seq, code, reason, status, \
+        resolution, resolution_note, resolved_by_id, resolved_at, created_at FROM sync_flags \
+        WHERE id = $1",
+    resolve_flag: "UPDATE sync_flags SET status = 'resolu', resolution = $2, \
+        resolution_note = $3, resolved_by_id = $4, resolved_at = $5 \
+        WHERE id = $1 AND status = 'ouvert'",
+    unflag_payment: "UPDATE payments SET flagged = false, updated_at = $2 WHERE id = $1",
+    incidents_of: "SELECT id, tontine_id, device_id, user_id, kind, expected_seq, received_seq, \
+        detail, created_at FROM integrity_incidents WHERE tontine_id = $1 \
+        ORDER BY created_at, id",
+};
+
+/// PostgreSQL: the session status read locks the row, so a session cannot close under a batch.
+pub(super) const POSTGRES: SyncQueries = SyncQueries {
+    session_status: "SELECT status FROM sessions WHERE id = $1 FOR UPDATE",
+    flags_of: "SELECT id, tontine_id, payment_id, device_id, seq, code, reason, status, \
+        resolution, resolution_note, resolved_by_id, resolved_at, created_at FROM sync_flags \
+        WHERE tontine_id = $1 AND ($2::text IS NULL OR status = $2) ORDER BY created_at, id",
+    ..SHARED
+};
+
+macro_rules! impl_sync_store {
+    ($store:ty, $q:expr, $mq:expr, $pq:expr, $uq:expr, $aq:expr) => {
+        #[async_trait::async_trait]
+        impl $crate::store::SyncStore for $store {
+            async fn insert_device(
+                &self,
+                d: &$crate::store::NewDevice,
+            ) -> $crate::store::StoreResult<$crate::store::Device> {
+                sqlx::query($q.insert_device)
+                    .bind(d.id.as_uuid())
+                    .bind(d.user_id.as_uuid())
+                    .bind(&d.name)
+                    .bind(&d.platform)
+                    .bind(kobiri_core::sync::ZERO_HASH.to_vec())
+                    .bind(d.now)
+                    .execute(self.writer())
+                    .await?;
+                self.device_by_id(d.id)
+                    .await?
+                    .ok_or($crate::store::StoreError::NotFound)
+            }
+
+            async fn device_by_id(
+                &self,
+                id: kobiri_core::DeviceId,
+            ) -> $crate::store::StoreResult<Option<$crate::store::Device>> {
+                let row: Option<$crate::store::sync::DeviceRow> = sqlx::query_as($q.device_by_id)
+                    .bind(id.as_uuid())
+                    .fetch_optional(self.writer())
+                    .await?;
+                row.map(TryInto::try_into).transpose()
+            }
+
+            async fn devices_of(
+                &self,
+                user: kobiri_core::UserId,
+            ) -> $crate::store::StoreResult<Vec<$crate::store::Device>> {
+                let rows: Vec<$crate::store::sync::DeviceRow> = sqlx::query_as($q.devices_of)
+                    .bind(user.as_uuid())
+                    .fetch_all(self.reader())
+                    .await?;
+                rows.into_iter().map(TryInto::try_into).collect()
+            }
+
+            async fn revoke_device(
+                &self,
+                id: kobiri_core::DeviceId,
+                now: $crate::store::Timestamp,
+            ) -> $crate::store::StoreResult<bool> {
+                let mut tx = self.writer().begin().await?;
+                let done = sqlx::query($q.revoke_device)
+                    .bind(id.as_uuid())
+                    .bind(now)
+                    .execute(&mut *tx)
+                    .await?;
+                sqlx::query($q.revoke_device_tokens)
+                    .bind(id.as_uuid())
+                    .bind(now)
+                    .execute(&mut *tx)
+                    .await?;
+                tx.commit().await?;
+                Ok(done.rows_affected() > 0)
+            }
+
+            async fn recorded_mutations(
+                &self,
+                device: kobiri_core::DeviceId,
+                from: u64,
+                to: u64,
+            ) -> $crate::store::StoreResult<Vec<$crate::store::RecordedMutation>> {
+                use $crate::store::sync::{to_hash, to_i64, to_u64};
+                let rows: Vec<(i64, Vec<u8>, String)> = sqlx::query_as($q.recorded)
+                    .bind(device.as_uuid())
+                    .bind(to_i64(from))
+                    .bind(to_i64(to))
+                    .fetch_all(self.writer())
+                    .await?;
+                rows.into_iter()
+                    .map(|(seq, hash, outcome)| {
+                        Ok($crate::store::RecordedMutation {
+                            seq: to_u64(seq)?,
+                            hash: to_hash(hash)?,
+                            outcome,
+                        })
+                    })
+                    .collect()
+            }
+
+            async fn apply_sync(
+                &self,
+                b: &$crate::store::SyncBatch,
+            ) -> $crate::store::StoreResult<$crate::store::Applied> {
+                use $crate::store::{Applied, DbDecimal, sync::to_i64};
+                let mut tx = self.writer().begin().await?;
+                // Incidents stand even if the rest of the batch has to be planned again.
+                for i in &b.incidents {
+                    sqlx::query($q.insert_incident)
+                        .bind(i.id)
+                        .bind(i.tontine_id.map(|t| t.as_uuid()))
+                        .bind(i.device_id.as_uuid())
+                        .bind(i.user_id.as_uuid())
+                        .bind(i.kind)
+                        .bind(to_i64(i.expected_seq))
+                        .bind(to_i64(i.received_seq))
+                        .bind(&i.detail)
+                        .bind(b.now)
+                        .execute(&mut *tx)
+                        .await?;
+                }
+                let advanced = sqlx::query($q.advance_device)
+                    .bind(b.device_id.as_uuid())
+                    .bind(to_i64(b.from_seq))
+                    .bind(to_i64(b.to_seq))
+                    .bind(b.to_hash.to_vec())
+                    .bind(b.now)
+                    .execute(&mut *tx)
+                    .await?;
+                if advanced.rows_affected() == 0 {
+                    tx.commit().await?;
+                    return Ok(Applied::Stale);
+                }
+                for (session, status) in &b.sessions {
+                    let now: Option<String> = sqlx::query_scalar($q.session_status)
+                        .bind(session.as_uuid())
+                        .fetch_optional(&mut *tx)
+                        .await?;
+                    if now.as_deref() != Some(status.as_str()) {
+                        // Dropping the transaction rolls everything back.
+                        return Ok(Applied::Stale);
+                    }
+                }
+                for m in &b.members {
+                    if let Some(u) = &m.user {
+                        $crate::store::users::insert_user!(&mut *tx, $uq, u);
+                    }
+                    $crate::store::tontines::insert_member!(&mut *tx, $mq, m.member);
+                }
+                for c in &b.cancellations {
+                    let done = sqlx::query($q.cancel_payment)
+                        .bind(c.payment.as_uuid())
+                        .bind(&c.reason)
+                        .bind(b.now)
+                        .bind(c.from.as_str())
+                        .execute(&mut *tx)
+                        .await?;
+                    if done.rows_affected() == 0 {
+                        return Ok(Applied::Stale);
+                    }
+                }
+                for s in &b.payments {
+                    let p = &s.payment;
+                    sqlx::query($q.insert_payment)
+                        .bind(p.id.as_uuid())
+                        .bind(p.tontine_id.as_uuid())
+                        .bind(p.session_id.as_uuid())
+                        .bind(p.member_id.as_uuid())
+                        .bind(p.user_id.as_uuid())
+                        .bind(DbDecimal(p.amount.value()))
+                        .bind(p.amount.currency().as_str())
+                        .bind(p.method.as_str())
+                        .bind(p.status.as_str())
+                        .bind(p.operator_transaction_id.as_deref())
+                        .bind(p.phone_number.as_deref())
+                        .bind(p.proof_url.as_deref())
+                        .bind(p.proof_description.as_deref())
+                        .bind(DbDecimal(p.penalty_amount.value()))
+                        .bind(p.is_late)
+                        .bind(p.recorded_by_id.as_uuid())
+                        .bind(p.device_id)
+                        .bind(p.notes.as_deref())
+                        .bind(p.now)
+                        .bind(&s.receipt_code)
+                        .bind(s.flagged)
+                        .bind(s.corrects.map(|c| c.as_uuid()))
+                        .execute(&mut *tx)
+                        .await?;
+                }
+                for c in &b.payouts {
+                    let done = sqlx::query($pq.confirm)
+                        .bind(c.passage.as_uuid())
+                        .bind(c.to.as_str())
+                        .bind(DbDecimal(c.amount_received.value()))
+                        .bind(None::<String>)
+                        .bind(c.date)
+                        .bind(b.now)
+                        .bind(c.from.as_str())
+                        .execute(&mut *tx)
+                        .await?;
+                    if done.rows_affected() == 0 {
+                        return Ok(Applied::Stale);
+                    }
+                    let total: DbDecimal = sqlx::query_scalar($pq.member_received)
+                        .bind(c.member.as_uuid())
+                        .fetch_one(&mut *tx)
+                        .await?;
+                    let total = total
+                        .0
+                        .checked_add(c.amount_received.value())
+                        .ok_or_else(|| $crate::store::StoreError::corrupt("amount overflow"))?;
+                    sqlx::query($pq.set_member_received)
+                        .bind(c.member.as_uuid())
+                        .bind(DbDecimal(total))
+                        .execute(&mut *tx)
+                        .await?;
+                }
+                for f in &b.flags {
+                    sqlx::query($q.insert_flag)
+                        .bind(f.id)
+                        .bind(f.tontine_id.as_uuid())
+                        .bind(f.payment_id.map(|p| p.as_uuid()))
+                        .bind(f.device_id.as_uuid())
+                        .bind(to_i64(f.seq))
+                        .bind(f.code)
+                        .bind(&f.reason)
+                        .bind(b.now)
+                        .execute(&mut *tx)
+                        .await?;
+                }
+                for a in &b.audits {
+                    $crate::store::audit::insert_audit!(&mut *tx, $aq, a);
+                }
+                for r in &b.recorded {
+                    sqlx::query($q.record_mutation)
+                        .bind(b.device_id.as_uuid())
+                        .bind(to_i64(r.seq))
+                        .bind(r.hash.to_vec())
+                        .bind(r.kind)
+                        .bind(r.tontine_id.map(|t| t.as_uuid()))
+                        .bind(&r.outcome)
+                        .bind(b.now)
+                        .execute(&mut *tx)
+                        .await?;
+                }
+                tx.commit().await?;
+                Ok(Applied::Done)
+            }
+
+            async fn record_incidents(
+                &self,
+                incidents: &[$crate::store::NewIncident],
+                device: kobiri_core::DeviceId,
+                now: $crate::store::Timestamp,
+            ) -> $crate::store::StoreResult<()> {
+                use $crate::store::sync::to_i64;
+                let mut tx = self.writer().begin().await?;
+                for i in incidents {
+                    sqlx::query($q.insert_incident)
+                        .bind(i.id)
+                        .bind(i.tontine_id.map(|t| t.as_uuid()))
+                        .bind(i.device_id.as_uuid())
+                        .bind(i.user_id.as_uuid())
+                        .bind(i.kind)
+                        .bind(to_i64(i.expected_seq))
+                        .bind(to_i64(i.received_seq))
+                        .bind(&i.detail)
+                        .bind(now)
+                        .execute(&mut *tx)
+                        .await?;
+                }
+                sqlx::query($q.touch_device)
+                    .bind(device.as_uuid())
+                    .bind(now)
+                    .execute(&mut *tx)
+                    .await?;
+                tx.commit().await?;
+                Ok(())
+            }
+
+            async fn scope_state(
+                &self,
+                tontine: kobiri_core::TontineId,
+            ) -> $crate::store::StoreResult<$crate::store::ScopeState> {
+                use $crate::store::sync::to_u64;
+                let row: Option<(i64, i64)> = sqlx::query_as($q.scope_state)
+                    .bind(tontine.as_uuid())
+                    .fetch_optional(self.writer())
+                    .await?;
+                Ok(match row {
+                    Some((last, min)) => $crate::store::ScopeState {
+                        last_seq: to_u64(last)?,
+                        min_seq: to_u64(min)?,
+                    },
+                    None => $crate::store::ScopeState::default(),
+                })
+            }
+
+            async fn changes_since(
+                &self,
+                tontine: kobiri_core::TontineId,
+                cursor: u64,
+                limit: u32,
+            ) -> $crate::store::StoreResult<Vec<$crate::store::ChangeRef>> {
+                use $crate::store::sync::{to_i64, to_u64};
+                let rows: Vec<(String, uuid::Uuid, i64, bool)> = sqlx::query_as($q.changes_since)
+                    .bind(tontine.as_uuid())
+                    .bind(to_i64(cursor))
+                    .bind(i64::from(limit))
+                    .fetch_all(self.writer())
+                    .await?;
+                rows.into_iter()
+                    .map(|(entity, entity_id, seq, deleted)| {
+                        Ok($crate::store::ChangeRef {
+                            entity,
+                            entity_id,
+                            change_seq: to_u64(seq)?,
+                            deleted,
+                        })
+                    })
+                    .collect()
+            }
+
+            async fn scope_roles(
+                &self,
+                device: kobiri_core::DeviceId,
+            ) -> $crate::store::StoreResult<Vec<(kobiri_core::TontineId, String)>> {
+                let rows: Vec<(uuid::Uuid, String)> = sqlx::query_as($q.scope_roles)
+                    .bind(device.as_uuid())
+                    .fetch_all(self.writer())
+                    .await?;
+                Ok(rows
+                    .into_iter()
+                    .map(|(t, r)| (kobiri_core::TontineId::from_uuid(t), r))
+                    .collect())
+            }
+
+            async fn set_scope_roles(
+                &self,
+                device: kobiri_core::DeviceId,
+                roles: &[(kobiri_core::TontineId, String)],
+            ) -> $crate::store::StoreResult<()> {
+                let mut tx = self.writer().begin().await?;
+                for (t, role) in roles {
+                    sqlx::query($q.set_scope_role)
+                        .bind(device.as_uuid())
+                        .bind(t.as_uuid())
+                        .bind(role)
+                        .execute(&mut *tx)
+                        .await?;
+                }
+                tx.commit().await?;
+                Ok(())
+            }
+
+            async fn payment_keys(
+                &self,
+                session: kobiri_core::SessionId,
+            ) -> $crate::store::StoreResult<Vec<$crate::store::PaymentKey>> {
+                let rows: Vec<(uuid::Uuid, uuid::Uuid, bool)> = sqlx::query_as($q.payment_keys)
+                    .bind(session.as_uuid())
+                    .fetch_all(self.writer())
+                    .await?;
+                Ok(rows
+                    .into_iter()
+                    .map(|(id, member, flagged)| $crate::store::PaymentKey {
+                        id: kobiri_core::PaymentId::from_uuid(id),
+                        member_id: kobiri_core::MemberId::from_uuid(member),
+                        flagged,
+                    })
+                    .collect())
+            }
+
+            async fn payment_exists(
+                &self,
+                id: kobiri_core::PaymentId,
+            ) -> $crate::store::StoreResult<bool> {
+                let n: i64 = sqlx::query_scalar($q.payment_exists)
+                    .bind(id.as_uuid())
+                    .fetch_one(self.writer())
+                    .await?;
+                Ok(n > 0)
+            }
+
+            async fn payment_by_receipt(
+                &self,
+                code: &str,
+            ) -> $crate::store::StoreResult<Option<$crate::store::Payment>> {
+                let id: Option<uuid::Uuid> = sqlx::query_scalar($q.payment_by_receipt)
+                    .bind(code)
+                    .fetch_optional(self.reader())
+                    .await?;
+                match id {
+                    Some(id) => {
+                        $crate::store::PaymentStore::payment_by_id(
+                            self,
+                            kobiri_core::PaymentId::from_uuid(id),
+                        )
+                        .await
+                    }
+                    None => Ok(None),
+                }
+            }
+
+            async fn flags_of(
+                &self,
+                tontine: kobiri_core::TontineId,
+                status: Option<&str>,
+            ) -> $crate::store::StoreResult<Vec<$crate::store::Flag>> {
+                let rows: Vec<$crate::store::sync::FlagRow> = sqlx::query_as($q.flags_of)
+                    .bind(tontine.as_uuid())
+                    .bind(status)
+                    .fetch_all(self.reader())
+                    .await?;
+                rows.into_iter().map(TryInto::try_into).collect()
+            }
+
+            async fn flag_by_id(
+                &self,
+                id: uuid::Uuid,
+            ) -> $crate::store::StoreResult<Option<$crate::store::Flag>> {
+                let row: Option<$crate::store::sync::FlagRow> = sqlx::query_as($q.flag_by_id)
+                    .bind(id)
+                    .fetch_optional(self.writer())
+                    .await?;
+                row.map(TryInto::try_into).transpose()
+            }
+
+            async fn resolve_flag(
+                &self,
+                r: &$crate::store::FlagResolution,
+            ) -> $crate::store::StoreResult<bool> {
+                let mut tx = self.writer().begin().await?;
+                let done = sqlx::query($q.resolve_flag)
+                    .bind(r.flag)
+                    .bind(if r.accept { "accepte" } else { "rejete" })
+                    .bind(&r.note)
+                    .bind(r.by.as_uuid())
+                    .bind(r.now)
+                    .execute(&mut *tx)
+                    .await?;
+                if done.rows_affected() == 0 {
+                    return Ok(false);
+                }
+                if let Some(payment) = r.payment {
+                    if !r.accept {
+                        sqlx::query($q.cancel_payment)
+                            .bind(payment.as_uuid())
+                            .bind(&r.note)
+                            .bind(r.now)
+                            .bind(kobiri_core::PaymentStatus::EnAttente.as_str())
+                            .execute(&mut *tx)
+                            .await?;
+                    }
+                    // Accepting takes the payment into the one-live-payment rule: a unique
+                    // violation here means another live payment holds the slot.
+                    sqlx::query($q.unflag_payment)
+                        .bind(payment.as_uuid())
+                        .bind(r.now)
+                        .execute(&mut *tx)
+                        .await?;
+                }
+                $crate::store::audit::insert_audit!(&mut *tx, $aq, r.audit);
+                tx.commit().await?;
+                Ok(true)
+            }
+
+            async fn incidents_of(
+                &self,
+                tontine: kobiri_core::TontineId,
+            ) -> $crate::store::StoreResult<Vec<$crate::store::Incident>> {
+                let rows: Vec<$crate::store::sync::IncidentRow> = sqlx::query_as($q.incidents_of)
+                    .bind(tontine.as_uuid())
+                    .fetch_all(self.reader())
+                    .await?;
+                rows.into_iter().map(TryInto::try_into).collect()
+            }
+        }
+    };
+}
+pub(super) use impl_sync_store;

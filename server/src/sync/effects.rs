@@ -1,0 +1,600 @@
+//! What each pushed mutation does, with the REST API's rules. Cash that was really collected
+//! is never dropped: a payment the rules would refuse online (session closed meanwhile, a
+//! second payment for the same member and session, the contribution changed, the member left,
+//! a broken chain, a clock far ahead) is kept and flagged for the treasurer. Only a mutation
+//! that is invalid in itself (unknown tontine, not allowed, malformed) is rejected.
+
+use std::collections::{HashMap, HashSet};
+
+use kobiri_core::{
+    Action, Amount, Currency, ErrorCode, MemberId, PaymentId, PaymentMethod, PaymentStatus, Phone,
+    PlatformRole, SessionId, TontineId, TontineRole, check_contribution, penalty_for,
+    sync::{Mutation, MutationKind, Outcome, receipt_code},
+};
+use serde_json::json;
+
+use crate::{
+    error::ApiResult,
+    state::AppState,
+    store::{
+        AuditSource, Device, Member, NewAudit, NewFlag, NewMember, NewPayment, NewUser, PaymentKey,
+        Session, SyncBatch, SyncCancellation, SyncMember, SyncPayment, SyncPayoutConfirmation,
+        Timestamp, User,
+    },
+    tontines::TontineAccess,
+};
+
+fn rejected(code: ErrorCode, message: impl Into<String>) -> Outcome {
+    Outcome::Rejected {
+        code: code.as_str().to_owned(),
+        message: message.into(),
+    }
+}
+
+/// Plans mutations for one device, caching what it reads.
+pub struct Effects<'a> {
+    state: &'a AppState,
+    caller: &'a User,
+    device: &'a Device,
+    now: Timestamp,
+    access: HashMap<TontineId, Option<TontineAccess>>,
+    sessions: HashMap<SessionId, Option<Session>>,
+    members: HashMap<MemberId, Option<Member>>,
+    /// Live payments per session, including those planned in this batch.
+    live: HashMap<SessionId, Vec<PaymentKey>>,
+    new_payments: HashSet<PaymentId>,
+    new_phones: HashSet<String>,
+    joined: HashMap<TontineId, u32>,
+}
+
+impl<'a> Effects<'a> {
+    pub fn new(state: &'a AppState, caller: &'a User, device: &'a Device, now: Timestamp) -> Self {
+        Self {
+            state,
+            caller,
+            device,
+            now,
+            access: HashMap::new(),
+            sessions: HashMap::new(),
+            members: HashMap::new(),
+            live: HashMap::new(),
+            new_payments: HashSet::new(),
+            new_phones: HashSet::new(),
+            joined: HashMap::new(),
+        }
+    }
+
+    /// The tontine a mutation names, when it names one directly.
+    pub fn tontine_of(m: &Mutation) -> Option<TontineId> {
+        match &m.kind {
+            MutationKind::RecordCashPayment { tontine_id, .. }
+            | MutationKind::AddMember { tontine_id, .. } => Some(*tontine_id),
+            MutationKind::ConfirmPayout { .. } | MutationKind::CorrectPayment { .. } => None,
+        }
+    }
+
+    async fn access(&mut self, id: TontineId) -> ApiResult<Option<&TontineAccess>> {
+        if !self.access.contains_key(&id) {
+            let access = match TontineAccess::load(self.state, self.caller, id).await {
+                Ok(a) if !a.is_outsider() => Some(a),
+                Ok(_) => None,
+                Err(e) if e.code() == ErrorCode::NotFound => None,
+                Err(e) => return Err(e),
+            };
+            self.access.insert(id, access);
+        }
+        Ok(self.access.get(&id).and_then(Option::as_ref))
+    }
+
+    async fn session(&mut self, id: SessionId) -> ApiResult<Option<Session>> {
+        if !self.sessions.contains_key(&id) {
+            let s = self.state.store().session_by_id(id).await?;
+            self.sessions.insert(id, s);
+        }
+        Ok(self.sessions.get(&id).cloned().flatten())
+    }
+
+    async fn member(&mut self, tontine: TontineId, id: MemberId) -> ApiResult<Option<Member>> {
+        if !self.members.contains_key(&id) {
+            let m = self.state.store().member_by_id(tontine, id).await?;
+            self.members.insert(id, m);
+        }
+        Ok(self.members.get(&id).cloned().flatten())
+    }
+
+    async fn live(&mut self, session: SessionId) -> ApiResult<&mut Vec<PaymentKey>> {
+        if !self.live.contains_key(&session) {
+            let keys = self.state.store().payment_keys(session).await?;
+            self.live.insert(session, keys);
+        }
+        Ok(self.live.entry(session).or_default())
+    }
+
+    async fn payment_id_taken(&mut self, id: PaymentId) -> ApiResult<bool> {
+        Ok(self.new_payments.contains(&id) || self.state.store().payment_exists(id).await?)
+    }
+
+    fn audit(
+        &self,
+        tontine: TontineId,
+        action: &'static str,
+        entity: &'static str,
+        id: uuid::Uuid,
+        after: serde_json::Value,
+    ) -> NewAudit {
+        let mut a = NewAudit::api(self.caller.id, tontine, action, entity, id, self.now);
+        a.source = AuditSource::Sync;
+        a.device_id = Some(self.device.id.as_uuid());
+        a.with_change(None, Some(after))
+    }
+
+    fn flag(
+        &self,
+        batch: &mut SyncBatch,
+        m: &Mutation,
+        tontine: TontineId,
+        payment: Option<PaymentId>,
+        code: &'static str,
+        reasons: &[String],
+    ) -> Outcome {
+        let reason = reasons.join(" ; ");
+        batch.flags.push(NewFlag {
+            id: kobiri_core::new_uuid(),
+            tontine_id: tontine,
+            payment_id: payment,
+            device_id: self.device.id,
+            seq: m.seq,
+            code,
+            reason: reason.clone(),
+        });
+        Outcome::Flagged { reason }
+    }
+
+    /// Plans one valid-in-form mutation; `reasons` already holds the flags found by the log
+    /// checks (a broken chain, a clock ahead).
+    pub async fn plan(
+        &mut self,
+        m: &Mutation,
+        reasons: Vec<String>,
+        batch: &mut SyncBatch,
+    ) -> ApiResult<Outcome> {
+        if let Err(errors) = m.validate() {
+            let message = errors
+                .iter()
+                .map(|e| format!("{} : {}", e.field, e.message))
+                .collect::<Vec<_>>()
+                .join(" ; ");
+            return Ok(rejected(ErrorCode::ValidationError, message));
+        }
+        match &m.kind {
+            MutationKind::RecordCashPayment { .. } => self.cash_payment(m, reasons, batch).await,
+            MutationKind::CorrectPayment { .. } => self.correction(m, reasons, batch).await,
+            MutationKind::AddMember { .. } => self.add_member(m, reasons, batch).await,
+            MutationKind::ConfirmPayout { .. } => self.confirm_payout(m, reasons, batch).await,
+        }
+    }
+
+    async fn cash_payment(
+        &mut self,
+        m: &Mutation,
+        mut reasons: Vec<String>,
+        batch: &mut SyncBatch,
+    ) -> ApiResult<Outcome> {
+        let MutationKind::RecordCashPayment {
+            payment_id,
+            tontine_id,
+            session_id,
+            member_id,
+            amount,
+            currency,
+        } = &m.kind
+        else {
+            return Ok(rejected(
+                ErrorCode::ValidationError,
+                "type de mutation inattendu",
+            ));
+        };
+        let Some(access) = self.access(*tontine_id).await? else {
+            return Ok(rejected(ErrorCode::NotFound, "tontine introuvable"));
+        };
+        let tontine = access.tontine.clone();
+        let may_for_others = access.may(Action::RecordPaymentForOthers);
+        let may_own = access.may(Action::RecordOwnPayment);
+        let Some(session) = self
+            .session(*session_id)
+            .await?
+            .filter(|s| s.tontine_id == tontine.id)
+        else {
+            return Ok(rejected(
+                ErrorCode::NotFound,
+                "séance introuvable dans cette tontine",
+            ));
+        };
+        let Some(member) = self.member(tontine.id, *member_id).await? else {
+            return Ok(rejected(
+                ErrorCode::NotFound,
+                "membre introuvable dans cette tontine",
+            ));
+        };
+        let allowed = if member.user_id == self.caller.id {
+            may_own
+        } else {
+            may_for_others
+        };
+        if !allowed {
+            return Ok(rejected(
+                ErrorCode::Forbidden,
+                "votre rôle ne permet pas d'encaisser pour ce membre",
+            ));
+        }
+        if self.payment_id_taken(*payment_id).await? {
+            return Ok(rejected(
+                ErrorCode::Conflict,
+                "identifiant de paiement déjà utilisé",
+            ));
+        }
+        let parsed = Currency::parse(currency).and_then(|c| Amount::parse(amount, c));
+        let amount = match parsed {
+            Ok(a) if a.currency() == tontine.currency() => a,
+            Ok(_) => {
+                return Ok(rejected(
+                    ErrorCode::ValidationError,
+                    format!("la devise de la tontine est {}", tontine.currency()),
+                ));
+            }
+            Err(e) => return Ok(rejected(ErrorCode::ValidationError, e.to_string())),
+        };
+        let mut code = if reasons.is_empty() { "" } else { "integrity" };
+        if !session.status.accepts_payments() {
+            code = "session_closed";
+            reasons.push(format!(
+                "séance n°{} {} pendant que le téléphone était hors ligne",
+                session.session_number, session.status
+            ));
+        }
+        if !member.is_active {
+            code = "member_inactive";
+            reasons.push("ce membre a quitté la tontine".to_owned());
+        }
+        if let Err(e) = check_contribution(amount, tontine.contribution) {
+            code = "wrong_amount";
+            reasons.push(e.to_string());
+        }
+        let live = self.live(session.id).await?;
+        if live.iter().any(|k| k.member_id == member.id && !k.flagged) {
+            code = "duplicate_payment";
+            reasons.push("ce membre a déjà un paiement pour cette séance".to_owned());
+        }
+        let flagged = !reasons.is_empty();
+        live.push(PaymentKey {
+            id: *payment_id,
+            member_id: member.id,
+            flagged,
+        });
+        self.new_payments.insert(*payment_id);
+        let paid_on = self.now.date_naive().min(
+            chrono::DateTime::from_timestamp(m.recorded_at, 0)
+                .map_or(self.now.date_naive(), |d| d.date_naive()),
+        );
+        let (is_late, penalty) = penalty_for(
+            paid_on,
+            session.due_date,
+            tontine.grace_period_days,
+            tontine.penalty,
+        );
+        let receipt = receipt_code(m).to_string();
+        batch.sessions.push((session.id, session.status));
+        batch.audits.push(self.audit(
+            tontine.id,
+            "payment.recorded",
+            "payment",
+            payment_id.as_uuid(),
+            json!({"amount": amount.to_wire_string(), "member_id": member.id,
+                   "session_id": session.id, "method": "especes", "is_late": is_late,
+                   "receipt_code": receipt, "flagged": flagged, "seq": m.seq}),
+        ));
+        batch.payments.push(SyncPayment {
+            payment: NewPayment {
+                id: *payment_id,
+                tontine_id: tontine.id,
+                session_id: session.id,
+                member_id: member.id,
+                user_id: member.user_id,
+                amount,
+                method: PaymentMethod::Especes,
+                status: PaymentStatus::EnAttente,
+                operator_transaction_id: None,
+                phone_number: None,
+                proof_url: None,
+                proof_description: None,
+                penalty_amount: penalty,
+                is_late,
+                recorded_by_id: self.caller.id,
+                device_id: Some(self.device.id.as_uuid()),
+                notes: None,
+                now: self.now,
+            },
+            receipt_code: receipt,
+            flagged,
+            corrects: None,
+        });
+        Ok(if flagged {
+            self.flag(batch, m, tontine.id, Some(*payment_id), code, &reasons)
+        } else {
+            Outcome::Applied
+        })
+    }
+
+    async fn correction(
+        &mut self,
+        m: &Mutation,
+        reasons: Vec<String>,
+        batch: &mut SyncBatch,
+    ) -> ApiResult<Outcome> {
+        let MutationKind::CorrectPayment {
+            payment_id,
+            corrects,
+            amount,
+            reason,
+        } = &m.kind
+        else {
+            return Ok(rejected(
+                ErrorCode::ValidationError,
+                "type de mutation inattendu",
+            ));
+        };
+        let Some(original) = self.state.store().payment_by_id(*corrects).await? else {
+            return Ok(rejected(
+                ErrorCode::NotFound,
+                "paiement à corriger introuvable",
+            ));
+        };
+        let Some(access) = self.access(original.tontine_id).await? else {
+            return Ok(rejected(
+                ErrorCode::NotFound,
+                "paiement à corriger introuvable",
+            ));
+        };
+        let may_validate = access.may(Action::ValidatePayment);
+        if original.recorded_by_id != self.caller.id && !may_validate {
+            return Ok(rejected(
+                ErrorCode::Forbidden,
+                "seul l'auteur du paiement ou un trésorier peut le corriger",
+            ));
+        }
+        if self.payment_id_taken(*payment_id).await? {
+            return Ok(rejected(
+                ErrorCode::Conflict,
+                "identifiant de paiement déjà utilisé",
+            ));
+        }
+        let amount = match Amount::parse(amount, original.amount.currency()) {
+            Ok(a) => a,
+            Err(e) => return Ok(rejected(ErrorCode::ValidationError, e.to_string())),
+        };
+        let tontine = original.tontine_id;
+        batch.audits.push(self.audit(
+            tontine,
+            "payment.corrected",
+            "payment",
+            corrects.as_uuid(),
+            json!({"corrected_by": payment_id, "amount": amount.to_wire_string(),
+                   "reason": reason, "seq": m.seq}),
+        ));
+        if original.status != PaymentStatus::EnAttente || !reasons.is_empty() {
+            let mut reasons = reasons;
+            reasons.push(format!(
+                "correction de {} à {} demandée sur un paiement {} : {}",
+                original.amount.to_wire_string(),
+                amount.to_wire_string(),
+                original.status,
+                reason
+            ));
+            return Ok(self.flag(batch, m, tontine, Some(*corrects), "correction", &reasons));
+        }
+        batch.cancellations.push(SyncCancellation {
+            payment: original.id,
+            from: original.status,
+            reason: format!("corrigé : {reason}"),
+        });
+        if !amount.is_zero() {
+            self.new_payments.insert(*payment_id);
+            batch.payments.push(SyncPayment {
+                payment: NewPayment {
+                    id: *payment_id,
+                    tontine_id: tontine,
+                    session_id: original.session_id,
+                    member_id: original.member_id,
+                    user_id: original.user_id,
+                    amount,
+                    method: original.method,
+                    status: PaymentStatus::EnAttente,
+                    operator_transaction_id: None,
+                    phone_number: None,
+                    proof_url: None,
+                    proof_description: None,
+                    penalty_amount: original.penalty_amount,
+                    is_late: original.is_late,
+                    recorded_by_id: self.caller.id,
+                    device_id: Some(self.device.id.as_uuid()),
+                    notes: Some(reason.clone()),
+                    now: self.now,
+                },
+                receipt_code: receipt_code(m).to_string(),
+                flagged: false,
+                corrects: Some(original.id),
+            });
+        }
+        Ok(Outcome::Applied)
+    }
+
+    async fn add_member(
+        &mut self,
+        m: &Mutation,
+        reasons: Vec<String>,
+        batch: &mut SyncBatch,
+    ) -> ApiResult<Outcome> {
+        let MutationKind::AddMember {
+            member_id,
+            tontine_id,
+            user_id,
+            phone,
+            first_name,
+            last_name,
+        } = &m.kind
+        else {
+            return Ok(rejected(
+                ErrorCode::ValidationError,
+                "type de mutation inattendu",
+            ));
+        };
+        let Some(access) = self.access(*tontine_id).await? else {
+            return Ok(rejected(ErrorCode::NotFound, "tontine introuvable"));
+        };
+        if !access.may(Action::ManageMembers) {
+            return Ok(rejected(
+                ErrorCode::Forbidden,
+                "seul le président peut ajouter un membre",
+            ));
+        }
+        let tontine = access.tontine.clone();
+        let Ok(phone) = Phone::parse(phone) else {
+            return Ok(rejected(
+                ErrorCode::ValidationError,
+                "numéro de téléphone invalide",
+            ));
+        };
+        let joined = self.joined.get(&tontine.id).copied().unwrap_or(0);
+        if tontine.member_count + joined >= tontine.max_members {
+            return Ok(rejected(ErrorCode::BusinessRule, "la tontine est complète"));
+        }
+        if self.member(tontine.id, *member_id).await?.is_some() {
+            return Ok(rejected(
+                ErrorCode::Conflict,
+                "identifiant de membre déjà utilisé",
+            ));
+        }
+        if !self.new_phones.insert(phone.as_str().to_owned()) {
+            return Ok(rejected(
+                ErrorCode::Conflict,
+                "ce numéro est déjà ajouté dans ce lot",
+            ));
+        }
+        let (user, account) = match self.state.store().user_by_phone(&phone).await? {
+            Some(u) => {
+                if self
+                    .state
+                    .store()
+                    .member_of(tontine.id, u.id)
+                    .await?
+                    .is_some()
+                {
+                    return Ok(rejected(
+                        ErrorCode::Conflict,
+                        "déjà membre de cette tontine",
+                    ));
+                }
+                (u.id, None)
+            }
+            None => (
+                *user_id,
+                Some(NewUser {
+                    id: *user_id,
+                    email: None,
+                    phone,
+                    password_hash: None,
+                    first_name: first_name.trim().to_owned(),
+                    last_name: last_name.trim().to_owned(),
+                    role: PlatformRole::Membre,
+                    address: None,
+                    city: None,
+                    country: None,
+                    now: self.now,
+                }),
+            ),
+        };
+        self.joined.insert(tontine.id, joined + 1);
+        batch.members.push(SyncMember {
+            user: account,
+            member: NewMember {
+                id: *member_id,
+                tontine_id: tontine.id,
+                user_id: user,
+                role: TontineRole::Membre,
+                order_position: None,
+                now: self.now,
+            },
+        });
+        batch.audits.push(self.audit(
+            tontine.id,
+            "member.added",
+            "member",
+            member_id.as_uuid(),
+            json!({"user_id": user, "role": "membre", "seq": m.seq}),
+        ));
+        Ok(if reasons.is_empty() {
+            Outcome::Applied
+        } else {
+            self.flag(batch, m, tontine.id, None, "integrity", &reasons)
+        })
+    }
+
+    async fn confirm_payout(
+        &mut self,
+        m: &Mutation,
+        reasons: Vec<String>,
+        batch: &mut SyncBatch,
+    ) -> ApiResult<Outcome> {
+        let MutationKind::ConfirmPayout {
+            passage_id,
+            amount_received,
+        } = &m.kind
+        else {
+            return Ok(rejected(
+                ErrorCode::ValidationError,
+                "type de mutation inattendu",
+            ));
+        };
+        let Some(passage) = self.state.store().passage_by_id(*passage_id).await? else {
+            return Ok(rejected(ErrorCode::NotFound, "passage introuvable"));
+        };
+        let Some(access) = self.access(passage.tontine_id).await? else {
+            return Ok(rejected(ErrorCode::NotFound, "passage introuvable"));
+        };
+        if access.member.as_ref().map(|m| m.id) != Some(passage.member_id) {
+            return Ok(rejected(
+                ErrorCode::Forbidden,
+                "seul le bénéficiaire peut confirmer la réception du passage",
+            ));
+        }
+        let to = match passage.status.confirm() {
+            Ok(to) => to,
+            Err(e) => return Ok(rejected(ErrorCode::BusinessRule, e.to_string())),
+        };
+        let amount = match Amount::parse(amount_received, passage.expected_amount.currency()) {
+            Ok(a) => a,
+            Err(e) => return Ok(rejected(ErrorCode::ValidationError, e.to_string())),
+        };
+        batch.payouts.push(SyncPayoutConfirmation {
+            passage: passage.id,
+            member: passage.member_id,
+            from: passage.status,
+            to,
+            amount_received: amount,
+            date: self.now.date_naive(),
+        });
+        batch.audits.push(self.audit(
+            passage.tontine_id,
+            "passage.confirmed",
+            "passage",
+            passage.id.as_uuid(),
+            json!({"status": to.as_str(), "amount_received": amount.to_wire_string(),
+                   "confirmed_by_member": true, "seq": m.seq}),
+        ));
+        Ok(if reasons.is_empty() {
+            Outcome::Applied
+        } else {
+            self.flag(batch, m, passage.tontine_id, None, "integrity", &reasons)
+        })
+    }
+}

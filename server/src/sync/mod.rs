@@ -1,0 +1,137 @@
+//! Offline sync: device enrollment, `POST /sync` (push then pull in one round trip), the
+//! treasurers' review queue, integrity incidents and receipt checks. The protocol is described
+//! in `kobiri_core::sync` and DESIGN.md; this module applies it to the store.
+
+mod body;
+pub(crate) mod devices;
+mod effects;
+mod pull;
+mod push;
+pub(crate) mod review;
+
+use axum::{
+    Router,
+    body::Bytes,
+    extract::{DefaultBodyLimit, State},
+    http::HeaderMap,
+    response::Response,
+    routing::{delete, get, post},
+};
+use kobiri_core::{
+    ErrorCode,
+    sync::{MAX_REQUEST_BYTES, PROTOCOL_VERSION, SyncResponse},
+};
+use tower_http::decompression::RequestDecompressionLayer;
+
+pub use body::CBOR;
+pub use devices::{DeviceResponse, EnrollRequest, EnrollResponse};
+pub use review::{FlagResponse, IncidentResponse, ReceiptResponse, ResolveRequest};
+
+use crate::{
+    auth::AuthUser,
+    error::{ApiError, ApiResult, ErrorBody},
+    state::AppState,
+    store::Applied,
+};
+
+/// The oldest client protocol this server still serves; older ones must upgrade.
+pub const MIN_PROTOCOL_VERSION: u32 = 1;
+
+/// How many times a batch is planned again when the device's log or a session moved under it.
+const PLAN_TRIES: usize = 3;
+
+/// The routes under `/api/v1`.
+pub fn api_router() -> Router<AppState> {
+    Router::new()
+        .route("/devices", post(devices::enroll).get(devices::list))
+        .route("/devices/{id}", delete(devices::revoke))
+        .route("/receipts/{receipt_code}", get(review::receipt))
+        .route("/tontines/{id}/flags", get(review::flags))
+        .route(
+            "/tontines/{id}/flags/{flag_id}/resolve",
+            post(review::resolve),
+        )
+        .route("/tontines/{id}/incidents", get(review::incidents))
+}
+
+/// `POST /sync`, at the root like the contract says, with its own body limit (checked after
+/// decompression, so a compressed bomb stops at the limit).
+pub fn sync_router() -> Router<AppState> {
+    Router::new()
+        .route("/sync", post(sync))
+        .layer(DefaultBodyLimit::max(MAX_REQUEST_BYTES))
+        .layer(RequestDecompressionLayer::new())
+}
+
+/// Push the device's mutations and pull the changes of its scopes, in one round trip.
+///
+/// Body: CBOR (`application/cbor`, the default; see `kobiri_core::sync::wire`) or JSON,
+/// optionally gzip- or zstd-compressed (`Content-Encoding`). The answer follows `Accept`.
+/// Each mutation is applied exactly once per device number, the whole batch in one
+/// transaction; a gap or a broken chain is recorded as an integrity incident. A client older
+/// than the server supports gets `upgrade_required` and nothing is applied.
+#[utoipa::path(post, path = "/sync", tag = "sync", security(("bearer" = [])),
+    request_body(content(
+        (Object = "application/cbor"),
+        (Object = "application/json")),
+        description = "kobiri_core::sync::SyncRequest"),
+    responses(
+        (status = 200, description = "kobiri_core::sync::SyncResponse, CBOR or JSON"),
+        (status = 400, description = "A protocol version newer than the server's", body = ErrorBody),
+        (status = 403, description = "Another user's device, or a revoked one", body = ErrorBody),
+        (status = 413, description = "Body over the limit", body = ErrorBody),
+        (status = 415, description = "Neither CBOR nor JSON", body = ErrorBody),
+        (status = 422, description = "Unreadable body or oversized batch", body = ErrorBody)))]
+pub async fn sync(
+    State(state): State<AppState>,
+    AuthUser(caller): AuthUser,
+    headers: HeaderMap,
+    body: Bytes,
+) -> ApiResult<Response> {
+    let (request, format) = body::read_request(&headers, &body)?;
+    let format = body::answer_format(&headers, format);
+    if request.protocol_version < u64::from(MIN_PROTOCOL_VERSION) {
+        return Ok(body::respond(&SyncResponse::upgrade_required(), format));
+    }
+    if request.protocol_version > u64::from(PROTOCOL_VERSION) {
+        return Err(
+            ApiError::new(ErrorCode::ProtocolVersionUnsupported).with_detail(format!(
+                "Version du protocole {} non prise en charge : ce serveur parle la version {}",
+                request.protocol_version, PROTOCOL_VERSION
+            )),
+        );
+    }
+    let mut outcomes = Vec::new();
+    for attempt in 1..=PLAN_TRIES {
+        let device = devices::usable_device(&state, &caller, request.device_id).await?;
+        let plan = push::plan(&state, &caller, &device, &request).await?;
+        if plan.batch.recorded.is_empty() {
+            state
+                .store()
+                .record_incidents(&plan.batch.incidents, device.id, state.now())
+                .await?;
+            outcomes = plan.outcomes;
+            break;
+        }
+        match state.store().apply_sync(&plan.batch).await? {
+            Applied::Done => {
+                outcomes = plan.outcomes;
+                break;
+            }
+            Applied::Stale if attempt < PLAN_TRIES => continue,
+            Applied::Stale => {
+                return Err(ApiError::new(ErrorCode::Conflict)
+                    .with_detail("Synchronisation concurrente pour cet appareil : réessayez"));
+            }
+        }
+    }
+    let device = devices::usable_device(&state, &caller, request.device_id).await?;
+    let scopes = pull::pull(&state, &caller, &device, &request.cursors).await?;
+    let response = SyncResponse {
+        protocol_version: PROTOCOL_VERSION,
+        upgrade_required: false,
+        outcomes,
+        scopes,
+    };
+    Ok(body::respond(&response, format))
+}

@@ -1,0 +1,265 @@
+//! The pull half of `POST /sync`: per scope (a tontine the user belongs to), the rows changed
+//! since the device's cursor, in bounded pages, with tombstones, and the scope's checksum once
+//! the device holds everything.
+//!
+//! Rows travel as text maps; their fields, per entity:
+//! - `tontine`: name, currency, contribution_amount, frequency, status
+//! - `member`: tontine_id, user_id, first_name, last_name, phone, role, is_active
+//! - `session`: tontine_id, session_number, due_date, status, expected_amount, collected_amount
+//! - `payment`: tontine_id, session_id, member_id, user_id, amount, currency, method, status,
+//!   receipt_code, device_id, recorded_by_id, is_late, penalty_amount, flagged, created_at
+//! - `passage`: tontine_id, member_id, session_id, order_number, status, expected_amount,
+//!   amount_received
+//!
+//! A member sees every row of their tontines except other members' payments, which need the
+//! collector's role; a change of role resets the scope so hidden rows leave the phone.
+
+use std::collections::{BTreeMap, HashMap};
+
+use kobiri_core::{
+    Action, TontineId,
+    sync::{Change, Entity, PageStatus, ScopeChanges, ScopeCursor, row_digest, scope_checksum},
+};
+use uuid::Uuid;
+
+use crate::{
+    error::ApiResult,
+    state::AppState,
+    store::{Device, Member, Passage, Payment, Session, Tontine, TontineFilter, User, all_pages},
+    tontines::TontineAccess,
+};
+
+/// Most changes answered per scope in one round trip.
+pub const PAGE: u32 = 500;
+
+type Row = BTreeMap<String, String>;
+
+fn row<const N: usize>(fields: [(&str, Option<String>); N]) -> Row {
+    fields
+        .into_iter()
+        .filter_map(|(k, v)| v.map(|v| (k.to_owned(), v)))
+        .collect()
+}
+
+fn text(s: impl std::fmt::Display) -> Option<String> {
+    Some(s.to_string())
+}
+
+fn tontine_row(t: &Tontine) -> Row {
+    let status = if t.is_active { "active" } else { "inactive" };
+    row([
+        ("name", text(&t.name)),
+        ("currency", text(t.currency())),
+        ("contribution_amount", text(t.contribution.to_wire_string())),
+        ("frequency", text(t.frequency)),
+        ("status", text(status)),
+    ])
+}
+
+fn member_row(m: &Member) -> Row {
+    let (first, last) = m
+        .user_name
+        .split_once(' ')
+        .unwrap_or((m.user_name.as_str(), ""));
+    row([
+        ("tontine_id", text(m.tontine_id)),
+        ("user_id", text(m.user_id)),
+        ("first_name", text(first)),
+        ("last_name", text(last)),
+        ("phone", text(m.user_phone.as_str())),
+        ("role", text(m.role)),
+        ("is_active", text(m.is_active)),
+    ])
+}
+
+fn session_row(s: &Session) -> Row {
+    row([
+        ("tontine_id", text(s.tontine_id)),
+        ("session_number", text(s.session_number)),
+        ("due_date", text(s.due_date)),
+        ("status", text(s.status)),
+        ("expected_amount", text(s.expected_amount.to_wire_string())),
+        (
+            "collected_amount",
+            text(s.collected_amount.to_wire_string()),
+        ),
+    ])
+}
+
+fn payment_row(p: &Payment) -> Row {
+    row([
+        ("tontine_id", text(p.tontine_id)),
+        ("session_id", text(p.session_id)),
+        ("member_id", text(p.member_id)),
+        ("user_id", text(p.user_id)),
+        ("amount", text(p.amount.to_wire_string())),
+        ("currency", text(p.amount.currency())),
+        ("method", text(p.method)),
+        ("status", text(p.status)),
+        ("receipt_code", p.receipt_code.clone()),
+        ("device_id", p.device_id.map(|d| d.to_string())),
+        ("recorded_by_id", text(p.recorded_by_id)),
+        ("is_late", text(p.is_late)),
+        ("penalty_amount", text(p.penalty_amount.to_wire_string())),
+        ("flagged", text(p.flagged)),
+        ("created_at", text(p.created_at.to_rfc3339())),
+    ])
+}
+
+fn passage_row(p: &Passage) -> Row {
+    row([
+        ("tontine_id", text(p.tontine_id)),
+        ("member_id", text(p.member_id)),
+        ("session_id", p.session_id.map(|s| s.to_string())),
+        ("order_number", text(p.order_number)),
+        ("status", text(p.status)),
+        ("expected_amount", text(p.expected_amount.to_wire_string())),
+        (
+            "amount_received",
+            p.amount_received.map(|a| a.to_wire_string()),
+        ),
+    ])
+}
+
+/// Every row of a scope the caller may see, keyed by entity and id.
+async fn visible_rows(
+    state: &AppState,
+    access: &TontineAccess,
+    caller: &User,
+) -> ApiResult<HashMap<(Entity, Uuid), Row>> {
+    let store = state.store();
+    let t = &access.tontine;
+    let mut rows = HashMap::new();
+    rows.insert((Entity::Tontine, t.id.as_uuid()), tontine_row(t));
+    for m in store.list_members(t.id).await? {
+        rows.insert((Entity::Member, m.id.as_uuid()), member_row(&m));
+    }
+    let sessions = all_pages(|page| store.list_sessions(t.id, None, page)).await?;
+    for s in &sessions {
+        rows.insert((Entity::Session, s.id.as_uuid()), session_row(s));
+    }
+    let all_payments = access.may(Action::ViewAllPayments);
+    for p in store.payments_of_tontine(t.id).await? {
+        if all_payments || p.user_id == caller.id {
+            rows.insert((Entity::Payment, p.id.as_uuid()), payment_row(&p));
+        }
+    }
+    for p in store.list_passages(t.id).await? {
+        rows.insert((Entity::Passage, p.id.as_uuid()), passage_row(&p));
+    }
+    Ok(rows)
+}
+
+fn role_key(access: &TontineAccess) -> String {
+    let member = access.member.as_ref().map_or("-", |m| m.role.as_str());
+    format!("{member}/{}", access.may(Action::ViewAllPayments))
+}
+
+fn tombstone(tontine: TontineId) -> ScopeChanges {
+    ScopeChanges {
+        tontine_id: tontine,
+        changes: vec![Change {
+            change_seq: 0,
+            entity: Entity::Tontine,
+            id: tontine.as_uuid(),
+            row: None,
+        }],
+        status: PageStatus::UpToDate,
+        checksum: None,
+        cursor: 0,
+    }
+}
+
+/// The page of changes for every scope the device holds or should hold.
+pub async fn pull(
+    state: &AppState,
+    caller: &User,
+    device: &Device,
+    cursors: &[ScopeCursor],
+) -> ApiResult<Vec<ScopeChanges>> {
+    let store = state.store();
+    let mine =
+        all_pages(|page| store.list_tontines(TontineFilter::MemberOf(caller.id), page)).await?;
+    let mut wanted: Vec<ScopeCursor> = cursors.to_vec();
+    for t in &mine {
+        if !wanted.iter().any(|c| c.tontine_id == t.id) {
+            wanted.push(ScopeCursor {
+                tontine_id: t.id,
+                cursor: 0,
+            });
+        }
+    }
+    let roles: HashMap<TontineId, String> =
+        store.scope_roles(device.id).await?.into_iter().collect();
+    let mut new_roles = Vec::new();
+    let mut scopes = Vec::with_capacity(wanted.len());
+    for c in wanted {
+        let access = if mine.iter().any(|t| t.id == c.tontine_id) {
+            TontineAccess::load(state, caller, c.tontine_id).await.ok()
+        } else {
+            None
+        };
+        let Some(access) = access.filter(|a| a.member.is_some()) else {
+            // No longer a member (or never was): the phone drops the scope.
+            scopes.push(tombstone(c.tontine_id));
+            continue;
+        };
+        let role = role_key(&access);
+        let scope = store.scope_state(c.tontine_id).await?;
+        let role_changed = c.cursor > 0 && roles.get(&c.tontine_id).is_some_and(|r| *r != role);
+        if c.cursor > scope.last_seq || (c.cursor > 0 && c.cursor < scope.min_seq) || role_changed {
+            scopes.push(ScopeChanges {
+                tontine_id: c.tontine_id,
+                changes: Vec::new(),
+                status: PageStatus::MustReset,
+                checksum: None,
+                cursor: 0,
+            });
+            continue;
+        }
+        if roles.get(&c.tontine_id) != Some(&role) {
+            new_roles.push((c.tontine_id, role));
+        }
+        // The feed is read before the rows: a row newer than its change is sent again later,
+        // never older.
+        let refs = store
+            .changes_since(c.tontine_id, c.cursor, PAGE + 1)
+            .await?;
+        let has_more = refs.len() > PAGE as usize;
+        let rows = visible_rows(state, &access, caller).await?;
+        let mut changes = Vec::with_capacity(refs.len().min(PAGE as usize));
+        let mut cursor = c.cursor;
+        for r in refs.into_iter().take(PAGE as usize) {
+            cursor = r.change_seq;
+            let Ok(entity) = r.entity.parse::<Entity>() else {
+                continue;
+            };
+            let data = rows.get(&(entity, r.entity_id));
+            if r.deleted || data.is_some() {
+                changes.push(Change {
+                    change_seq: r.change_seq,
+                    entity,
+                    id: r.entity_id,
+                    row: if r.deleted { None } else { data.cloned() },
+                });
+            }
+        }
+        let checksum = (!has_more)
+            .then(|| scope_checksum(rows.iter().map(|((e, id), row)| row_digest(*e, *id, row))));
+        scopes.push(ScopeChanges {
+            tontine_id: c.tontine_id,
+            changes,
+            status: if has_more {
+                PageStatus::HasMore
+            } else {
+                PageStatus::UpToDate
+            },
+            checksum,
+            cursor,
+        });
+    }
+    if !new_roles.is_empty() {
+        store.set_scope_roles(device.id, &new_roles).await?;
+    }
+    Ok(scopes)
+}

@@ -1,0 +1,604 @@
+//! `/sync` over HTTP: devices, exactly-once pushes, flags, integrity incidents, pulls with
+//! checksums, receipts, and the bad input the protocol must survive.
+
+use std::collections::{BTreeMap, HashMap};
+
+use kobiri_core::{
+    DeviceId, MemberId, PaymentId, SessionId, TontineId,
+    sync::{
+        self, Entity, Mutation, MutationKind, Outcome, PROTOCOL_VERSION, PageStatus, ScopeCursor,
+        SyncRequest, SyncResponse, ZERO_HASH, mutation_hash, row_digest, scope_checksum,
+    },
+};
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+use uuid::Uuid;
+
+use crate::dual_test;
+use crate::helpers::*;
+use crate::payments::{Circle, circle};
+
+/// One scope's rows on the phone, by (entity, id).
+type ScopeRows = BTreeMap<(String, Uuid), BTreeMap<String, String>>;
+
+/// A phone as the server sees it: an enrolled device that numbers and chains its mutations.
+struct Phone {
+    device: DeviceId,
+    token: String,
+    seq: u64,
+    last: [u8; 32],
+    /// The phone's copy of each scope: rows by (entity, id), and the cursor.
+    rows: HashMap<TontineId, ScopeRows>,
+    cursors: HashMap<TontineId, u64>,
+}
+
+impl Phone {
+    async fn enroll(app: &TestApp, user: &TestUser) -> Phone {
+        let body = json!({"name": "Téléphone de terrain", "platform": "android"});
+        let enrolled = assert_status(
+            app.post("/api/v1/devices", user.token(), &body).await,
+            StatusCode::CREATED,
+        )
+        .await;
+        Phone {
+            device: DeviceId::from_uuid(enrolled["device_id"].as_str().unwrap().parse().unwrap()),
+            token: enrolled["access_token"].as_str().unwrap().to_owned(),
+            seq: 0,
+            last: ZERO_HASH,
+            rows: HashMap::new(),
+            cursors: HashMap::new(),
+        }
+    }
+
+    fn record(&mut self, kind: MutationKind) -> Mutation {
+        self.seq += 1;
+        let m = Mutation {
+            device_id: self.device,
+            seq: self.seq,
+            prev_hash: self.last,
+            recorded_at: chrono::Utc::now().timestamp(),
+            kind,
+        };
+        self.last = mutation_hash(&m);
+        m
+    }
+
+    fn pay(&mut self, c: &Circle, member: &TestUser, session: &str) -> Mutation {
+        self.record(MutationKind::RecordCashPayment {
+            payment_id: PaymentId::new(),
+            tontine_id: TontineId::from_uuid(c.id().parse().unwrap()),
+            session_id: SessionId::from_uuid(session.parse().unwrap()),
+            member_id: MemberId::from_uuid(c.member_id(member).parse().unwrap()),
+            amount: "5000".to_owned(),
+            currency: "XOF".to_owned(),
+        })
+    }
+
+    fn request(&self, mutations: Vec<Mutation>) -> SyncRequest {
+        SyncRequest {
+            protocol_version: PROTOCOL_VERSION,
+            device_id: self.device,
+            mutations,
+            cursors: self
+                .cursors
+                .iter()
+                .map(|(t, c)| ScopeCursor {
+                    tontine_id: *t,
+                    cursor: *c,
+                })
+                .collect(),
+        }
+    }
+
+    /// Pushes in CBOR, applies the answer to the phone's copy, checks every checksum.
+    async fn sync(&mut self, app: &TestApp, mutations: Vec<Mutation>) -> SyncResponse {
+        let body = sync::encode_request(&self.request(mutations));
+        let resp = app
+            .client
+            .post(app.url("/sync"))
+            .bearer_auth(&self.token)
+            .header("content-type", "application/cbor")
+            .header("accept", "application/cbor")
+            .body(body)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(resp.status(), StatusCode::OK);
+        let answer = sync::decode_response(&resp.bytes().await.unwrap()).unwrap();
+        self.apply(&answer);
+        answer
+    }
+
+    fn apply(&mut self, answer: &SyncResponse) {
+        for scope in &answer.scopes {
+            let rows = self.rows.entry(scope.tontine_id).or_default();
+            if scope.status == PageStatus::MustReset {
+                rows.clear();
+                self.cursors.insert(scope.tontine_id, 0);
+                continue;
+            }
+            for change in &scope.changes {
+                let key = (change.entity.as_str().to_owned(), change.id);
+                match &change.row {
+                    Some(row) => {
+                        rows.insert(key, row.clone());
+                    }
+                    None => {
+                        rows.remove(&key);
+                    }
+                }
+            }
+            self.cursors.insert(scope.tontine_id, scope.cursor);
+            if let Some(expected) = &scope.checksum {
+                let mine = scope_checksum(
+                    rows.iter()
+                        .map(|((e, id), row)| row_digest(e.parse::<Entity>().unwrap(), *id, row)),
+                );
+                assert_eq!(
+                    &mine, expected,
+                    "the phone's copy differs from the server's"
+                );
+            }
+        }
+    }
+
+    /// Syncs until every scope is up to date.
+    async fn pull_all(&mut self, app: &TestApp) {
+        for _ in 0..20 {
+            let answer = self.sync(app, Vec::new()).await;
+            if answer
+                .scopes
+                .iter()
+                .all(|s| s.status == PageStatus::UpToDate)
+            {
+                return;
+            }
+        }
+        panic!("the pull never finished");
+    }
+
+    fn payments(&self, t: TontineId) -> Vec<&BTreeMap<String, String>> {
+        self.rows[&t]
+            .iter()
+            .filter(|((e, _), _)| e == "payment")
+            .map(|(_, row)| row)
+            .collect()
+    }
+}
+
+fn tontine(c: &Circle) -> TontineId {
+    TontineId::from_uuid(c.id().parse().unwrap())
+}
+
+fn session(c: &Circle) -> String {
+    c.session["id"].as_str().unwrap().to_owned()
+}
+
+fn outcomes(answer: &SyncResponse) -> Vec<&'static str> {
+    answer
+        .outcomes
+        .iter()
+        .map(|o| match o.outcome {
+            Outcome::Applied => "applied",
+            Outcome::Duplicate => "duplicate",
+            Outcome::Rejected { .. } => "rejected",
+            Outcome::Flagged { .. } => "flagged",
+        })
+        .collect()
+}
+
+async fn post_sync(
+    app: &TestApp,
+    token: &str,
+    content_type: &str,
+    body: Vec<u8>,
+) -> reqwest::Response {
+    app.client
+        .post(app.url("/sync"))
+        .bearer_auth(token)
+        .header("content-type", content_type)
+        .body(body)
+        .send()
+        .await
+        .unwrap()
+}
+
+dual_test!(
+    devices_enroll_list_and_revoke_cuts_the_phone_off,
+    |app| async move {
+        let c = circle(&app, json!({})).await;
+        let mut phone = Phone::enroll(&app, &c.collector).await;
+        let list = assert_status(
+            app.get("/api/v1/devices", c.collector.token()).await,
+            StatusCode::OK,
+        )
+        .await;
+        assert_eq!(list.as_array().unwrap().len(), 1);
+        assert_eq!(list[0]["device_id"], phone.device.to_string());
+        // Someone else's device: not theirs to sync or revoke.
+        let other = phone.request(Vec::new());
+        let resp = post_sync(
+            &app,
+            c.treasurer.token().unwrap(),
+            "application/cbor",
+            sync::encode_request(&other),
+        )
+        .await;
+        assert_error(resp, StatusCode::FORBIDDEN, "forbidden").await;
+        let path = format!("/api/v1/devices/{}", phone.device);
+        assert_error(
+            app.delete(&path, c.treasurer.token()).await,
+            StatusCode::NOT_FOUND,
+            "not_found",
+        )
+        .await;
+        // The owner revokes it: /sync refuses it at once.
+        let revoked =
+            assert_status(app.delete(&path, c.collector.token()).await, StatusCode::OK).await;
+        assert!(revoked["revoked_at"].is_string());
+        let m = phone.pay(&c, &c.members[0], &session(&c));
+        let resp = post_sync(
+            &app,
+            &phone.token,
+            "application/cbor",
+            sync::encode_request(&phone.request(vec![m])),
+        )
+        .await;
+        assert_error(resp, StatusCode::FORBIDDEN, "device_revoked").await;
+    }
+);
+
+dual_test!(
+    device_refresh_tokens_are_bound_and_revoked_with_the_device,
+    |app| async move {
+        let c = circle(&app, json!({})).await;
+        let body = json!({"name": "Téléphone", "platform": "ios"});
+        let enrolled = assert_status(
+            app.post("/api/v1/devices", c.collector.token(), &body)
+                .await,
+            StatusCode::CREATED,
+        )
+        .await;
+        let refresh = enrolled["refresh_token"].as_str().unwrap();
+        let pair = assert_status(app.refresh(refresh).await, StatusCode::OK).await;
+        let path = format!(
+            "/api/v1/devices/{}",
+            enrolled["device_id"].as_str().unwrap()
+        );
+        assert_status(app.delete(&path, c.collector.token()).await, StatusCode::OK).await;
+        let resp = app.refresh(pair["refresh_token"].as_str().unwrap()).await;
+        assert_eq!(resp.status(), StatusCode::UNAUTHORIZED);
+    }
+);
+
+dual_test!(
+    cash_payments_arrive_exactly_once_as_rest_payments,
+    |app| async move {
+        let c = circle(&app, json!({})).await;
+        let mut phone = Phone::enroll(&app, &c.collector).await;
+        let batch = vec![
+            phone.pay(&c, &c.members[0], &session(&c)),
+            phone.pay(&c, &c.members[1], &session(&c)),
+        ];
+        let first = phone.sync(&app, batch.clone()).await;
+        assert_eq!(outcomes(&first), ["applied", "applied"]);
+        // The answer was lost: the same batch again changes nothing.
+        let again = phone.sync(&app, batch.clone()).await;
+        assert_eq!(outcomes(&again), ["duplicate", "duplicate"]);
+        let path = with_query("/api/v1/payments", &[("tontine_id", c.id())]);
+        let listed = assert_status(app.get(&path, c.treasurer.token()).await, StatusCode::OK).await;
+        assert_eq!(listed["total"], 2);
+        let receipt = sync::receipt_code(&batch[0]).to_string();
+        let mine = listed["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|p| p["receipt_code"] == receipt.as_str())
+            .unwrap();
+        assert_eq!(mine["status"], "en_attente");
+        assert_eq!(mine["method"], "especes");
+        assert_eq!(mine["device_id"], phone.device.to_string());
+        assert_eq!(mine["recorded_by_id"], c.collector.id.as_str());
+        // The member checks the receipt; a stranger cannot.
+        let path = format!("/api/v1/receipts/{receipt}");
+        let checked =
+            assert_status(app.get(&path, c.members[0].token()).await, StatusCode::OK).await;
+        assert_eq!(checked["amount"], "5000");
+        let stranger = app.user("stranger").await;
+        assert_error(
+            app.get(&path, stranger.token()).await,
+            StatusCode::NOT_FOUND,
+            "not_found",
+        )
+        .await;
+        assert_error(
+            app.get("/api/v1/receipts/nope", c.members[0].token()).await,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "validation_error",
+        )
+        .await;
+        // The phone's copy holds both payments, flagged false, and agrees on the checksum.
+        phone.pull_all(&app).await;
+        assert_eq!(phone.payments(tontine(&c)).len(), 2);
+    }
+);
+
+dual_test!(
+    late_and_double_cash_is_flagged_then_resolved_by_the_treasurer,
+    |app| async move {
+        let c = circle(&app, json!({})).await;
+        let mut a = Phone::enroll(&app, &c.collector).await;
+        let mut b = Phone::enroll(&app, &c.treasurer).await;
+        let sid = session(&c);
+        let from_a = a.pay(&c, &c.members[0], &sid);
+        let from_b = b.pay(&c, &c.members[0], &sid);
+        assert_eq!(outcomes(&a.sync(&app, vec![from_a]).await), ["applied"]);
+        let answer = b.sync(&app, vec![from_b.clone()]).await;
+        assert_eq!(outcomes(&answer), ["flagged"]);
+        // The session closes on the server while a phone is offline: its cash is kept, flagged.
+        let close = format!("/api/v1/sessions/{sid}/close");
+        assert_status(
+            app.post(&close, c.president.token(), &json!({"force": true})).await,
+            StatusCode::OK,
+        )
+        .await;
+        let late = a.pay(&c, &c.members[1], &sid);
+        let answer = a.sync(&app, vec![late]).await;
+        let Outcome::Flagged { reason } = &answer.outcomes[0].outcome else {
+            panic!("{answer:?}")
+        };
+        assert!(reason.contains("séance"), "{reason}");
+        let flags_path = format!("/api/v1/tontines/{}/flags", c.id());
+        let flags = assert_status(
+            app.get(&flags_path, c.treasurer.token()).await,
+            StatusCode::OK,
+        )
+        .await;
+        let flags = flags.as_array().unwrap();
+        assert_eq!(flags.len(), 2);
+        let codes: Vec<_> = flags.iter().map(|f| f["code"].as_str().unwrap()).collect();
+        assert!(
+            codes.contains(&"duplicate_payment") && codes.contains(&"session_closed"),
+            "{codes:?}"
+        );
+        assert_error(
+            app.get(&flags_path, c.collector.token()).await,
+            StatusCode::FORBIDDEN,
+            "forbidden",
+        )
+        .await;
+        // The duplicate is rejected: it is cancelled, and the phone sees it at its next sync.
+        let dup = flags
+            .iter()
+            .find(|f| f["code"] == "duplicate_payment")
+            .unwrap();
+        let resolve = format!("{flags_path}/{}/resolve", dup["id"].as_str().unwrap());
+        let body = json!({"resolution": "rejete", "note": "Double saisie, espèces rendues"});
+        let done = assert_status(
+            app.post(&resolve, c.president.token(), &body).await,
+            StatusCode::OK,
+        )
+        .await;
+        assert_eq!(done["status"], "resolu");
+        assert_error(
+            app.post(&resolve, c.president.token(), &body).await,
+            StatusCode::CONFLICT,
+            "conflict",
+        )
+        .await;
+        b.pull_all(&app).await;
+        let MutationKind::RecordCashPayment { payment_id, .. } = &from_b.kind else {
+            unreachable!()
+        };
+        let row = &b.rows[&tontine(&c)][&("payment".to_owned(), payment_id.as_uuid())];
+        assert_eq!(row["status"], "annule");
+        assert_eq!(row["flagged"], "false");
+        // Accepting the late one puts it in the validation queue.
+        let late_flag = flags
+            .iter()
+            .find(|f| f["code"] == "session_closed")
+            .unwrap();
+        let resolve = format!("{flags_path}/{}/resolve", late_flag["id"].as_str().unwrap());
+        let body = json!({"resolution": "accepte", "note": "Remis au trésorier"});
+        assert_status(
+            app.post(&resolve, c.treasurer.token(), &body).await,
+            StatusCode::OK,
+        )
+        .await;
+    }
+);
+
+dual_test!(
+    gaps_and_broken_chains_are_incidents_for_the_managers,
+    |app| async move {
+        let c = circle(&app, json!({})).await;
+        let mut phone = Phone::enroll(&app, &c.collector).await;
+        let sid = session(&c);
+        let first = phone.pay(&c, &c.members[0], &sid);
+        let _deleted_by_hand = phone.pay(&c, &c.members[1], &sid);
+        let third = phone.pay(&c, &c.president, &sid);
+        let answer = phone.sync(&app, vec![first, third.clone()]).await;
+        assert_eq!(outcomes(&answer), ["applied", "rejected"]);
+        let Outcome::Rejected { code, message } = &answer.outcomes[1].outcome else {
+            unreachable!()
+        };
+        assert_eq!(code, "sequence_gap");
+        assert!(message.contains('2'), "{message}");
+        // A forged link: the mutation claims another predecessor.
+        let mut forged = phone.pay(&c, &c.treasurer, &sid);
+        forged.seq = 2;
+        forged.prev_hash = [9; 32];
+        let answer = phone.sync(&app, vec![forged]).await;
+        assert_eq!(outcomes(&answer), ["flagged"]);
+        let path = format!("/api/v1/tontines/{}/incidents", c.id());
+        let incidents =
+            assert_status(app.get(&path, c.treasurer.token()).await, StatusCode::OK).await;
+        let kinds: Vec<_> = incidents
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|i| i["kind"].as_str().unwrap())
+            .collect();
+        assert!(
+            kinds.contains(&"sequence_gap") && kinds.contains(&"broken_chain"),
+            "{kinds:?}"
+        );
+        assert_error(
+            app.get(&path, c.members[0].token()).await,
+            StatusCode::FORBIDDEN,
+            "forbidden",
+        )
+        .await;
+    }
+);
+
+dual_test!(
+    pulls_are_scoped_paged_and_reset_when_too_new,
+    |app| async move {
+        let c = circle(&app, json!({})).await;
+        let mut collector = Phone::enroll(&app, &c.collector).await;
+        let m = collector.pay(&c, &c.members[0], &session(&c));
+        let m2 = collector.pay(&c, &c.members[1], &session(&c));
+        collector.sync(&app, vec![m, m2]).await;
+        collector.pull_all(&app).await;
+        let t = tontine(&c);
+        assert_eq!(collector.payments(t).len(), 2);
+        let members = collector.rows[&t]
+            .keys()
+            .filter(|(e, _)| e == "member")
+            .count();
+        assert_eq!(members, 5);
+        // A plain member sees only their own payment.
+        let mut member = Phone::enroll(&app, &c.members[0]).await;
+        member.pull_all(&app).await;
+        let mine = member.payments(t);
+        assert_eq!(mine.len(), 1);
+        assert_eq!(mine[0]["user_id"], c.members[0].id.as_str());
+        // Nothing new: up to date, no changes.
+        let answer = member.sync(&app, Vec::new()).await;
+        assert!(
+            answer
+                .scopes
+                .iter()
+                .all(|s| s.changes.is_empty() && s.status == PageStatus::UpToDate)
+        );
+        // A cursor from the future (a restored server): must_reset, then a full pull agrees.
+        member.cursors.insert(t, 1_000_000);
+        let answer = member.sync(&app, Vec::new()).await;
+        assert_eq!(answer.scopes[0].status, PageStatus::MustReset);
+        member.pull_all(&app).await;
+        assert_eq!(member.payments(t).len(), 1);
+    }
+);
+
+dual_test!(
+    bad_sync_input_gets_clear_errors_and_changes_nothing,
+    |app| async move {
+        let c = circle(&app, json!({})).await;
+        let mut phone = Phone::enroll(&app, &c.collector).await;
+        let token = phone.token.clone();
+        let resp = post_sync(
+            &app,
+            &token,
+            "application/cbor",
+            b"\xff\x00garbage".to_vec(),
+        )
+        .await;
+        assert_error(
+            resp,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid_sync_request",
+        )
+        .await;
+        // Deep nesting (a CBOR bomb).
+        let bomb = [vec![0x81u8; 10_000], vec![0]].concat();
+        let resp = post_sync(&app, &token, "application/cbor", bomb).await;
+        assert_error(
+            resp,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid_sync_request",
+        )
+        .await;
+        let resp = post_sync(&app, &token, "text/plain", b"hello".to_vec()).await;
+        assert_error(
+            resp,
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "unsupported_media_type",
+        )
+        .await;
+        // A newer client: 400; an older one: upgrade_required, nothing applied.
+        let m = phone.pay(&c, &c.members[0], &session(&c));
+        let mut future = phone.request(vec![m.clone()]);
+        future.protocol_version = PROTOCOL_VERSION + 1;
+        let resp = post_sync(
+            &app,
+            &token,
+            "application/cbor",
+            sync::encode_request(&future),
+        )
+        .await;
+        assert_error(
+            resp,
+            StatusCode::BAD_REQUEST,
+            "protocol_version_unsupported",
+        )
+        .await;
+        let mut old = phone.request(vec![m.clone()]);
+        old.protocol_version = 0;
+        let resp = post_sync(&app, &token, "application/cbor", sync::encode_request(&old)).await;
+        let answer = sync::decode_response(&resp.bytes().await.unwrap()).unwrap();
+        assert!(answer.upgrade_required && answer.outcomes.is_empty());
+        // An oversized batch.
+        let mut big = phone.request(Vec::new());
+        big.mutations = (0..=sync::MAX_BATCH).map(|_| m.clone()).collect();
+        let resp = post_sync(&app, &token, "application/cbor", sync::encode_request(&big)).await;
+        assert_error(
+            resp,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid_sync_request",
+        )
+        .await;
+        // A tontine the user is not in, and an unknown kind, are rejected but counted.
+        let mut stranger = m.clone();
+        if let MutationKind::RecordCashPayment { tontine_id, .. } = &mut stranger.kind {
+            *tontine_id = TontineId::new();
+        }
+        let stranger = Mutation {
+            prev_hash: ZERO_HASH,
+            seq: 1,
+            ..stranger
+        };
+        let answer = phone.sync(&app, vec![stranger.clone()]).await;
+        let Outcome::Rejected { code, .. } = &answer.outcomes[0].outcome else {
+            panic!("{answer:?}")
+        };
+        assert_eq!(code, "not_found");
+        // JSON works too, with zstd on the way in: the next number is 2.
+        let next = Mutation {
+            seq: 2,
+            prev_hash: mutation_hash(&stranger),
+            ..m
+        };
+        let json_body = serde_json::to_vec(&phone.request(vec![next])).unwrap();
+        let compressed = zstd_compress(&json_body);
+        let resp = app
+            .client
+            .post(app.url("/sync"))
+            .bearer_auth(&token)
+            .header("content-type", "application/json")
+            .header("content-encoding", "zstd")
+            .body(compressed)
+            .send()
+            .await
+            .unwrap();
+        let body: Value = assert_status(resp, StatusCode::OK).await;
+        assert_eq!(body["outcomes"][0]["outcome"]["outcome"], "applied");
+        let path = with_query("/api/v1/payments", &[("tontine_id", c.id())]);
+        let listed = assert_status(app.get(&path, c.treasurer.token()).await, StatusCode::OK).await;
+        assert_eq!(listed["total"], 1);
+    }
+);
+
+fn zstd_compress(bytes: &[u8]) -> Vec<u8> {
+    zstd::encode_all(bytes, 3).unwrap()
+}
