@@ -338,7 +338,8 @@ dual_test!(
         // The session closes on the server while a phone is offline: its cash is kept, flagged.
         let close = format!("/api/v1/sessions/{sid}/close");
         assert_status(
-            app.post(&close, c.president.token(), &json!({"force": true})).await,
+            app.post(&close, c.president.token(), &json!({"force": true}))
+                .await,
             StatusCode::OK,
         )
         .await;
