@@ -7,7 +7,8 @@
 //! - `member`: tontine_id, user_id, first_name, last_name, phone, role, is_active
 //! - `session`: tontine_id, session_number, due_date, status, expected_amount, collected_amount
 //! - `payment`: tontine_id, session_id, member_id, user_id, amount, currency, method, status,
-//!   receipt_code, device_id, recorded_by_id, is_late, penalty_amount, flagged, created_at
+//!   receipt_code, device_id, recorded_by_id, is_late, penalty_amount, flagged, corrects,
+//!   created_at
 //! - `passage`: tontine_id, member_id, session_id, order_number, status, expected_amount,
 //!   amount_received
 //!
@@ -102,6 +103,7 @@ fn payment_row(p: &Payment) -> Row {
         ("is_late", text(p.is_late)),
         ("penalty_amount", text(p.penalty_amount.to_wire_string())),
         ("flagged", text(p.flagged)),
+        ("corrects", p.corrects_id.map(|c| c.to_string())),
         ("created_at", text(p.created_at.to_rfc3339())),
     ])
 }
