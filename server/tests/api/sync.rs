@@ -603,3 +603,54 @@ dual_test!(
 fn zstd_compress(bytes: &[u8]) -> Vec<u8> {
     zstd::encode_all(bytes, 3).unwrap()
 }
+
+dual_test!(
+    unknown_kinds_are_rejected_and_counted_and_clocks_ahead_are_flagged,
+    |app| async move {
+        let c = circle(&app, json!({})).await;
+        let mut phone = Phone::enroll(&app, &c.collector).await;
+        // A kind this server does not know, in otherwise valid bytes (same length, so the
+        // CBOR stays well-formed).
+        let m = phone.pay(&c, &c.members[0], &session(&c));
+        let valid = sync::to_canonical_cbor(&m);
+        let at = valid
+            .windows(19)
+            .position(|w| w == b"record_cash_payment")
+            .unwrap();
+        let mut unknown = valid.clone();
+        unknown[at..at + 19].copy_from_slice(b"record_gold_payment");
+        let body = sync::encode_request(&phone.request(vec![m.clone()]));
+        let at = body
+            .windows(valid.len())
+            .position(|w| w == valid.as_slice())
+            .unwrap();
+        let mut body = body;
+        body[at..at + valid.len()].copy_from_slice(&unknown);
+        let resp = post_sync(&app, &phone.token, "application/cbor", body).await;
+        let answer = sync::decode_response(&resp.bytes().await.unwrap()).unwrap();
+        let Outcome::Rejected { code, .. } = &answer.outcomes[0].outcome else {
+            panic!("{answer:?}")
+        };
+        assert_eq!(code, "unknown_mutation_kind");
+        // Refused for good, it still counts: the next number links to its bytes.
+        phone.last = sync::RawMutation::from_bytes(unknown).hash();
+        let ahead = {
+            let mut m = phone.pay(&c, &c.members[0], &session(&c));
+            m.recorded_at += 3 * 24 * 3600;
+            phone.last = mutation_hash(&m);
+            m
+        };
+        let behind = {
+            let mut m = phone.pay(&c, &c.members[1], &session(&c));
+            m.recorded_at -= 3 * 24 * 3600;
+            phone.last = mutation_hash(&m);
+            m
+        };
+        let answer = phone.sync(&app, vec![ahead, behind]).await;
+        assert_eq!(outcomes(&answer), ["flagged", "applied"], "{answer:?}");
+        let Outcome::Flagged { reason } = &answer.outcomes[0].outcome else {
+            unreachable!()
+        };
+        assert!(reason.contains("horloge"), "{reason}");
+    }
+);
