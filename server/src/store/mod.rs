@@ -436,7 +436,11 @@ pub trait SyncStore {
     ) -> StoreResult<()>;
     /// The live payments of a session (not cancelled or failed).
     async fn payment_keys(&self, session: kobiri_core::SessionId) -> StoreResult<Vec<PaymentKey>>;
-    async fn payment_exists(&self, id: kobiri_core::PaymentId) -> StoreResult<bool>;
+    /// Which of `ids` an existing payment already has.
+    async fn payments_taken(
+        &self,
+        ids: &[kobiri_core::PaymentId],
+    ) -> StoreResult<Vec<kobiri_core::PaymentId>>;
     async fn payment_by_receipt(&self, code: &str) -> StoreResult<Option<Payment>>;
     async fn flags_of(
         &self,

@@ -45,6 +45,11 @@ impl PgStore {
     fn writer(&self) -> &PgPool {
         &self.pool
     }
+
+    /// A list of ids bound as one parameter (`= ANY($1)`).
+    fn id_list(ids: &[uuid::Uuid]) -> Vec<uuid::Uuid> {
+        ids.to_vec()
+    }
 }
 
 #[async_trait]

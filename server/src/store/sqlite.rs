@@ -62,6 +62,11 @@ impl SqliteStore {
     fn writer(&self) -> &SqlitePool {
         &self.writer
     }
+
+    /// A list of ids bound as one parameter: a JSON array, read with `json_each`.
+    fn id_list(ids: &[uuid::Uuid]) -> String {
+        serde_json::to_string(ids).unwrap_or_else(|_| "[]".to_owned())
+    }
 }
 
 #[async_trait]

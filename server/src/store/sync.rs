@@ -350,7 +350,8 @@ pub(super) struct SyncQueries {
     pub set_scope_role: &'static str,
     /// Binds: session. Live payments (not cancelled or failed).
     pub payment_keys: &'static str,
-    pub payment_exists: &'static str,
+    /// Binds: the engine's id list (`id_list`). The ids among them that are taken.
+    pub payments_taken: &'static str,
     pub payment_by_receipt: &'static str,
     /// Binds: tontine, status (or NULL).
     pub flags_of: &'static str,
@@ -401,7 +402,8 @@ pub(super) const SHARED: SyncQueries = SyncQueries {
         ON CONFLICT (device_id, tontine_id) DO UPDATE SET role = excluded.role",
     payment_keys: "SELECT id, member_id, flagged FROM payments \
         WHERE session_id = $1 AND status NOT IN ('annule', 'echoue')",
-    payment_exists: "SELECT COUNT(*) FROM payments WHERE id = $1",
+    payments_taken: "SELECT id FROM payments \
+        WHERE id IN (SELECT unhex(replace(value, '-', '')) FROM json_each($1))",
     payment_by_receipt: "SELECT id FROM payments WHERE receipt_code = $1",
     flags_of: "SELECT id, tontine_id, payment_id, device_id, seq, code, reason, status, \
         resolution, resolution_note, resolved_by_id, resolved_at, created_at FROM sync_flags \
@@ -420,6 +422,7 @@ pub(super) const SHARED: SyncQueries = SyncQueries {
 
 /// PostgreSQL: the session status read locks the row, so a session cannot close under a batch.
 pub(super) const POSTGRES: SyncQueries = SyncQueries {
+    payments_taken: "SELECT id FROM payments WHERE id = ANY($1)",
     session_status: "SELECT status FROM sessions WHERE id = $1 FOR UPDATE",
     flags_of: "SELECT id, tontine_id, payment_id, device_id, seq, code, reason, status, \
         resolution, resolution_note, resolved_by_id, resolved_at, created_at FROM sync_flags \
@@ -788,15 +791,22 @@ macro_rules! impl_sync_store {
                     .collect())
             }
 
-            async fn payment_exists(
+            async fn payments_taken(
                 &self,
-                id: kobiri_core::PaymentId,
-            ) -> $crate::store::StoreResult<bool> {
-                let n: i64 = sqlx::query_scalar($q.payment_exists)
-                    .bind(id.as_uuid())
-                    .fetch_one(self.writer())
+                ids: &[kobiri_core::PaymentId],
+            ) -> $crate::store::StoreResult<Vec<kobiri_core::PaymentId>> {
+                if ids.is_empty() {
+                    return Ok(Vec::new());
+                }
+                let ids: Vec<uuid::Uuid> = ids.iter().map(|i| i.as_uuid()).collect();
+                let taken: Vec<uuid::Uuid> = sqlx::query_scalar($q.payments_taken)
+                    .bind(Self::id_list(&ids))
+                    .fetch_all(self.writer())
                     .await?;
-                Ok(n > 0)
+                Ok(taken
+                    .into_iter()
+                    .map(kobiri_core::PaymentId::from_uuid)
+                    .collect())
             }
 
             async fn payment_by_receipt(

@@ -42,7 +42,8 @@ pub struct Effects<'a> {
     members: HashMap<MemberId, Option<Member>>,
     /// Live payments per session, including those planned in this batch.
     live: HashMap<SessionId, Vec<PaymentKey>>,
-    new_payments: HashSet<PaymentId>,
+    /// Payment ids already taken: on the server (read once per request) or in this batch.
+    taken: HashSet<PaymentId>,
     new_phones: HashSet<String>,
     joined: HashMap<TontineId, u32>,
 }
@@ -58,7 +59,7 @@ impl<'a> Effects<'a> {
             sessions: HashMap::new(),
             members: HashMap::new(),
             live: HashMap::new(),
-            new_payments: HashSet::new(),
+            taken: HashSet::new(),
             new_phones: HashSet::new(),
             joined: HashMap::new(),
         }
@@ -110,8 +111,29 @@ impl<'a> Effects<'a> {
         Ok(self.live.entry(session).or_default())
     }
 
-    async fn payment_id_taken(&mut self, id: PaymentId) -> ApiResult<bool> {
-        Ok(self.new_payments.contains(&id) || self.state.store().payment_exists(id).await?)
+    /// Reads once which of the request's new payment ids are already taken.
+    pub async fn prefetch(&mut self, mutations: &[Mutation]) -> ApiResult<()> {
+        let ids: Vec<PaymentId> = mutations
+            .iter()
+            .filter_map(|m| match &m.kind {
+                MutationKind::RecordCashPayment { payment_id, .. }
+                | MutationKind::CorrectPayment { payment_id, .. } => Some(*payment_id),
+                _ => None,
+            })
+            .collect();
+        self.taken = self
+            .state
+            .store()
+            .payments_taken(&ids)
+            .await?
+            .into_iter()
+            .collect();
+        Ok(())
+    }
+
+    /// Whether `id` is taken; if not, it is now (by this batch).
+    fn take_payment_id(&mut self, id: PaymentId) -> bool {
+        !self.taken.insert(id)
     }
 
     fn audit(
@@ -227,7 +249,7 @@ impl<'a> Effects<'a> {
                 "votre rôle ne permet pas d'encaisser pour ce membre",
             ));
         }
-        if self.payment_id_taken(*payment_id).await? {
+        if self.take_payment_id(*payment_id) {
             return Ok(rejected(
                 ErrorCode::Conflict,
                 "identifiant de paiement déjà utilisé",
@@ -271,7 +293,6 @@ impl<'a> Effects<'a> {
             member_id: member.id,
             flagged,
         });
-        self.new_payments.insert(*payment_id);
         let paid_on = self.now.date_naive().min(
             chrono::DateTime::from_timestamp(m.recorded_at, 0)
                 .map_or(self.now.date_naive(), |d| d.date_naive()),
@@ -362,7 +383,7 @@ impl<'a> Effects<'a> {
                 "seul l'auteur du paiement ou un trésorier peut le corriger",
             ));
         }
-        if self.payment_id_taken(*payment_id).await? {
+        if self.take_payment_id(*payment_id) {
             return Ok(rejected(
                 ErrorCode::Conflict,
                 "identifiant de paiement déjà utilisé",
@@ -398,7 +419,6 @@ impl<'a> Effects<'a> {
             reason: format!("corrigé : {reason}"),
         });
         if !amount.is_zero() {
-            self.new_payments.insert(*payment_id);
             batch.payments.push(SyncPayment {
                 payment: NewPayment {
                     id: *payment_id,

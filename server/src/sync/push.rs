@@ -91,6 +91,12 @@ pub async fn plan(
         _ => HashMap::new(),
     };
     let mut effects = Effects::new(state, caller, device, now);
+    let fresh: Vec<Mutation> = items
+        .iter()
+        .filter(|(seq, _)| *seq > device.last_seq)
+        .filter_map(|(_, m)| m.as_ref().ok().cloned())
+        .collect();
+    effects.prefetch(&fresh).await?;
     let mut batch = SyncBatch {
         device_id: device.id,
         from_seq: device.last_seq,

@@ -654,3 +654,36 @@ dual_test!(
         assert!(reason.contains("horloge"), "{reason}");
     }
 );
+
+dual_test!(a_payment_id_is_used_once, |app| async move {
+    let c = circle(&app, json!({})).await;
+    let mut phone = Phone::enroll(&app, &c.collector).await;
+    let first = phone.pay(&c, &c.members[0], &session(&c));
+    let MutationKind::RecordCashPayment { payment_id, .. } = first.kind.clone() else {
+        unreachable!()
+    };
+    let reuse = |m: Mutation| {
+        let mut m = m;
+        if let MutationKind::RecordCashPayment { payment_id: id, .. } = &mut m.kind {
+            *id = payment_id;
+        }
+        m
+    };
+    // The same id twice in one batch, then again in a later batch.
+    let mut second = phone.pay(&c, &c.members[1], &session(&c));
+    second = reuse(second);
+    second.prev_hash = mutation_hash(&first);
+    phone.last = mutation_hash(&second);
+    let answer = phone.sync(&app, vec![first, second.clone()]).await;
+    assert_eq!(outcomes(&answer), ["applied", "rejected"]);
+    let mut third = reuse(phone.pay(&c, &c.president, &session(&c)));
+    third.prev_hash = mutation_hash(&second);
+    let answer = phone.sync(&app, vec![third]).await;
+    let Outcome::Rejected { code, .. } = &answer.outcomes[0].outcome else {
+        panic!("{answer:?}")
+    };
+    assert_eq!(code, "conflict");
+    let path = with_query("/api/v1/payments", &[("tontine_id", c.id())]);
+    let listed = assert_status(app.get(&path, c.treasurer.token()).await, StatusCode::OK).await;
+    assert_eq!(listed["total"], 1);
+});
