@@ -219,13 +219,6 @@ def test_the_president_adds_a_member_offline_then_takes_their_cash(phones, circl
     assert rest_payments(api, circle)[receipt.payment_id]["member_id"] == new_id
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="server bug: in one /sync batch, add_member then record_cash_payment for that member "
-    "rejects the payment not_found 'membre introuvable dans cette tontine' "
-    "(server/src/sync/effects.rs: add_member's duplicate check self.member(...) caches the new "
-    "member id as absent; the batch's own new members are never looked up)",
-)
 def test_a_member_and_their_first_payment_in_one_sync(phones, circle, api, kobiri):
     president = phones.enrolled("president", circle.president)
     new_id = president.record_member(circle.id, "+221765551299", "Binta", "Kane")

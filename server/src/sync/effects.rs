@@ -484,6 +484,7 @@ impl<'a> Effects<'a> {
                 "numéro de téléphone invalide",
             ));
         };
+        let phone_number = phone.clone();
         let joined = self.joined.get(&tontine.id).copied().unwrap_or(0);
         if tontine.member_count + joined >= tontine.max_members {
             return Ok(rejected(ErrorCode::BusinessRule, "la tontine est complète"));
@@ -534,6 +535,26 @@ impl<'a> Effects<'a> {
             ),
         };
         self.joined.insert(tontine.id, joined + 1);
+        // Later mutations of this batch may pay for the new member.
+        self.members.insert(
+            *member_id,
+            Some(Member {
+                id: *member_id,
+                tontine_id: tontine.id,
+                user_id: user,
+                role: TontineRole::Membre,
+                order_position: None,
+                is_active: true,
+                joined_at: self.now,
+                left_at: None,
+                total_contributions: Amount::zero(tontine.currency()),
+                total_received: Amount::zero(tontine.currency()),
+                missed_payments: 0,
+                user_email: None,
+                user_name: format!("{} {}", first_name.trim(), last_name.trim()),
+                user_phone: phone_number,
+            }),
+        );
         batch.members.push(SyncMember {
             user: account,
             member: NewMember {

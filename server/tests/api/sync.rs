@@ -687,3 +687,55 @@ dual_test!(a_payment_id_is_used_once, |app| async move {
     let listed = assert_status(app.get(&path, c.treasurer.token()).await, StatusCode::OK).await;
     assert_eq!(listed["total"], 1);
 });
+
+dual_test!(
+    a_member_added_offline_can_pay_in_the_same_batch,
+    |app| async move {
+        let c = circle(&app, json!({})).await;
+        let mut phone = Phone::enroll(&app, &c.president).await;
+        let member_id = MemberId::new();
+        let add = phone.record(MutationKind::AddMember {
+            member_id,
+            tontine_id: tontine(&c),
+            user_id: kobiri_core::UserId::new(),
+            phone: "+221765551299".to_owned(),
+            first_name: "Binta".to_owned(),
+            last_name: "Kane".to_owned(),
+        });
+        let pay = phone.record(MutationKind::RecordCashPayment {
+            payment_id: PaymentId::new(),
+            tontine_id: tontine(&c),
+            session_id: SessionId::from_uuid(session(&c).parse().unwrap()),
+            member_id,
+            amount: "5000".to_owned(),
+            currency: "XOF".to_owned(),
+        });
+        let answer = phone.sync(&app, vec![add, pay]).await;
+        assert_eq!(outcomes(&answer), ["applied", "applied"]);
+        let path = format!("/api/v1/tontines/{}/members", c.id());
+        let members =
+            assert_status(app.get(&path, c.president.token()).await, StatusCode::OK).await;
+        assert!(
+            members
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|m| m["id"] == member_id.to_string())
+        );
+        // A collector may not add members, offline or not.
+        let mut collector = Phone::enroll(&app, &c.collector).await;
+        let add = collector.record(MutationKind::AddMember {
+            member_id: MemberId::new(),
+            tontine_id: tontine(&c),
+            user_id: kobiri_core::UserId::new(),
+            phone: "+221765551300".to_owned(),
+            first_name: "Fatou".to_owned(),
+            last_name: "Sow".to_owned(),
+        });
+        let answer = collector.sync(&app, vec![add]).await;
+        let Outcome::Rejected { code, .. } = &answer.outcomes[0].outcome else {
+            panic!("{answer:?}")
+        };
+        assert_eq!(code, "forbidden");
+    }
+);
