@@ -188,8 +188,19 @@ fn bounded(field: &'static str, len: usize, max: usize) -> Result<(), RequestErr
 
 /// The CBOR request body for `r` (see the module documentation).
 pub fn encode_request(r: &SyncRequest) -> Vec<u8> {
-    let cursors = r
-        .cursors
+    let mutations: Vec<Vec<u8>> = r.mutations.iter().map(to_canonical_cbor).collect();
+    encode_raw_request(r.protocol_version, r.device_id, &mutations, &r.cursors)
+}
+
+/// The CBOR request body for mutations already in their canonical bytes (as a phone stores
+/// them in its outbox): they travel exactly as stored, without being decoded again.
+pub fn encode_raw_request(
+    protocol_version: u32,
+    device_id: DeviceId,
+    mutations: &[Vec<u8>],
+    cursors: &[ScopeCursor],
+) -> Vec<u8> {
+    let cursors = cursors
         .iter()
         .map(|c| {
             Value::Array(vec![
@@ -198,16 +209,12 @@ pub fn encode_request(r: &SyncRequest) -> Vec<u8> {
             ])
         })
         .collect();
-    let mutations = r
-        .mutations
-        .iter()
-        .map(|m| Value::Bytes(to_canonical_cbor(m)))
-        .collect();
+    let mutations = mutations.iter().map(|m| Value::Bytes(m.clone())).collect();
     let value = Value::Map(vec![
-        (text("v"), Value::Integer(r.protocol_version.into())),
+        (text("v"), Value::Integer(protocol_version.into())),
         (
             text("device"),
-            Value::Bytes(r.device_id.as_uuid().as_bytes().to_vec()),
+            Value::Bytes(device_id.as_uuid().as_bytes().to_vec()),
         ),
         (text("mutations"), Value::Array(mutations)),
         (text("cursors"), Value::Array(cursors)),
@@ -381,6 +388,17 @@ mod tests {
         assert_eq!(decoded.mutations[0].decode().unwrap(), m);
         assert_eq!(decoded.mutations[0].hash(), crate::sync::mutation_hash(&m));
         assert_eq!(decoded.mutations[0].seq_hint(), Some(1));
+    }
+
+    #[test]
+    fn stored_bytes_encode_like_their_mutations() {
+        let device = DeviceId::new();
+        let r = request(vec![payment(device, 1, ZERO_HASH)]);
+        let raw: Vec<Vec<u8>> = r.mutations.iter().map(to_canonical_cbor).collect();
+        assert_eq!(
+            encode_raw_request(r.protocol_version, r.device_id, &raw, &r.cursors),
+            encode_request(&r)
+        );
     }
 
     #[test]
