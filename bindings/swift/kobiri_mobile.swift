@@ -1075,7 +1075,8 @@ public struct ItemRecord: Equatable, Hashable {
      */
     public var kind: String
     /**
-     * The payment, member or passage concerned.
+     * The payment, member or passage concerned (empty if the stored mutation was altered on
+     * the phone so that it no longer reads).
      */
     public var subjectId: String
     public var tontineId: String
@@ -1101,7 +1102,8 @@ public struct ItemRecord: Equatable, Hashable {
          * `record_cash_payment`, `add_member`, `confirm_payout` or `correct_payment`.
          */kind: String, 
         /**
-         * The payment, member or passage concerned.
+         * The payment, member or passage concerned (empty if the stored mutation was altered on
+         * the phone so that it no longer reads).
          */subjectId: String, tontineId: String, amount: String?, receiptCode: String, recordedAt: String, 
         /**
          * The server's code for a rejection.

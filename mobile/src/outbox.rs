@@ -173,6 +173,8 @@ pub(crate) fn acknowledge(
 #[derive(Debug, Clone)]
 pub(crate) struct Entry {
     pub(crate) seq: u64,
+    /// The kind recorded beside the bytes (what the bytes said when they were queued).
+    pub(crate) kind: String,
     pub(crate) tontine_id: String,
     pub(crate) bytes: Vec<u8>,
     pub(crate) receipt_code: String,
@@ -185,29 +187,30 @@ pub(crate) struct Entry {
 /// Every entry of the device, oldest first.
 pub(crate) fn entries(conn: &Connection, device_id: DeviceId) -> Result<Vec<Entry>> {
     let mut stmt = conn.prepare_cached(
-        "SELECT seq, tontine_id, bytes, receipt_code, recorded_at, state, outcome_code,
+        "SELECT seq, kind, tontine_id, bytes, receipt_code, recorded_at, state, outcome_code,
                 outcome_message
          FROM outbox WHERE device_id = ?1 ORDER BY seq",
     )?;
     let rows = stmt
         .query_map([device_id.to_string()], |r| {
             Ok((
-                r.get::<_, i64>(0)?,
-                r.get::<_, String>(1)?,
-                r.get::<_, Vec<u8>>(2)?,
-                r.get::<_, String>(3)?,
-                r.get::<_, i64>(4)?,
-                r.get::<_, String>(5)?,
-                r.get::<_, Option<String>>(6)?,
+                (r.get::<_, i64>(0)?, r.get::<_, String>(1)?),
+                r.get::<_, String>(2)?,
+                r.get::<_, Vec<u8>>(3)?,
+                r.get::<_, String>(4)?,
+                r.get::<_, i64>(5)?,
+                r.get::<_, String>(6)?,
                 r.get::<_, Option<String>>(7)?,
+                r.get::<_, Option<String>>(8)?,
             ))
         })?
         .collect::<rusqlite::Result<Vec<_>>>()?;
     rows.into_iter()
         .map(
-            |(seq, tontine_id, bytes, receipt_code, recorded_at, state, code, message)| {
+            |((seq, kind), tontine_id, bytes, receipt_code, recorded_at, state, code, message)| {
                 Ok(Entry {
                     seq: seq_from_db(seq)?,
+                    kind,
                     tontine_id,
                     bytes,
                     receipt_code,

@@ -137,7 +137,8 @@ pub struct ItemRecord {
     pub seq: u64,
     /// `record_cash_payment`, `add_member`, `confirm_payout` or `correct_payment`.
     pub kind: String,
-    /// The payment, member or passage concerned.
+    /// The payment, member or passage concerned (empty if the stored mutation was altered on
+    /// the phone so that it no longer reads).
     pub subject_id: String,
     pub tontine_id: String,
     pub amount: Option<String>,

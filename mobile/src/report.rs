@@ -48,10 +48,13 @@ pub(crate) fn reconciliation(conn: &Connection) -> Result<Reconciliation> {
     let entries = outbox::entries(conn, device)?;
     let mut cash = Cash::default();
     for entry in &entries {
-        let mutation = from_cbor(&entry.bytes)
-            .map_err(|e| Error::Corrupt(format!("mutation {} : {e}", entry.seq)))?;
-        cash.add(entry, &mutation.kind);
-        let item = item(entry, &mutation.kind);
+        // Bytes altered on the phone may no longer decode: they were sent as they are, and the
+        // entry is still listed (with what the outbox recorded beside them), never hidden.
+        let kind = from_cbor(&entry.bytes).ok().map(|m| m.kind);
+        if let Some(kind) = &kind {
+            cash.add(entry, kind);
+        }
+        let item = item(entry, kind.as_ref());
         match entry.state {
             State::Pending => view.pending.push(item),
             State::Applied | State::Duplicate => view.accepted.push(item),
@@ -63,24 +66,27 @@ pub(crate) fn reconciliation(conn: &Connection) -> Result<Reconciliation> {
     Ok(view)
 }
 
-fn item(entry: &Entry, kind: &MutationKind) -> ItemRecord {
-    let (subject, amount): (Uuid, Option<&String>) = match kind {
-        MutationKind::RecordCashPayment {
+/// The view of one entry; `kind` is `None` when its stored bytes no longer decode (then the
+/// subject is empty and the kind is the one recorded beside the bytes).
+fn item(entry: &Entry, kind: Option<&MutationKind>) -> ItemRecord {
+    let (subject, amount): (Option<Uuid>, Option<&String>) = match kind {
+        Some(MutationKind::RecordCashPayment {
             payment_id, amount, ..
-        } => (payment_id.as_uuid(), Some(amount)),
-        MutationKind::AddMember { member_id, .. } => (member_id.as_uuid(), None),
-        MutationKind::ConfirmPayout {
+        }) => (Some(payment_id.as_uuid()), Some(amount)),
+        Some(MutationKind::AddMember { member_id, .. }) => (Some(member_id.as_uuid()), None),
+        Some(MutationKind::ConfirmPayout {
             passage_id,
             amount_received,
-        } => (passage_id.as_uuid(), Some(amount_received)),
-        MutationKind::CorrectPayment {
+        }) => (Some(passage_id.as_uuid()), Some(amount_received)),
+        Some(MutationKind::CorrectPayment {
             payment_id, amount, ..
-        } => (payment_id.as_uuid(), Some(amount)),
+        }) => (Some(payment_id.as_uuid()), Some(amount)),
+        None => (None, None),
     };
     ItemRecord {
         seq: entry.seq,
-        kind: kind.as_str().to_owned(),
-        subject_id: subject.to_string(),
+        kind: kind.map_or_else(|| entry.kind.clone(), |k| k.as_str().to_owned()),
+        subject_id: subject.map(|s| s.to_string()).unwrap_or_default(),
         tontine_id: entry.tontine_id.clone(),
         amount: amount.cloned(),
         receipt_code: entry.receipt_code.clone(),

@@ -3,10 +3,8 @@
 
 use std::collections::BTreeSet;
 
-use kobiri_core::sync::{
-    PROTOCOL_VERSION, ScopeCursor, SyncRequest, SyncResponse, decode_response, encode_request,
-    from_cbor,
-};
+use kobiri_core::sync::wire::encode_raw_request;
+use kobiri_core::sync::{PROTOCOL_VERSION, ScopeCursor, SyncResponse, decode_response};
 use kobiri_core::{DeviceId, TontineId};
 
 use crate::apply::{self, Round};
@@ -54,9 +52,9 @@ impl Client {
                 };
                 Ok((batch, rows::cursors(c)?))
             })?;
-            let body = request_body(device, &batch, &cursors)?;
+            let (sent, mutations): (Vec<u64>, Vec<Vec<u8>>) = batch.into_iter().unzip();
+            let body = request_body(device, &mutations, &cursors)?;
             let response = self.post(&body)?;
-            let sent: Vec<u64> = batch.iter().map(|(seq, _)| *seq).collect();
             let now = self.now();
             let round = self
                 .db
@@ -116,19 +114,14 @@ fn decode(bytes: &[u8]) -> Result<SyncResponse> {
     })
 }
 
-/// The CBOR request: the stored mutations (decoded strictly, so they re-encode to the very
-/// bytes that were hashed) and every scope's cursor.
+/// The CBOR request: the outbox's bytes exactly as stored (never decoded and re-encoded: they
+/// are what was hashed and chained, and if someone altered them on the phone the server must
+/// see the alteration, not a clean re-encoding) and every scope's cursor.
 pub(crate) fn request_body(
     device_id: DeviceId,
-    batch: &[(u64, Vec<u8>)],
+    mutations: &[Vec<u8>],
     cursors: &[(String, u64)],
 ) -> Result<Vec<u8>> {
-    let mutations = batch
-        .iter()
-        .map(|(seq, bytes)| {
-            from_cbor(bytes).map_err(|e| Error::Corrupt(format!("mutation {seq} : {e}")))
-        })
-        .collect::<Result<Vec<_>>>()?;
     let cursors = cursors
         .iter()
         .map(|(tontine_id, cursor)| {
@@ -140,12 +133,12 @@ pub(crate) fn request_body(
             })
         })
         .collect::<Result<Vec<_>>>()?;
-    Ok(encode_request(&SyncRequest {
-        protocol_version: PROTOCOL_VERSION,
+    Ok(encode_raw_request(
+        PROTOCOL_VERSION,
         device_id,
         mutations,
-        cursors,
-    }))
+        &cursors,
+    ))
 }
 
 fn add(report: &mut SyncReport, round: &Round, sent: usize) {

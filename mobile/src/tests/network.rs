@@ -367,3 +367,76 @@ fn a_server_that_answers_for_nothing_does_not_loop() {
     assert_eq!(server.requests().len(), 1);
     assert!(phone.api.sync_status().unwrap().last_error.is_some());
 }
+
+/// The outbox rows of a phone, as stored: `(seq, bytes)`.
+fn stored_bytes(phone: &Phone) -> Vec<(u64, Vec<u8>)> {
+    let conn = rusqlite::Connection::open(phone.path()).unwrap();
+    let mut stmt = conn
+        .prepare("SELECT seq, bytes FROM outbox ORDER BY seq")
+        .unwrap();
+    stmt.query_map([], |r| Ok((r.get::<_, i64>(0)? as u64, r.get(1)?)))
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap()
+}
+
+#[test]
+fn tampered_outbox_rows_are_sent_exactly_as_stored() {
+    use kobiri_core::sync::{MutationKind, from_cbor, to_canonical_cbor};
+    let (server, phone) = phone_on(|r| {
+        let wire = decode_request(&r.plain_body()).unwrap();
+        let mut response = answer(Vec::new());
+        response.outcomes = wire
+            .mutations
+            .iter()
+            .map(|m| MutationOutcome {
+                seq: m.seq_hint().unwrap(),
+                outcome: Outcome::Rejected {
+                    code: "invalid_mutation".to_owned(),
+                    message: "mutation illisible".to_owned(),
+                },
+            })
+            .collect();
+        Reply::sync(&response)
+    });
+    phone.pay();
+    phone.pay();
+    let conn = rusqlite::Connection::open(phone.path()).unwrap();
+    // Row 1: the amount lowered and re-encoded canonically (the chain no longer holds).
+    let bytes: Vec<u8> = conn
+        .query_row("SELECT bytes FROM outbox WHERE seq = 1", [], |r| r.get(0))
+        .unwrap();
+    let mut m = from_cbor(&bytes).unwrap();
+    if let MutationKind::RecordCashPayment { amount, .. } = &mut m.kind {
+        *amount = "1000".to_owned();
+    }
+    conn.execute(
+        "UPDATE outbox SET bytes = ?1 WHERE seq = 1",
+        [to_canonical_cbor(&m)],
+    )
+    .unwrap();
+    // Row 2: a stray byte appended, so that it no longer decodes strictly at all.
+    let mut bytes: Vec<u8> = conn
+        .query_row("SELECT bytes FROM outbox WHERE seq = 2", [], |r| r.get(0))
+        .unwrap();
+    bytes.push(0);
+    conn.execute("UPDATE outbox SET bytes = ?1 WHERE seq = 2", [bytes])
+        .unwrap();
+    drop(conn);
+    let stored = stored_bytes(&phone);
+    assert!(from_cbor(&stored[1].1).is_err());
+
+    let report = phone.api.sync().unwrap();
+    assert_eq!((report.pushed, report.rejected), (2, 2));
+    let requests = server.requests();
+    let wire = decode_request(&requests[0].plain_body()).unwrap();
+    let sent: Vec<&[u8]> = wire.mutations.iter().map(|m| m.bytes()).collect();
+    let expected: Vec<&[u8]> = stored.iter().map(|(_, b)| b.as_slice()).collect();
+    assert_eq!(sent, expected, "the bytes on the wire are the stored bytes");
+    // The altered entries are still listed, the unreadable one by its recorded kind.
+    let view = phone.api.reconciliation().unwrap();
+    assert_eq!(view.rejected.len(), 2);
+    assert_eq!(view.rejected[1].kind, "record_cash_payment");
+    assert_eq!(view.rejected[1].subject_id, "");
+    assert_eq!(view.rejected[0].amount.as_deref(), Some("1000"));
+}

@@ -287,7 +287,8 @@ fn a_batch_of_payments_is_at_most_80_bytes_each_on_the_wire() {
         .db
         .read(|c| crate::outbox::pending(c, phone.device, 200))
         .unwrap();
-    let body = crate::sync::request_body(phone.device, &batch, &[]).unwrap();
+    let bytes: Vec<Vec<u8>> = batch.into_iter().map(|(_, b)| b).collect();
+    let body = crate::sync::request_body(phone.device, &bytes, &[]).unwrap();
     let compressed = crate::http::zstd_compress(&body).unwrap();
     assert!(compressed.len() <= 200 * 80, "{} bytes", compressed.len());
 }

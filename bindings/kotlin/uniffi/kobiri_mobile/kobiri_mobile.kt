@@ -1946,7 +1946,8 @@ data class ItemRecord (
     var `kind`: kotlin.String
     , 
     /**
-     * The payment, member or passage concerned.
+     * The payment, member or passage concerned (empty if the stored mutation was altered on
+     * the phone so that it no longer reads).
      */
     var `subjectId`: kotlin.String
     , 
