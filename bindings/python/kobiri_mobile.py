@@ -1842,9 +1842,12 @@ class MobileError(Exception):
     """
     What went wrong, as the apps see it. Each variant has a stable [`MobileError::code`].
 
-    The French text is in `detail`, not `message`: a Kotlin exception already has a `message`
-    (the generated class would not compile), and the server's own code is `server_code` so
-    that it does not hide the `code()` method in Python.
+    Every variant carries its French text in `detail` (or, for [`MobileError::NotFound`], names
+    what is missing in `what`), so that no exception is blank in any language: the generated
+    Kotlin `message` and Python `str()` are built from the fields. `detail`, not `message`: a
+    Kotlin exception already has a `message` (the generated class would not compile), and the
+    server's own code is `server_code` so that it does not hide the `code()` method in Python.
+    [`MobileError::user_message`] is the French sentence to show.
 """
     pass
 
@@ -1854,9 +1857,12 @@ class MobileError:  # type: ignore
     """
     What went wrong, as the apps see it. Each variant has a stable [`MobileError::code`].
 
-    The French text is in `detail`, not `message`: a Kotlin exception already has a `message`
-    (the generated class would not compile), and the server's own code is `server_code` so
-    that it does not hide the `code()` method in Python.
+    Every variant carries its French text in `detail` (or, for [`MobileError::NotFound`], names
+    what is missing in `what`), so that no exception is blank in any language: the generated
+    Kotlin `message` and Python `str()` are built from the fields. `detail`, not `message`: a
+    Kotlin exception already has a `message` (the generated class would not compile), and the
+    server's own code is `server_code` so that it does not hide the `code()` method in Python.
+    [`MobileError::user_message`] is the French sentence to show.
 """
     
     class Network(_UniffiTempMobileError):
@@ -1952,8 +1958,11 @@ class MobileError:  # type: ignore
         The device is not enrolled yet: log in, then enroll it.
 """
         
-        def __init__(self):
-            pass
+        def __init__(self, detail):
+            super().__init__(", ".join([
+                "detail={!r}".format(detail),
+            ]))
+            self.detail = detail
 
         def __repr__(self):
             return "MobileError.NotEnrolled({})".format(str(self))
@@ -1993,8 +2002,11 @@ class MobileError:  # type: ignore
         No session: log in first.
 """
         
-        def __init__(self):
-            pass
+        def __init__(self, detail):
+            super().__init__(", ".join([
+                "detail={!r}".format(detail),
+            ]))
+            self.detail = detail
 
         def __repr__(self):
             return "MobileError.NotLoggedIn({})".format(str(self))
@@ -2124,8 +2136,11 @@ class MobileError:  # type: ignore
         The server needs a newer application to sync; the outbox is kept.
 """
         
-        def __init__(self):
-            pass
+        def __init__(self, detail):
+            super().__init__(", ".join([
+                "detail={!r}".format(detail),
+            ]))
+            self.detail = detail
 
         def __repr__(self):
             return "MobileError.UpgradeRequired({})".format(str(self))
@@ -2313,9 +2328,11 @@ class _UniffiFfiConverterTypeMobileError(_UniffiConverterRustBuffer):
             )
         if variant == 3:
             return MobileError.NotEnrolled(
+                _UniffiFfiConverterString.read(buf),
             )
         if variant == 4:
             return MobileError.NotLoggedIn(
+                _UniffiFfiConverterString.read(buf),
             )
         if variant == 5:
             return MobileError.Validation(
@@ -2328,6 +2345,7 @@ class _UniffiFfiConverterTypeMobileError(_UniffiConverterRustBuffer):
             )
         if variant == 7:
             return MobileError.UpgradeRequired(
+                _UniffiFfiConverterString.read(buf),
             )
         if variant == 8:
             return MobileError.Server(
@@ -2353,8 +2371,10 @@ class _UniffiFfiConverterTypeMobileError(_UniffiConverterRustBuffer):
             _UniffiFfiConverterString.check_lower(value.detail)
             return
         if isinstance(value, MobileError.NotEnrolled):
+            _UniffiFfiConverterString.check_lower(value.detail)
             return
         if isinstance(value, MobileError.NotLoggedIn):
+            _UniffiFfiConverterString.check_lower(value.detail)
             return
         if isinstance(value, MobileError.Validation):
             _UniffiFfiConverterString.check_lower(value.field)
@@ -2364,6 +2384,7 @@ class _UniffiFfiConverterTypeMobileError(_UniffiConverterRustBuffer):
             _UniffiFfiConverterString.check_lower(value.what)
             return
         if isinstance(value, MobileError.UpgradeRequired):
+            _UniffiFfiConverterString.check_lower(value.detail)
             return
         if isinstance(value, MobileError.Server):
             _UniffiFfiConverterString.check_lower(value.server_code)
@@ -2386,8 +2407,10 @@ class _UniffiFfiConverterTypeMobileError(_UniffiConverterRustBuffer):
             _UniffiFfiConverterString.write(value.detail, buf)
         if isinstance(value, MobileError.NotEnrolled):
             buf.write_i32(3)
+            _UniffiFfiConverterString.write(value.detail, buf)
         if isinstance(value, MobileError.NotLoggedIn):
             buf.write_i32(4)
+            _UniffiFfiConverterString.write(value.detail, buf)
         if isinstance(value, MobileError.Validation):
             buf.write_i32(5)
             _UniffiFfiConverterString.write(value.field, buf)
@@ -2397,6 +2420,7 @@ class _UniffiFfiConverterTypeMobileError(_UniffiConverterRustBuffer):
             _UniffiFfiConverterString.write(value.what, buf)
         if isinstance(value, MobileError.UpgradeRequired):
             buf.write_i32(7)
+            _UniffiFfiConverterString.write(value.detail, buf)
         if isinstance(value, MobileError.Server):
             buf.write_i32(8)
             _UniffiFfiConverterString.write(value.server_code, buf)

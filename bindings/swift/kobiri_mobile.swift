@@ -1958,9 +1958,12 @@ public func FfiConverterTypeTontineRecord_lower(_ value: TontineRecord) -> RustB
 /**
  * What went wrong, as the apps see it. Each variant has a stable [`MobileError::code`].
  *
- * The French text is in `detail`, not `message`: a Kotlin exception already has a `message`
- * (the generated class would not compile), and the server's own code is `server_code` so
- * that it does not hide the `code()` method in Python.
+ * Every variant carries its French text in `detail` (or, for [`MobileError::NotFound`], names
+ * what is missing in `what`), so that no exception is blank in any language: the generated
+ * Kotlin `message` and Python `str()` are built from the fields. `detail`, not `message`: a
+ * Kotlin exception already has a `message` (the generated class would not compile), and the
+ * server's own code is `server_code` so that it does not hide the `code()` method in Python.
+ * [`MobileError::user_message`] is the French sentence to show.
  */
 public 
 enum MobileError: Swift.Error, Equatable, Hashable, Foundation.LocalizedError {
@@ -1986,11 +1989,19 @@ enum MobileError: Swift.Error, Equatable, Hashable, Foundation.LocalizedError {
     /**
      * The device is not enrolled yet: log in, then enroll it.
      */
-    case NotEnrolled
+    case NotEnrolled(
+        /**
+         * What to do, in French.
+         */detail: String
+    )
     /**
      * No session: log in first.
      */
-    case NotLoggedIn
+    case NotLoggedIn(
+        /**
+         * What to do, in French.
+         */detail: String
+    )
     /**
      * An input is invalid.
      */
@@ -2013,7 +2024,11 @@ enum MobileError: Swift.Error, Equatable, Hashable, Foundation.LocalizedError {
     /**
      * The server needs a newer application to sync; the outbox is kept.
      */
-    case UpgradeRequired
+    case UpgradeRequired(
+        /**
+         * What to do, in French.
+         */detail: String
+    )
     /**
      * The server answered with an error.
      */
@@ -2100,8 +2115,12 @@ public struct FfiConverterTypeMobileError: FfiConverterRustBuffer {
         case 2: return .Unauthorized(
             detail: try FfiConverterString.read(from: &buf)
             )
-        case 3: return .NotEnrolled
-        case 4: return .NotLoggedIn
+        case 3: return .NotEnrolled(
+            detail: try FfiConverterString.read(from: &buf)
+            )
+        case 4: return .NotLoggedIn(
+            detail: try FfiConverterString.read(from: &buf)
+            )
         case 5: return .Validation(
             field: try FfiConverterString.read(from: &buf), 
             detail: try FfiConverterString.read(from: &buf)
@@ -2109,7 +2128,9 @@ public struct FfiConverterTypeMobileError: FfiConverterRustBuffer {
         case 6: return .NotFound(
             what: try FfiConverterString.read(from: &buf)
             )
-        case 7: return .UpgradeRequired
+        case 7: return .UpgradeRequired(
+            detail: try FfiConverterString.read(from: &buf)
+            )
         case 8: return .Server(
             serverCode: try FfiConverterString.read(from: &buf), 
             detail: try FfiConverterString.read(from: &buf)
@@ -2142,13 +2163,15 @@ public struct FfiConverterTypeMobileError: FfiConverterRustBuffer {
             FfiConverterString.write(detail, into: &buf)
             
         
-        case .NotEnrolled:
+        case let .NotEnrolled(detail):
             writeInt(&buf, Int32(3))
+            FfiConverterString.write(detail, into: &buf)
+            
         
-        
-        case .NotLoggedIn:
+        case let .NotLoggedIn(detail):
             writeInt(&buf, Int32(4))
-        
+            FfiConverterString.write(detail, into: &buf)
+            
         
         case let .Validation(field,detail):
             writeInt(&buf, Int32(5))
@@ -2161,9 +2184,10 @@ public struct FfiConverterTypeMobileError: FfiConverterRustBuffer {
             FfiConverterString.write(what, into: &buf)
             
         
-        case .UpgradeRequired:
+        case let .UpgradeRequired(detail):
             writeInt(&buf, Int32(7))
-        
+            FfiConverterString.write(detail, into: &buf)
+            
         
         case let .Server(serverCode,detail):
             writeInt(&buf, Int32(8))

@@ -93,7 +93,7 @@ impl Client {
         let token = self
             .db
             .read(|c| meta::get(c, Key::AccessToken))?
-            .ok_or(MobileError::NotLoggedIn)?;
+            .ok_or_else(MobileError::not_logged_in)?;
         let retry = self.settings().retry;
         let answer = self.http.send(path, Some(&token), payload, retry)?;
         if answer.status != 401 {
@@ -112,7 +112,7 @@ impl Client {
         let refresh_token = self
             .db
             .read(|c| meta::get(c, Key::RefreshToken))?
-            .ok_or(MobileError::NotLoggedIn)?;
+            .ok_or_else(MobileError::not_logged_in)?;
         let body = json!({ "refresh_token": refresh_token });
         let answer = self
             .http

@@ -7,9 +7,12 @@ use kobiri_core::FieldErrors;
 
 /// What went wrong, as the apps see it. Each variant has a stable [`MobileError::code`].
 ///
-/// The French text is in `detail`, not `message`: a Kotlin exception already has a `message`
-/// (the generated class would not compile), and the server's own code is `server_code` so
-/// that it does not hide the `code()` method in Python.
+/// Every variant carries its French text in `detail` (or, for [`MobileError::NotFound`], names
+/// what is missing in `what`), so that no exception is blank in any language: the generated
+/// Kotlin `message` and Python `str()` are built from the fields. `detail`, not `message`: a
+/// Kotlin exception already has a `message` (the generated class would not compile), and the
+/// server's own code is `server_code` so that it does not hide the `code()` method in Python.
+/// [`MobileError::user_message`] is the French sentence to show.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error, uniffi::Error)]
 pub enum MobileError {
     /// The server could not be reached (after the retries).
@@ -25,11 +28,17 @@ pub enum MobileError {
         detail: String,
     },
     /// The device is not enrolled yet: log in, then enroll it.
-    #[error("cet appareil n'est pas encore enregistré : connectez-vous puis enregistrez-le")]
-    NotEnrolled,
+    #[error("{detail}")]
+    NotEnrolled {
+        /// What to do, in French.
+        detail: String,
+    },
     /// No session: log in first.
-    #[error("vous n'êtes pas connecté")]
-    NotLoggedIn,
+    #[error("{detail}")]
+    NotLoggedIn {
+        /// What to do, in French.
+        detail: String,
+    },
     /// An input is invalid.
     #[error("{field} : {detail}")]
     Validation {
@@ -45,8 +54,11 @@ pub enum MobileError {
         what: String,
     },
     /// The server needs a newer application to sync; the outbox is kept.
-    #[error("une mise à jour de l'application est nécessaire pour synchroniser")]
-    UpgradeRequired,
+    #[error("{detail}")]
+    UpgradeRequired {
+        /// What to do, in French.
+        detail: String,
+    },
     /// The server answered with an error.
     #[error("{detail}")]
     Server {
@@ -83,16 +95,39 @@ impl MobileError {
 }
 
 impl MobileError {
+    /// [`MobileError::NotEnrolled`] with its message.
+    pub fn not_enrolled() -> MobileError {
+        MobileError::NotEnrolled {
+            detail: "cet appareil n'est pas encore enregistré : connectez-vous puis \
+                     enregistrez-le"
+                .to_owned(),
+        }
+    }
+
+    /// [`MobileError::NotLoggedIn`] with its message.
+    pub fn not_logged_in() -> MobileError {
+        MobileError::NotLoggedIn {
+            detail: "vous n'êtes pas connecté : connectez-vous d'abord".to_owned(),
+        }
+    }
+
+    /// [`MobileError::UpgradeRequired`] with its message.
+    pub fn upgrade_required() -> MobileError {
+        MobileError::UpgradeRequired {
+            detail: "une mise à jour de l'application est nécessaire pour synchroniser".to_owned(),
+        }
+    }
+
     /// [`MobileError::code`] without allocating.
     pub fn code_str(&self) -> &'static str {
         match self {
             MobileError::Network { .. } => "network",
             MobileError::Unauthorized { .. } => "unauthorized",
-            MobileError::NotEnrolled => "not_enrolled",
-            MobileError::NotLoggedIn => "not_logged_in",
+            MobileError::NotEnrolled { .. } => "not_enrolled",
+            MobileError::NotLoggedIn { .. } => "not_logged_in",
             MobileError::Validation { .. } => "validation",
             MobileError::NotFound { .. } => "not_found",
-            MobileError::UpgradeRequired => "upgrade_required",
+            MobileError::UpgradeRequired { .. } => "upgrade_required",
             MobileError::Server { .. } => "server",
             MobileError::Storage { .. } => "storage",
             MobileError::Integrity { .. } => "integrity",
@@ -191,8 +226,8 @@ mod tests {
             MobileError::Unauthorized {
                 detail: String::new(),
             },
-            MobileError::NotEnrolled,
-            MobileError::NotLoggedIn,
+            MobileError::not_enrolled(),
+            MobileError::not_logged_in(),
             MobileError::Validation {
                 field: String::new(),
                 detail: String::new(),
@@ -200,7 +235,7 @@ mod tests {
             MobileError::NotFound {
                 what: String::new(),
             },
-            MobileError::UpgradeRequired,
+            MobileError::upgrade_required(),
             MobileError::Server {
                 server_code: String::new(),
                 detail: String::new(),
@@ -218,6 +253,29 @@ mod tests {
             codes
                 .iter()
                 .all(|c| c.bytes().all(|b| b.is_ascii_lowercase() || b == b'_'))
+        );
+    }
+
+    #[test]
+    fn the_errors_without_a_server_message_still_carry_their_french_text() {
+        for (e, code) in [
+            (MobileError::not_enrolled(), "not_enrolled"),
+            (MobileError::not_logged_in(), "not_logged_in"),
+            (MobileError::upgrade_required(), "upgrade_required"),
+        ] {
+            assert_eq!(e.code(), code);
+            let (MobileError::NotEnrolled { detail }
+            | MobileError::NotLoggedIn { detail }
+            | MobileError::UpgradeRequired { detail }) = &e
+            else {
+                panic!("{e:?}");
+            };
+            assert!(!detail.trim().is_empty());
+            assert_eq!(&e.user_message(), detail);
+        }
+        assert_eq!(
+            MobileError::not_logged_in().to_string(),
+            "vous n'êtes pas connecté : connectez-vous d'abord"
         );
     }
 

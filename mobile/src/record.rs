@@ -22,7 +22,7 @@ use crate::rows::{self, Row};
 
 /// The enrolled device, or [`MobileError::NotEnrolled`].
 pub(crate) fn device_id(conn: &Connection) -> Result<DeviceId> {
-    let id = meta::get(conn, Key::DeviceId)?.ok_or(MobileError::NotEnrolled)?;
+    let id = meta::get(conn, Key::DeviceId)?.ok_or_else(MobileError::not_enrolled)?;
     DeviceId::parse(&id).map_err(|e| Error::Corrupt(e.to_string()))
 }
 

@@ -61,7 +61,7 @@ impl Client {
                 .write(|tx| apply::apply(tx, device, &sent, &response, now, &mut resets))?;
             add(&mut report, &round, sent.len());
             if round.upgrade_required {
-                return Err(MobileError::UpgradeRequired.into());
+                return Err(MobileError::upgrade_required().into());
             }
             if let Some(gap) = round.gap {
                 return Err(Error::integrity(gap));

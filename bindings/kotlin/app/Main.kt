@@ -45,8 +45,13 @@ private inline fun <reified E : MobileException> expectError(
     try {
         block()
     } catch (e: MobileException) {
-        val ok = e is E && e.code() == code && e.userMessage().isNotBlank()
-        check(name, ok) { "got ${e::class.simpleName} code=${e.code()} message=${e.userMessage()}" }
+        // Every variant carries its French text: neither `message` nor `userMessage()` is blank.
+        val ok = e is E && e.code() == code && e.userMessage().isNotBlank() &&
+            !e.message.isNullOrBlank()
+        check(name, ok) {
+            "got ${e::class.simpleName} code=${e.code()} message=${e.message} " +
+                "userMessage=${e.userMessage()}"
+        }
         return e as? E
     } catch (e: Throwable) {
         check(name, false) { "unexpected ${e::class.qualifiedName}: ${e.message}" }
@@ -95,15 +100,25 @@ private fun offline(dir: Path) {
             ) { "$status" }
             check("empty database: no tontine", client.listTontines().isEmpty())
         }
-        expectError<MobileException.NotEnrolled>("record before enrollment: not_enrolled", "not_enrolled") {
+        val notEnrolled = expectError<MobileException.NotEnrolled>("record before enrollment: not_enrolled", "not_enrolled") {
             client.recordCashPayment(some, some, some, "5000")
         }
+        check(
+            "not_enrolled carries its French text in detail",
+            notEnrolled != null && notEnrolled.detail.isNotBlank() &&
+                notEnrolled.detail == notEnrolled.userMessage(),
+        ) { "${notEnrolled?.detail}" }
         expectError<MobileException.NotEnrolled>("sync before enrollment: not_enrolled", "not_enrolled") {
             client.sync()
         }
-        expectError<MobileException.NotLoggedIn>("enroll before login: not_logged_in", "not_logged_in") {
+        val notLoggedIn = expectError<MobileException.NotLoggedIn>("enroll before login: not_logged_in", "not_logged_in") {
             client.enrollDevice("Téléphone", "android")
         }
+        check(
+            "not_logged_in carries its French text in detail and message",
+            notLoggedIn != null && notLoggedIn.detail.isNotBlank() &&
+                notLoggedIn.message?.contains(notLoggedIn.detail) == true,
+        ) { "${notLoggedIn?.message}" }
         val e = expectError<MobileException.Validation>("batch size 0: validation", "validation") {
             client.setBatchSize(0u)
         }

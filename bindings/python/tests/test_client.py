@@ -18,8 +18,9 @@ def raised(kobiri, call, *args):
     with pytest.raises(kobiri.MobileError) as info:
         call(*args)
     error = info.value
-    # Every error carries its French message for the user.
+    # Every error carries its French message for the user, and none is blank as an exception.
     assert error.user_message().strip(), repr(error)
+    assert str(error).strip(), repr(error)
     return error
 
 
@@ -112,6 +113,8 @@ def test_errors_before_login_and_enrollment_have_stable_codes(phones, kobiri):
     e = raised(kobiri, client.record_cash_payment, some, some, some, "5000")
     assert isinstance(e, kobiri.MobileError.NotEnrolled)
     assert e.code() == "not_enrolled"
+    assert e.detail == e.user_message()
+    assert "enregistr" in e.detail
     e = raised(kobiri, client.sync)
     assert e.code() == "not_enrolled"
     e = raised(kobiri, client.record_member, some, "+221770000000", "Awa", "Diop")
@@ -119,6 +122,8 @@ def test_errors_before_login_and_enrollment_have_stable_codes(phones, kobiri):
     e = raised(kobiri, client.enroll_device, "Téléphone", "android")
     assert isinstance(e, kobiri.MobileError.NotLoggedIn)
     assert e.code() == "not_logged_in"
+    assert e.detail == e.user_message()
+    assert "connect" in e.detail
     e = raised(kobiri, client.set_batch_size, 0)
     assert (e.code(), e.field) == ("validation", "batch_size")
     e = raised(kobiri, client.set_retry_policy, 0, 10)

@@ -109,7 +109,7 @@ fn enrollment_needs_a_login() {
         })
         .unwrap();
     let err = phone.api.enroll_device("x", "android").unwrap_err();
-    assert_eq!(err, MobileError::NotLoggedIn);
+    assert_eq!(err, MobileError::not_logged_in());
     assert!(server.requests().is_empty());
 }
 
@@ -319,7 +319,10 @@ fn upgrade_required_stops_and_keeps_the_outbox() {
     let (_server, phone) =
         phone_on(|_| Reply::sync(&kobiri_core::sync::SyncResponse::upgrade_required()));
     phone.pay();
-    assert_eq!(phone.api.sync().unwrap_err(), MobileError::UpgradeRequired);
+    assert_eq!(
+        phone.api.sync().unwrap_err(),
+        MobileError::upgrade_required()
+    );
     let status = phone.api.sync_status().unwrap();
     assert_eq!(status.pending_count, 1);
     assert_eq!(

@@ -96,7 +96,7 @@ fn recording_needs_an_enrolled_device_but_no_token() {
             "5000",
         )
         .unwrap_err();
-    assert_eq!(err, MobileError::NotEnrolled);
+    assert_eq!(err, MobileError::not_enrolled());
     phone.set(crate::meta::Key::DeviceId, &phone.device.to_string());
     phone.pay();
 }

@@ -2676,9 +2676,12 @@ public object FfiConverterTypeTontineRecord: FfiConverterRustBuffer<TontineRecor
 /**
  * What went wrong, as the apps see it. Each variant has a stable [`MobileError::code`].
  *
- * The French text is in `detail`, not `message`: a Kotlin exception already has a `message`
- * (the generated class would not compile), and the server's own code is `server_code` so
- * that it does not hide the `code()` method in Python.
+ * Every variant carries its French text in `detail` (or, for [`MobileError::NotFound`], names
+ * what is missing in `what`), so that no exception is blank in any language: the generated
+ * Kotlin `message` and Python `str()` are built from the fields. `detail`, not `message`: a
+ * Kotlin exception already has a `message` (the generated class would not compile), and the
+ * server's own code is `server_code` so that it does not hide the `code()` method in Python.
+ * [`MobileError::user_message`] is the French sentence to show.
  */
 sealed class MobileException: kotlin.Exception() {
     
@@ -2714,18 +2717,28 @@ sealed class MobileException: kotlin.Exception() {
      * The device is not enrolled yet: log in, then enroll it.
      */
     class NotEnrolled(
+        
+        /**
+         * What to do, in French.
+         */
+        val `detail`: kotlin.String
         ) : MobileException() {
         override val message
-            get() = ""
+            get() = "detail=${ `detail` }"
     }
     
     /**
      * No session: log in first.
      */
     class NotLoggedIn(
+        
+        /**
+         * What to do, in French.
+         */
+        val `detail`: kotlin.String
         ) : MobileException() {
         override val message
-            get() = ""
+            get() = "detail=${ `detail` }"
     }
     
     /**
@@ -2765,9 +2778,14 @@ sealed class MobileException: kotlin.Exception() {
      * The server needs a newer application to sync; the outbox is kept.
      */
     class UpgradeRequired(
+        
+        /**
+         * What to do, in French.
+         */
+        val `detail`: kotlin.String
         ) : MobileException() {
         override val message
-            get() = ""
+            get() = "detail=${ `detail` }"
     }
     
     /**
@@ -2868,8 +2886,12 @@ public object FfiConverterTypeMobileError : FfiConverterRustBuffer<MobileExcepti
             2 -> MobileException.Unauthorized(
                 FfiConverterString.read(buf),
                 )
-            3 -> MobileException.NotEnrolled()
-            4 -> MobileException.NotLoggedIn()
+            3 -> MobileException.NotEnrolled(
+                FfiConverterString.read(buf),
+                )
+            4 -> MobileException.NotLoggedIn(
+                FfiConverterString.read(buf),
+                )
             5 -> MobileException.Validation(
                 FfiConverterString.read(buf),
                 FfiConverterString.read(buf),
@@ -2877,7 +2899,9 @@ public object FfiConverterTypeMobileError : FfiConverterRustBuffer<MobileExcepti
             6 -> MobileException.NotFound(
                 FfiConverterString.read(buf),
                 )
-            7 -> MobileException.UpgradeRequired()
+            7 -> MobileException.UpgradeRequired(
+                FfiConverterString.read(buf),
+                )
             8 -> MobileException.Server(
                 FfiConverterString.read(buf),
                 FfiConverterString.read(buf),
@@ -2907,10 +2931,12 @@ public object FfiConverterTypeMobileError : FfiConverterRustBuffer<MobileExcepti
             is MobileException.NotEnrolled -> (
                 // Add the size for the Int that specifies the variant plus the size needed for all fields
                 4UL
+                + FfiConverterString.allocationSize(value.`detail`)
             )
             is MobileException.NotLoggedIn -> (
                 // Add the size for the Int that specifies the variant plus the size needed for all fields
                 4UL
+                + FfiConverterString.allocationSize(value.`detail`)
             )
             is MobileException.Validation -> (
                 // Add the size for the Int that specifies the variant plus the size needed for all fields
@@ -2926,6 +2952,7 @@ public object FfiConverterTypeMobileError : FfiConverterRustBuffer<MobileExcepti
             is MobileException.UpgradeRequired -> (
                 // Add the size for the Int that specifies the variant plus the size needed for all fields
                 4UL
+                + FfiConverterString.allocationSize(value.`detail`)
             )
             is MobileException.Server -> (
                 // Add the size for the Int that specifies the variant plus the size needed for all fields
@@ -2960,10 +2987,12 @@ public object FfiConverterTypeMobileError : FfiConverterRustBuffer<MobileExcepti
             }
             is MobileException.NotEnrolled -> {
                 buf.putInt(3)
+                FfiConverterString.write(value.`detail`, buf)
                 Unit
             }
             is MobileException.NotLoggedIn -> {
                 buf.putInt(4)
+                FfiConverterString.write(value.`detail`, buf)
                 Unit
             }
             is MobileException.Validation -> {
@@ -2979,6 +3008,7 @@ public object FfiConverterTypeMobileError : FfiConverterRustBuffer<MobileExcepti
             }
             is MobileException.UpgradeRequired -> {
                 buf.putInt(7)
+                FfiConverterString.write(value.`detail`, buf)
                 Unit
             }
             is MobileException.Server -> {
