@@ -25,6 +25,7 @@ pub mod state;
 pub mod store;
 pub mod sync;
 pub mod telemetry;
+pub mod testing;
 pub mod tontines;
 pub mod users;
 

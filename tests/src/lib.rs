@@ -12,7 +12,10 @@ use std::{
 };
 
 use kobiri_mobile::KobiriClient;
-use kobiri_server::{AppState, Parts, clock::SystemClock, config::Config, notify::Recorder, store};
+use kobiri_server::{
+    AppState, Parts, clock::SystemClock, config::Config, notify::Recorder, store,
+    testing::TestDatabase,
+};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
@@ -48,68 +51,6 @@ macro_rules! on_both_engines {
     };
 }
 
-fn in_ci() -> bool {
-    std::env::var("CI").is_ok_and(|v| v == "true" || v == "1")
-}
-
-enum Db {
-    Sqlite(#[allow(dead_code)] tempfile::TempDir),
-    Postgres { admin_url: String, name: String },
-}
-
-impl Drop for Db {
-    fn drop(&mut self) {
-        if let Db::Postgres { admin_url, name } = self {
-            let (admin_url, name) = (admin_url.clone(), name.clone());
-            let _ = std::thread::spawn(move || {
-                let rt = tokio::runtime::Builder::new_current_thread()
-                    .enable_all()
-                    .build()
-                    .unwrap();
-                rt.block_on(async move {
-                    use sqlx::Connection;
-                    if let Ok(mut conn) = sqlx::PgConnection::connect(&admin_url).await {
-                        let drop = format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)");
-                        let _ = sqlx::query(sqlx::AssertSqlSafe(drop))
-                            .execute(&mut conn)
-                            .await;
-                    }
-                });
-            })
-            .join();
-        }
-    }
-}
-
-async fn postgres_db() -> Option<(String, Db)> {
-    use sqlx::Connection;
-    let admin_url = std::env::var("KOBIRI_TEST_POSTGRES_URL")
-        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".to_owned());
-    let mut conn = match sqlx::PgConnection::connect(&admin_url).await {
-        Ok(conn) => conn,
-        Err(e) => {
-            assert!(
-                !in_ci(),
-                "PostgreSQL unreachable at {admin_url} with CI=true: {e}"
-            );
-            eprintln!(
-                "\n!!!!! SKIPPED: PostgreSQL half of this end-to-end test: cannot reach \
-                 {admin_url} ({e}). Set KOBIRI_TEST_POSTGRES_URL or start PostgreSQL. !!!!!\n"
-            );
-            return None;
-        }
-    };
-    let name = format!("kobiri_e2e_{}", uuid::Uuid::new_v4().simple());
-    let create = format!("CREATE DATABASE \"{name}\"");
-    sqlx::query(sqlx::AssertSqlSafe(create))
-        .execute(&mut conn)
-        .await
-        .unwrap();
-    let mut url = url::Url::parse(&admin_url).unwrap();
-    url.set_path(&name);
-    Some((url.to_string(), Db::Postgres { admin_url, name }))
-}
-
 static RUSTLS: Once = Once::new();
 
 /// A running server and the HTTP client the tests set it up with.
@@ -120,7 +61,7 @@ pub struct Server {
     /// Where the phones' databases live.
     pub phones_dir: tempfile::TempDir,
     shutdown: Option<tokio::sync::oneshot::Sender<()>>,
-    _db: Db,
+    _db: TestDatabase,
 }
 
 impl Drop for Server {
@@ -138,12 +79,8 @@ impl Server {
             let _ = rustls::crypto::ring::default_provider().install_default();
         });
         let (url, db) = match engine {
-            Engine::Sqlite => {
-                let dir = tempfile::tempdir().unwrap();
-                let url = format!("sqlite://{}", dir.path().join("kobiri.db").display());
-                (url, Db::Sqlite(dir))
-            }
-            Engine::Postgres => postgres_db().await?,
+            Engine::Sqlite => TestDatabase::sqlite().unwrap(),
+            Engine::Postgres => TestDatabase::postgres("kobiri_e2e").await?,
         };
         let mut config = Config::for_tests(&url);
         config.rate_limits.login_per_ip = 10_000;

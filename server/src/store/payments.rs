@@ -229,6 +229,34 @@ pub(super) const SHARED: PaymentQueries = PaymentQueries {
     set_member_total: "UPDATE members SET total_contributions = $2 WHERE id = $1",
 };
 
+/// Binds the 19 values of a new payment, in the order of `PaymentQueries::insert` (the sync
+/// insert binds three more after them).
+macro_rules! bind_new_payment {
+    ($query:expr, $p:expr) => {
+        $query
+            .bind($p.id.as_uuid())
+            .bind($p.tontine_id.as_uuid())
+            .bind($p.session_id.as_uuid())
+            .bind($p.member_id.as_uuid())
+            .bind($p.user_id.as_uuid())
+            .bind($crate::store::DbDecimal($p.amount.value()))
+            .bind($p.amount.currency().as_str())
+            .bind($p.method.as_str())
+            .bind($p.status.as_str())
+            .bind($p.operator_transaction_id.as_deref())
+            .bind($p.phone_number.as_deref())
+            .bind($p.proof_url.as_deref())
+            .bind($p.proof_description.as_deref())
+            .bind($crate::store::DbDecimal($p.penalty_amount.value()))
+            .bind($p.is_late)
+            .bind($p.recorded_by_id.as_uuid())
+            .bind($p.device_id)
+            .bind($p.notes.as_deref())
+            .bind($p.now)
+    };
+}
+pub(super) use bind_new_payment;
+
 macro_rules! impl_payment_store {
     ($store:ty, $q:expr, $aq:expr, $nq:expr) => {
         #[async_trait::async_trait]
@@ -240,26 +268,7 @@ macro_rules! impl_payment_store {
                 notifications: &[$crate::store::NewNotification],
             ) -> $crate::store::StoreResult<$crate::store::Payment> {
                 let mut tx = self.writer().begin().await?;
-                sqlx::query($q.insert)
-                    .bind(p.id.as_uuid())
-                    .bind(p.tontine_id.as_uuid())
-                    .bind(p.session_id.as_uuid())
-                    .bind(p.member_id.as_uuid())
-                    .bind(p.user_id.as_uuid())
-                    .bind($crate::store::DbDecimal(p.amount.value()))
-                    .bind(p.amount.currency().as_str())
-                    .bind(p.method.as_str())
-                    .bind(p.status.as_str())
-                    .bind(p.operator_transaction_id.as_deref())
-                    .bind(p.phone_number.as_deref())
-                    .bind(p.proof_url.as_deref())
-                    .bind(p.proof_description.as_deref())
-                    .bind($crate::store::DbDecimal(p.penalty_amount.value()))
-                    .bind(p.is_late)
-                    .bind(p.recorded_by_id.as_uuid())
-                    .bind(p.device_id)
-                    .bind(p.notes.as_deref())
-                    .bind(p.now)
+                $crate::store::payments::bind_new_payment!(sqlx::query($q.insert), p)
                     .execute(&mut *tx)
                     .await?;
                 $crate::store::audit::insert_audit!(&mut *tx, $aq, audit);

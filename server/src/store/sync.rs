@@ -430,6 +430,25 @@ pub(super) const POSTGRES: SyncQueries = SyncQueries {
     ..SHARED
 };
 
+/// Records an incident once (a retried batch finds it there already).
+macro_rules! insert_incident {
+    ($conn:expr, $q:expr, $i:expr, $now:expr) => {
+        sqlx::query($q.insert_incident)
+            .bind($i.id)
+            .bind($i.tontine_id.map(|t| t.as_uuid()))
+            .bind($i.device_id.as_uuid())
+            .bind($i.user_id.as_uuid())
+            .bind($i.kind)
+            .bind($crate::store::sync::to_i64($i.expected_seq))
+            .bind($crate::store::sync::to_i64($i.received_seq))
+            .bind(&$i.detail)
+            .bind($now)
+            .execute($conn)
+            .await?
+    };
+}
+pub(super) use insert_incident;
+
 macro_rules! impl_sync_store {
     ($store:ty, $q:expr, $mq:expr, $pq:expr, $uq:expr, $aq:expr) => {
         #[async_trait::async_trait]
@@ -526,18 +545,7 @@ macro_rules! impl_sync_store {
                 let mut tx = self.writer().begin().await?;
                 // Incidents stand even if the rest of the batch has to be planned again.
                 for i in &b.incidents {
-                    sqlx::query($q.insert_incident)
-                        .bind(i.id)
-                        .bind(i.tontine_id.map(|t| t.as_uuid()))
-                        .bind(i.device_id.as_uuid())
-                        .bind(i.user_id.as_uuid())
-                        .bind(i.kind)
-                        .bind(to_i64(i.expected_seq))
-                        .bind(to_i64(i.received_seq))
-                        .bind(&i.detail)
-                        .bind(b.now)
-                        .execute(&mut *tx)
-                        .await?;
+                    $crate::store::sync::insert_incident!(&mut *tx, $q, i, b.now);
                 }
                 let advanced = sqlx::query($q.advance_device)
                     .bind(b.device_id.as_uuid())
@@ -581,26 +589,7 @@ macro_rules! impl_sync_store {
                 }
                 for s in &b.payments {
                     let p = &s.payment;
-                    sqlx::query($q.insert_payment)
-                        .bind(p.id.as_uuid())
-                        .bind(p.tontine_id.as_uuid())
-                        .bind(p.session_id.as_uuid())
-                        .bind(p.member_id.as_uuid())
-                        .bind(p.user_id.as_uuid())
-                        .bind(DbDecimal(p.amount.value()))
-                        .bind(p.amount.currency().as_str())
-                        .bind(p.method.as_str())
-                        .bind(p.status.as_str())
-                        .bind(p.operator_transaction_id.as_deref())
-                        .bind(p.phone_number.as_deref())
-                        .bind(p.proof_url.as_deref())
-                        .bind(p.proof_description.as_deref())
-                        .bind(DbDecimal(p.penalty_amount.value()))
-                        .bind(p.is_late)
-                        .bind(p.recorded_by_id.as_uuid())
-                        .bind(p.device_id)
-                        .bind(p.notes.as_deref())
-                        .bind(p.now)
+                    $crate::store::payments::bind_new_payment!(sqlx::query($q.insert_payment), p)
                         .bind(&s.receipt_code)
                         .bind(s.flagged)
                         .bind(s.corrects.map(|c| c.as_uuid()))
@@ -673,21 +662,9 @@ macro_rules! impl_sync_store {
                 device: kobiri_core::DeviceId,
                 now: $crate::store::Timestamp,
             ) -> $crate::store::StoreResult<()> {
-                use $crate::store::sync::to_i64;
                 let mut tx = self.writer().begin().await?;
                 for i in incidents {
-                    sqlx::query($q.insert_incident)
-                        .bind(i.id)
-                        .bind(i.tontine_id.map(|t| t.as_uuid()))
-                        .bind(i.device_id.as_uuid())
-                        .bind(i.user_id.as_uuid())
-                        .bind(i.kind)
-                        .bind(to_i64(i.expected_seq))
-                        .bind(to_i64(i.received_seq))
-                        .bind(&i.detail)
-                        .bind(now)
-                        .execute(&mut *tx)
-                        .await?;
+                    $crate::store::sync::insert_incident!(&mut *tx, $q, i, now);
                 }
                 sqlx::query($q.touch_device)
                     .bind(device.as_uuid())

@@ -14,6 +14,7 @@ use kobiri_server::{
     config::Config,
     notify::Recorder,
     store::{self, Store, UserPatch},
+    testing::TestDatabase,
 };
 use reqwest::{Method, RequestBuilder, Response, StatusCode};
 use serde_json::{Value, json};
@@ -88,73 +89,6 @@ macro_rules! dual_test_with {
     };
 }
 
-fn postgres_admin_url() -> String {
-    std::env::var("KOBIRI_TEST_POSTGRES_URL")
-        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".to_owned())
-}
-
-fn in_ci() -> bool {
-    std::env::var("CI").is_ok_and(|v| v == "true" || v == "1")
-}
-
-/// A database made for one test, dropped when the test ends.
-enum TestDb {
-    Sqlite(#[allow(dead_code)] tempfile::TempDir),
-    Postgres { admin_url: String, name: String },
-}
-
-impl Drop for TestDb {
-    fn drop(&mut self) {
-        if let TestDb::Postgres { admin_url, name } = self {
-            let (admin_url, name) = (admin_url.clone(), name.clone());
-            // Drop runs inside the test's runtime; use a thread with its own.
-            let _ = std::thread::spawn(move || {
-                let rt = tokio::runtime::Builder::new_current_thread()
-                    .enable_all()
-                    .build()
-                    .unwrap();
-                rt.block_on(async move {
-                    use sqlx::Connection;
-                    if let Ok(mut conn) = sqlx::PgConnection::connect(&admin_url).await {
-                        let _ = sqlx::query(sqlx::AssertSqlSafe(format!(
-                            "DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"
-                        )))
-                        .execute(&mut conn)
-                        .await;
-                    }
-                });
-            })
-            .join();
-        }
-    }
-}
-
-async fn create_postgres_db() -> Option<(String, TestDb)> {
-    use sqlx::Connection;
-    let admin_url = postgres_admin_url();
-    let mut conn = match sqlx::PgConnection::connect(&admin_url).await {
-        Ok(conn) => conn,
-        Err(e) => {
-            if in_ci() {
-                panic!("PostgreSQL unreachable at {admin_url} with CI=true: {e}");
-            }
-            eprintln!(
-                "\n!!!!! SKIPPED: PostgreSQL half of this test: cannot reach {admin_url} ({e}). \
-                 Set KOBIRI_TEST_POSTGRES_URL or start PostgreSQL. !!!!!\n"
-            );
-            return None;
-        }
-    };
-    let name = format!("kobiri_test_{}", uuid::Uuid::new_v4().simple());
-    sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE \"{name}\"")))
-        .execute(&mut conn)
-        .await
-        .unwrap();
-    let mut url = url::Url::parse(&admin_url).unwrap();
-    url.set_path(&name);
-    Some((url.to_string(), TestDb::Postgres { admin_url, name }))
-}
-
 pub struct TestApp {
     pub engine: Engine,
     pub address: String,
@@ -164,7 +98,7 @@ pub struct TestApp {
     pub store: Arc<dyn Store>,
     pub config: Config,
     shutdown: Option<tokio::sync::oneshot::Sender<()>>,
-    _db: TestDb,
+    _db: TestDatabase,
 }
 
 impl Drop for TestApp {
@@ -189,12 +123,8 @@ impl TestApp {
             let _ = rustls::crypto::ring::default_provider().install_default();
         });
         let (url, db) = match engine {
-            Engine::Sqlite => {
-                let dir = tempfile::tempdir().unwrap();
-                let url = format!("sqlite://{}", dir.path().join("kobiri.db").display());
-                (url, TestDb::Sqlite(dir))
-            }
-            Engine::Postgres => create_postgres_db().await?,
+            Engine::Sqlite => TestDatabase::sqlite().unwrap(),
+            Engine::Postgres => TestDatabase::postgres("kobiri_test").await?,
         };
         let mut config = Config::for_tests(&url);
         tweak(&mut config);
