@@ -173,6 +173,10 @@ async fn find_user(state: &AppState, who: &Identifier) -> ApiResult<Option<User>
     })
 }
 
+/// How long after its rotation a device's refresh token may be presented again (the answer
+/// was lost on a 2G link) and still give a pair.
+const DEVICE_REPLAY_GRACE: chrono::TimeDelta = chrono::TimeDelta::seconds(120);
+
 /// Exchange a refresh token for a new pair. The old token dies; presenting a dead one again
 /// revokes its whole family (the token was stolen or replayed).
 #[utoipa::path(post, path = "/api/v1/auth/refresh", tag = "auth", request_body = RefreshRequest,
@@ -200,7 +204,16 @@ pub async fn refresh(
         return Err(ApiError::new(ErrorCode::AccountInactive));
     }
     if token.is_spent() {
+        let replay = token.is_lost_answer_replay(now, DEVICE_REPLAY_GRACE);
         let revoked = store.revoke_family(token.family_id, now).await?;
+        if replay {
+            // The pair issued for the lost answer dies with the family; the phone gets a new
+            // one, once: the old token is now revoked, so a second replay is a re-use.
+            tracing::info!(family = %token.family_id, "device refresh retried after a lost answer");
+            let (pair, record) = token_pair(&state, &user, Some(token.family_id), token.device_id)?;
+            store.insert_refresh_token(&record).await?;
+            return Ok(Json(pair));
+        }
         tracing::warn!(family = %token.family_id, revoked, "refresh token re-used: family revoked");
         return Err(ApiError::new(ErrorCode::TokenReused));
     }

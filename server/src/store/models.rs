@@ -210,6 +210,14 @@ impl RefreshToken {
     pub fn is_spent(&self) -> bool {
         self.used_at.is_some() || self.revoked_at.is_some()
     }
+
+    /// A device's token rotated less than `grace` ago and not revoked: presenting it again is
+    /// most likely the phone retrying after the answer was lost on a bad link, not a theft.
+    pub fn is_lost_answer_replay(&self, now: Timestamp, grace: chrono::TimeDelta) -> bool {
+        self.device_id.is_some()
+            && self.revoked_at.is_none()
+            && self.used_at.is_some_and(|used| now - used <= grace)
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -739,3 +739,34 @@ dual_test!(
         assert_eq!(code, "forbidden");
     }
 );
+
+dual_test!(
+    a_device_refresh_whose_answer_was_lost_can_be_retried_once,
+    |app| async move {
+        let c = circle(&app, json!({})).await;
+        let body = json!({"name": "Téléphone", "platform": "android"});
+        let enrolled = assert_status(
+            app.post("/api/v1/devices", c.collector.token(), &body)
+                .await,
+            StatusCode::CREATED,
+        )
+        .await;
+        let first = enrolled["refresh_token"].as_str().unwrap();
+        // The answer to this refresh is lost on the way to the phone…
+        let lost = assert_status(app.refresh(first).await, StatusCode::OK).await;
+        // … so the phone presents the same token again: it gets a new pair.
+        let retried = assert_status(app.refresh(first).await, StatusCode::OK).await;
+        assert_ne!(retried["refresh_token"], lost["refresh_token"]);
+        let next = app.refresh(retried["refresh_token"].as_str().unwrap()).await;
+        assert_status(next, StatusCode::OK).await;
+        // The lost pair is dead, and a second replay is a re-use.
+        let resp = app.refresh(lost["refresh_token"].as_str().unwrap()).await;
+        assert_error(resp, StatusCode::UNAUTHORIZED, "token_reused").await;
+        assert_error(
+            app.refresh(first).await,
+            StatusCode::UNAUTHORIZED,
+            "token_reused",
+        )
+        .await;
+    }
+);
