@@ -524,9 +524,9 @@ def _uniffi_check_contract_api_version(lib):
         raise InternalError("UniFFI contract version mismatch: try cleaning and rebuilding your project")
 
 def _uniffi_check_api_checksums(lib):
-    if lib.uniffi_kobiri_mobile_checksum_method_kobiriclient_confirm_payout() != 33991:
+    if lib.uniffi_kobiri_mobile_checksum_method_kobiriclient_confirm_payout() != 55196:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
-    if lib.uniffi_kobiri_mobile_checksum_method_kobiriclient_correct_payment() != 62791:
+    if lib.uniffi_kobiri_mobile_checksum_method_kobiriclient_correct_payment() != 33433:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     if lib.uniffi_kobiri_mobile_checksum_method_kobiriclient_enroll_device() != 65422:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
@@ -538,21 +538,21 @@ def _uniffi_check_api_checksums(lib):
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     if lib.uniffi_kobiri_mobile_checksum_method_kobiriclient_list_tontines() != 60211:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
-    if lib.uniffi_kobiri_mobile_checksum_method_kobiriclient_login() != 47001:
+    if lib.uniffi_kobiri_mobile_checksum_method_kobiriclient_login() != 39096:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     if lib.uniffi_kobiri_mobile_checksum_method_kobiriclient_pull() != 10354:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     if lib.uniffi_kobiri_mobile_checksum_method_kobiriclient_reconciliation() != 42256:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
-    if lib.uniffi_kobiri_mobile_checksum_method_kobiriclient_record_cash_payment() != 31516:
+    if lib.uniffi_kobiri_mobile_checksum_method_kobiriclient_record_cash_payment() != 61524:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
-    if lib.uniffi_kobiri_mobile_checksum_method_kobiriclient_record_member() != 51602:
+    if lib.uniffi_kobiri_mobile_checksum_method_kobiriclient_record_member() != 54963:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     if lib.uniffi_kobiri_mobile_checksum_method_kobiriclient_set_batch_size() != 51742:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     if lib.uniffi_kobiri_mobile_checksum_method_kobiriclient_set_retry_policy() != 31518:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
-    if lib.uniffi_kobiri_mobile_checksum_method_kobiriclient_sync() != 24373:
+    if lib.uniffi_kobiri_mobile_checksum_method_kobiriclient_sync() != 19308:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     if lib.uniffi_kobiri_mobile_checksum_method_kobiriclient_sync_status() != 62193:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
@@ -2221,6 +2221,96 @@ class MobileError:  # type: ignore
             )
             return _uniffi_lift_return(_uniffi_ffi_result)
     _UniffiTempMobileError.Server = Server # type: ignore
+    class Forbidden(_UniffiTempMobileError):
+        """
+        The user's role in the tontine does not allow this (the rule the server applies at
+        sync, checked before anything is queued): nothing was recorded.
+"""
+        
+        def __init__(self, detail):
+            super().__init__(", ".join([
+                "detail={!r}".format(detail),
+            ]))
+            self.detail = detail
+
+        def __repr__(self):
+            return "MobileError.Forbidden({})".format(str(self))
+        def code(self, ) -> str:
+            """
+            The stable, machine-readable code of the error (snake_case).
+"""
+            _uniffi_lowered_args = (
+                _UniffiFfiConverterTypeMobileError.lower(self),
+            )
+            _uniffi_lift_return = _UniffiFfiConverterString.lift
+            _uniffi_error_converter = None
+            _uniffi_ffi_result = _uniffi_rust_call_with_error(
+                _uniffi_error_converter,
+                _UniffiLib.uniffi_kobiri_mobile_fn_method_mobileerror_code,
+                *_uniffi_lowered_args,
+            )
+            return _uniffi_lift_return(_uniffi_ffi_result)
+        def user_message(self, ) -> str:
+            """
+            The French message to show the user (the error's `Display`).
+"""
+            _uniffi_lowered_args = (
+                _UniffiFfiConverterTypeMobileError.lower(self),
+            )
+            _uniffi_lift_return = _UniffiFfiConverterString.lift
+            _uniffi_error_converter = None
+            _uniffi_ffi_result = _uniffi_rust_call_with_error(
+                _uniffi_error_converter,
+                _UniffiLib.uniffi_kobiri_mobile_fn_method_mobileerror_user_message,
+                *_uniffi_lowered_args,
+            )
+            return _uniffi_lift_return(_uniffi_ffi_result)
+    _UniffiTempMobileError.Forbidden = Forbidden # type: ignore
+    class RoleUnknown(_UniffiTempMobileError):
+        """
+        The phone does not know the user's role in the tontine yet (never synced since login,
+        or the tontine's members not pulled yet): sync, then try again. Nothing was recorded.
+"""
+        
+        def __init__(self, detail):
+            super().__init__(", ".join([
+                "detail={!r}".format(detail),
+            ]))
+            self.detail = detail
+
+        def __repr__(self):
+            return "MobileError.RoleUnknown({})".format(str(self))
+        def code(self, ) -> str:
+            """
+            The stable, machine-readable code of the error (snake_case).
+"""
+            _uniffi_lowered_args = (
+                _UniffiFfiConverterTypeMobileError.lower(self),
+            )
+            _uniffi_lift_return = _UniffiFfiConverterString.lift
+            _uniffi_error_converter = None
+            _uniffi_ffi_result = _uniffi_rust_call_with_error(
+                _uniffi_error_converter,
+                _UniffiLib.uniffi_kobiri_mobile_fn_method_mobileerror_code,
+                *_uniffi_lowered_args,
+            )
+            return _uniffi_lift_return(_uniffi_ffi_result)
+        def user_message(self, ) -> str:
+            """
+            The French message to show the user (the error's `Display`).
+"""
+            _uniffi_lowered_args = (
+                _UniffiFfiConverterTypeMobileError.lower(self),
+            )
+            _uniffi_lift_return = _UniffiFfiConverterString.lift
+            _uniffi_error_converter = None
+            _uniffi_ffi_result = _uniffi_rust_call_with_error(
+                _uniffi_error_converter,
+                _UniffiLib.uniffi_kobiri_mobile_fn_method_mobileerror_user_message,
+                *_uniffi_lowered_args,
+            )
+            return _uniffi_lift_return(_uniffi_ffi_result)
+    _UniffiTempMobileError.RoleUnknown = RoleUnknown # type: ignore
     class Storage(_UniffiTempMobileError):
         """
         The local database failed.
@@ -2353,10 +2443,18 @@ class _UniffiFfiConverterTypeMobileError(_UniffiConverterRustBuffer):
                 _UniffiFfiConverterString.read(buf),
             )
         if variant == 9:
-            return MobileError.Storage(
+            return MobileError.Forbidden(
                 _UniffiFfiConverterString.read(buf),
             )
         if variant == 10:
+            return MobileError.RoleUnknown(
+                _UniffiFfiConverterString.read(buf),
+            )
+        if variant == 11:
+            return MobileError.Storage(
+                _UniffiFfiConverterString.read(buf),
+            )
+        if variant == 12:
             return MobileError.Integrity(
                 _UniffiFfiConverterString.read(buf),
             )
@@ -2388,6 +2486,12 @@ class _UniffiFfiConverterTypeMobileError(_UniffiConverterRustBuffer):
             return
         if isinstance(value, MobileError.Server):
             _UniffiFfiConverterString.check_lower(value.server_code)
+            _UniffiFfiConverterString.check_lower(value.detail)
+            return
+        if isinstance(value, MobileError.Forbidden):
+            _UniffiFfiConverterString.check_lower(value.detail)
+            return
+        if isinstance(value, MobileError.RoleUnknown):
             _UniffiFfiConverterString.check_lower(value.detail)
             return
         if isinstance(value, MobileError.Storage):
@@ -2425,11 +2529,17 @@ class _UniffiFfiConverterTypeMobileError(_UniffiConverterRustBuffer):
             buf.write_i32(8)
             _UniffiFfiConverterString.write(value.server_code, buf)
             _UniffiFfiConverterString.write(value.detail, buf)
-        if isinstance(value, MobileError.Storage):
+        if isinstance(value, MobileError.Forbidden):
             buf.write_i32(9)
             _UniffiFfiConverterString.write(value.detail, buf)
-        if isinstance(value, MobileError.Integrity):
+        if isinstance(value, MobileError.RoleUnknown):
             buf.write_i32(10)
+            _UniffiFfiConverterString.write(value.detail, buf)
+        if isinstance(value, MobileError.Storage):
+            buf.write_i32(11)
+            _UniffiFfiConverterString.write(value.detail, buf)
+        if isinstance(value, MobileError.Integrity):
+            buf.write_i32(12)
             _UniffiFfiConverterString.write(value.detail, buf)
 
 class _UniffiFfiConverterSequenceTypeMemberRecord(_UniffiConverterRustBuffer):
@@ -2533,11 +2643,14 @@ class KobiriClientProtocol(typing.Protocol):
     def confirm_payout(self, passage_id: str,amount_received: str) -> str:
         """
         Records that the beneficiary received a payout, offline; returns the receipt code.
+        Only the passage's beneficiary may: `forbidden` otherwise, nothing queued.
 """
         raise NotImplementedError
     def correct_payment(self, payment_id: str,amount: str,reason: str) -> Receipt:
         """
-        Records a compensating entry for a payment ("0" cancels it), offline.
+        Records a compensating entry for a payment ("0" cancels it), offline. Only the
+        payment's recorder, or a treasurer or president, may: `forbidden` otherwise, nothing
+        queued.
 """
         raise NotImplementedError
     def enroll_device(self, name: str,platform: str) -> str:
@@ -2567,7 +2680,9 @@ class KobiriClientProtocol(typing.Protocol):
         raise NotImplementedError
     def login(self, identifier: str,password: str) -> None:
         """
-        Logs in with an e-mail address (if `identifier` holds an '@') or a phone number.
+        Logs in with an e-mail address (if `identifier` holds an '@') or a phone number, and
+        keeps who logged in (their id and platform role), whose role the recordings are
+        checked against.
 """
         raise NotImplementedError
     def pull(self, ) -> SyncReport:
@@ -2582,12 +2697,15 @@ class KobiriClientProtocol(typing.Protocol):
         raise NotImplementedError
     def record_cash_payment(self, tontine_id: str,session_id: str,member_id: str,amount: str) -> Receipt:
         """
-        Records a cash payment, offline; returns the member's receipt.
+        Records a cash payment, offline; returns the member's receipt. One's own payment needs
+        to be an active member; another member's, the collector's role or above (`forbidden`
+        otherwise, nothing queued).
 """
         raise NotImplementedError
     def record_member(self, tontine_id: str,phone: str,first_name: str,last_name: str) -> str:
         """
-        Adds a member to a tontine, offline; returns the new member's id.
+        Adds a member to a tontine, offline; returns the new member's id. Only the president
+        (or a platform administrator) may: `forbidden` otherwise, nothing queued.
 """
         raise NotImplementedError
     def set_batch_size(self, size: int) -> None:
@@ -2603,7 +2721,8 @@ class KobiriClientProtocol(typing.Protocol):
         raise NotImplementedError
     def sync(self, ) -> SyncReport:
         """
-        Pushes the outbox and pulls every tontine, until nothing is left.
+        Pushes the outbox and pulls every tontine, until nothing is left. (A phone logged in
+        before the user's identity was kept asks the server for it first.)
 """
         raise NotImplementedError
     def sync_status(self, ) -> SyncStatus:
@@ -2664,6 +2783,7 @@ class KobiriClient(KobiriClientProtocol):
     def confirm_payout(self, passage_id: str,amount_received: str) -> str:
         """
         Records that the beneficiary received a payout, offline; returns the receipt code.
+        Only the passage's beneficiary may: `forbidden` otherwise, nothing queued.
 """
         
         _UniffiFfiConverterString.check_lower(passage_id)
@@ -2684,7 +2804,9 @@ class KobiriClient(KobiriClientProtocol):
         return _uniffi_lift_return(_uniffi_ffi_result)
     def correct_payment(self, payment_id: str,amount: str,reason: str) -> Receipt:
         """
-        Records a compensating entry for a payment ("0" cancels it), offline.
+        Records a compensating entry for a payment ("0" cancels it), offline. Only the
+        payment's recorder, or a treasurer or president, may: `forbidden` otherwise, nothing
+        queued.
 """
         
         _UniffiFfiConverterString.check_lower(payment_id)
@@ -2798,7 +2920,9 @@ class KobiriClient(KobiriClientProtocol):
         return _uniffi_lift_return(_uniffi_ffi_result)
     def login(self, identifier: str,password: str) -> None:
         """
-        Logs in with an e-mail address (if `identifier` holds an '@') or a phone number.
+        Logs in with an e-mail address (if `identifier` holds an '@') or a phone number, and
+        keeps who logged in (their id and platform role), whose role the recordings are
+        checked against.
 """
         
         _UniffiFfiConverterString.check_lower(identifier)
@@ -2849,7 +2973,9 @@ class KobiriClient(KobiriClientProtocol):
         return _uniffi_lift_return(_uniffi_ffi_result)
     def record_cash_payment(self, tontine_id: str,session_id: str,member_id: str,amount: str) -> Receipt:
         """
-        Records a cash payment, offline; returns the member's receipt.
+        Records a cash payment, offline; returns the member's receipt. One's own payment needs
+        to be an active member; another member's, the collector's role or above (`forbidden`
+        otherwise, nothing queued).
 """
         
         _UniffiFfiConverterString.check_lower(tontine_id)
@@ -2876,7 +3002,8 @@ class KobiriClient(KobiriClientProtocol):
         return _uniffi_lift_return(_uniffi_ffi_result)
     def record_member(self, tontine_id: str,phone: str,first_name: str,last_name: str) -> str:
         """
-        Adds a member to a tontine, offline; returns the new member's id.
+        Adds a member to a tontine, offline; returns the new member's id. Only the president
+        (or a platform administrator) may: `forbidden` otherwise, nothing queued.
 """
         
         _UniffiFfiConverterString.check_lower(tontine_id)
@@ -2943,7 +3070,8 @@ class KobiriClient(KobiriClientProtocol):
         return _uniffi_lift_return(_uniffi_ffi_result)
     def sync(self, ) -> SyncReport:
         """
-        Pushes the outbox and pulls every tontine, until nothing is left.
+        Pushes the outbox and pulls every tontine, until nothing is left. (A phone logged in
+        before the user's identity was kept asks the server for it first.)
 """
         _uniffi_lowered_args = (
             self._uniffi_clone_handle(),

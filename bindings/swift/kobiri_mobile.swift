@@ -590,11 +590,14 @@ public protocol KobiriClientProtocol: AnyObject, Sendable {
     
     /**
      * Records that the beneficiary received a payout, offline; returns the receipt code.
+     * Only the passage's beneficiary may: `forbidden` otherwise, nothing queued.
      */
     func confirmPayout(passageId: String, amountReceived: String) throws  -> String
     
     /**
-     * Records a compensating entry for a payment ("0" cancels it), offline.
+     * Records a compensating entry for a payment ("0" cancels it), offline. Only the
+     * payment's recorder, or a treasurer or president, may: `forbidden` otherwise, nothing
+     * queued.
      */
     func correctPayment(paymentId: String, amount: String, reason: String) throws  -> Receipt
     
@@ -624,7 +627,9 @@ public protocol KobiriClientProtocol: AnyObject, Sendable {
     func listTontines() throws  -> [TontineRecord]
     
     /**
-     * Logs in with an e-mail address (if `identifier` holds an '@') or a phone number.
+     * Logs in with an e-mail address (if `identifier` holds an '@') or a phone number, and
+     * keeps who logged in (their id and platform role), whose role the recordings are
+     * checked against.
      */
     func login(identifier: String, password: String) throws 
     
@@ -639,12 +644,15 @@ public protocol KobiriClientProtocol: AnyObject, Sendable {
     func reconciliation() throws  -> Reconciliation
     
     /**
-     * Records a cash payment, offline; returns the member's receipt.
+     * Records a cash payment, offline; returns the member's receipt. One's own payment needs
+     * to be an active member; another member's, the collector's role or above (`forbidden`
+     * otherwise, nothing queued).
      */
     func recordCashPayment(tontineId: String, sessionId: String, memberId: String, amount: String) throws  -> Receipt
     
     /**
-     * Adds a member to a tontine, offline; returns the new member's id.
+     * Adds a member to a tontine, offline; returns the new member's id. Only the president
+     * (or a platform administrator) may: `forbidden` otherwise, nothing queued.
      */
     func recordMember(tontineId: String, phone: String, firstName: String, lastName: String) throws  -> String
     
@@ -660,7 +668,8 @@ public protocol KobiriClientProtocol: AnyObject, Sendable {
     func setRetryPolicy(maxTries: UInt32, baseDelayMs: UInt64) throws 
     
     /**
-     * Pushes the outbox and pulls every tontine, until nothing is left.
+     * Pushes the outbox and pulls every tontine, until nothing is left. (A phone logged in
+     * before the user's identity was kept asks the server for it first.)
      */
     func sync() throws  -> SyncReport
     
@@ -742,6 +751,7 @@ public static func `open`(dbPath: String, serverUrl: String)throws  -> KobiriCli
     
     /**
      * Records that the beneficiary received a payout, offline; returns the receipt code.
+     * Only the passage's beneficiary may: `forbidden` otherwise, nothing queued.
      */
 open func confirmPayout(passageId: String, amountReceived: String)throws  -> String  {
     return try  FfiConverterString.lift(try rustCallWithError(FfiConverterTypeMobileError_lift) {
@@ -755,7 +765,9 @@ open func confirmPayout(passageId: String, amountReceived: String)throws  -> Str
 }
     
     /**
-     * Records a compensating entry for a payment ("0" cancels it), offline.
+     * Records a compensating entry for a payment ("0" cancels it), offline. Only the
+     * payment's recorder, or a treasurer or president, may: `forbidden` otherwise, nothing
+     * queued.
      */
 open func correctPayment(paymentId: String, amount: String, reason: String)throws  -> Receipt  {
     return try  FfiConverterTypeReceipt_lift(try rustCallWithError(FfiConverterTypeMobileError_lift) {
@@ -835,7 +847,9 @@ open func listTontines()throws  -> [TontineRecord]  {
 }
     
     /**
-     * Logs in with an e-mail address (if `identifier` holds an '@') or a phone number.
+     * Logs in with an e-mail address (if `identifier` holds an '@') or a phone number, and
+     * keeps who logged in (their id and platform role), whose role the recordings are
+     * checked against.
      */
 open func login(identifier: String, password: String)throws   {try rustCallWithError(FfiConverterTypeMobileError_lift) {
         uniffiCallStatus in
@@ -872,7 +886,9 @@ open func reconciliation()throws  -> Reconciliation  {
 }
     
     /**
-     * Records a cash payment, offline; returns the member's receipt.
+     * Records a cash payment, offline; returns the member's receipt. One's own payment needs
+     * to be an active member; another member's, the collector's role or above (`forbidden`
+     * otherwise, nothing queued).
      */
 open func recordCashPayment(tontineId: String, sessionId: String, memberId: String, amount: String)throws  -> Receipt  {
     return try  FfiConverterTypeReceipt_lift(try rustCallWithError(FfiConverterTypeMobileError_lift) {
@@ -888,7 +904,8 @@ open func recordCashPayment(tontineId: String, sessionId: String, memberId: Stri
 }
     
     /**
-     * Adds a member to a tontine, offline; returns the new member's id.
+     * Adds a member to a tontine, offline; returns the new member's id. Only the president
+     * (or a platform administrator) may: `forbidden` otherwise, nothing queued.
      */
 open func recordMember(tontineId: String, phone: String, firstName: String, lastName: String)throws  -> String  {
     return try  FfiConverterString.lift(try rustCallWithError(FfiConverterTypeMobileError_lift) {
@@ -930,7 +947,8 @@ open func setRetryPolicy(maxTries: UInt32, baseDelayMs: UInt64)throws   {try rus
 }
     
     /**
-     * Pushes the outbox and pulls every tontine, until nothing is left.
+     * Pushes the outbox and pulls every tontine, until nothing is left. (A phone logged in
+     * before the user's identity was kept asks the server for it first.)
      */
 open func sync()throws  -> SyncReport  {
     return try  FfiConverterTypeSyncReport_lift(try rustCallWithError(FfiConverterTypeMobileError_lift) {
@@ -2041,6 +2059,24 @@ enum MobileError: Swift.Error, Equatable, Hashable, Foundation.LocalizedError {
          */detail: String
     )
     /**
+     * The user's role in the tontine does not allow this (the rule the server applies at
+     * sync, checked before anything is queued): nothing was recorded.
+     */
+    case Forbidden(
+        /**
+         * Why, in French.
+         */detail: String
+    )
+    /**
+     * The phone does not know the user's role in the tontine yet (never synced since login,
+     * or the tontine's members not pulled yet): sync, then try again. Nothing was recorded.
+     */
+    case RoleUnknown(
+        /**
+         * What to do, in French.
+         */detail: String
+    )
+    /**
      * The local database failed.
      */
     case Storage(
@@ -2135,10 +2171,16 @@ public struct FfiConverterTypeMobileError: FfiConverterRustBuffer {
             serverCode: try FfiConverterString.read(from: &buf), 
             detail: try FfiConverterString.read(from: &buf)
             )
-        case 9: return .Storage(
+        case 9: return .Forbidden(
             detail: try FfiConverterString.read(from: &buf)
             )
-        case 10: return .Integrity(
+        case 10: return .RoleUnknown(
+            detail: try FfiConverterString.read(from: &buf)
+            )
+        case 11: return .Storage(
+            detail: try FfiConverterString.read(from: &buf)
+            )
+        case 12: return .Integrity(
             detail: try FfiConverterString.read(from: &buf)
             )
 
@@ -2195,13 +2237,23 @@ public struct FfiConverterTypeMobileError: FfiConverterRustBuffer {
             FfiConverterString.write(detail, into: &buf)
             
         
-        case let .Storage(detail):
+        case let .Forbidden(detail):
             writeInt(&buf, Int32(9))
             FfiConverterString.write(detail, into: &buf)
             
         
-        case let .Integrity(detail):
+        case let .RoleUnknown(detail):
             writeInt(&buf, Int32(10))
+            FfiConverterString.write(detail, into: &buf)
+            
+        
+        case let .Storage(detail):
+            writeInt(&buf, Int32(11))
+            FfiConverterString.write(detail, into: &buf)
+            
+        
+        case let .Integrity(detail):
+            writeInt(&buf, Int32(12))
             FfiConverterString.write(detail, into: &buf)
             
         }
@@ -2556,10 +2608,10 @@ private let initializationResult: InitializationResult = {
     if bindings_contract_version != scaffolding_contract_version {
         return InitializationResult.contractVersionMismatch
     }
-    if (uniffi_kobiri_mobile_checksum_method_kobiriclient_confirm_payout() != 33991) {
+    if (uniffi_kobiri_mobile_checksum_method_kobiriclient_confirm_payout() != 55196) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_kobiri_mobile_checksum_method_kobiriclient_correct_payment() != 62791) {
+    if (uniffi_kobiri_mobile_checksum_method_kobiriclient_correct_payment() != 33433) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_kobiri_mobile_checksum_method_kobiriclient_enroll_device() != 65422) {
@@ -2577,7 +2629,7 @@ private let initializationResult: InitializationResult = {
     if (uniffi_kobiri_mobile_checksum_method_kobiriclient_list_tontines() != 60211) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_kobiri_mobile_checksum_method_kobiriclient_login() != 47001) {
+    if (uniffi_kobiri_mobile_checksum_method_kobiriclient_login() != 39096) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_kobiri_mobile_checksum_method_kobiriclient_pull() != 10354) {
@@ -2586,10 +2638,10 @@ private let initializationResult: InitializationResult = {
     if (uniffi_kobiri_mobile_checksum_method_kobiriclient_reconciliation() != 42256) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_kobiri_mobile_checksum_method_kobiriclient_record_cash_payment() != 31516) {
+    if (uniffi_kobiri_mobile_checksum_method_kobiriclient_record_cash_payment() != 61524) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_kobiri_mobile_checksum_method_kobiriclient_record_member() != 51602) {
+    if (uniffi_kobiri_mobile_checksum_method_kobiriclient_record_member() != 54963) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_kobiri_mobile_checksum_method_kobiriclient_set_batch_size() != 51742) {
@@ -2598,7 +2650,7 @@ private let initializationResult: InitializationResult = {
     if (uniffi_kobiri_mobile_checksum_method_kobiriclient_set_retry_policy() != 31518) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_kobiri_mobile_checksum_method_kobiriclient_sync() != 24373) {
+    if (uniffi_kobiri_mobile_checksum_method_kobiriclient_sync() != 19308) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_kobiri_mobile_checksum_method_kobiriclient_sync_status() != 62193) {

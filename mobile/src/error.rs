@@ -67,6 +67,20 @@ pub enum MobileError {
         /// The server's message, in French.
         detail: String,
     },
+    /// The user's role in the tontine does not allow this (the rule the server applies at
+    /// sync, checked before anything is queued): nothing was recorded.
+    #[error("{detail}")]
+    Forbidden {
+        /// Why, in French.
+        detail: String,
+    },
+    /// The phone does not know the user's role in the tontine yet (never synced since login,
+    /// or the tontine's members not pulled yet): sync, then try again. Nothing was recorded.
+    #[error("{detail}")]
+    RoleUnknown {
+        /// What to do, in French.
+        detail: String,
+    },
     /// The local database failed.
     #[error("erreur de la base locale : {detail}")]
     Storage {
@@ -129,6 +143,8 @@ impl MobileError {
             MobileError::NotFound { .. } => "not_found",
             MobileError::UpgradeRequired { .. } => "upgrade_required",
             MobileError::Server { .. } => "server",
+            MobileError::Forbidden { .. } => "forbidden",
+            MobileError::RoleUnknown { .. } => "role_unknown",
             MobileError::Storage { .. } => "storage",
             MobileError::Integrity { .. } => "integrity",
         }
@@ -166,6 +182,12 @@ impl Error {
 
     pub(crate) fn integrity(message: impl std::fmt::Display) -> Error {
         Error::Public(MobileError::Integrity {
+            detail: message.to_string(),
+        })
+    }
+
+    pub(crate) fn forbidden(message: impl std::fmt::Display) -> Error {
+        Error::Public(MobileError::Forbidden {
             detail: message.to_string(),
         })
     }
@@ -238,6 +260,12 @@ mod tests {
             MobileError::upgrade_required(),
             MobileError::Server {
                 server_code: String::new(),
+                detail: String::new(),
+            },
+            MobileError::Forbidden {
+                detail: String::new(),
+            },
+            MobileError::RoleUnknown {
                 detail: String::new(),
             },
             MobileError::Storage {

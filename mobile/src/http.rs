@@ -53,8 +53,10 @@ impl RetryPolicy {
     }
 }
 
-/// A request body.
+/// A request body (a POST), or none (a GET).
 pub(crate) enum Payload<'a> {
+    /// No body: the request is a GET that accepts JSON.
+    Get,
     /// JSON.
     Json(&'a serde_json::Value),
     /// CBOR, compressed with `encoding` when given.
@@ -218,16 +220,17 @@ impl Http {
         bearer: Option<&str>,
         payload: &Payload<'_>,
     ) -> Result<Answer, ureq::Error> {
-        let mut request = self.agent.post(format!("{}{path}", self.base_url));
-        if let Some(token) = bearer {
-            request = request.header("Authorization", format!("Bearer {token}"));
-        }
-        let mut response = match payload {
-            Payload::Json(value) => request
+        let url = format!("{}{path}", self.base_url);
+        let authorization = bearer.map(|token| format!("Bearer {token}"));
+        let response = match payload {
+            Payload::Get => authorize(self.agent.get(&url), authorization.as_deref())
+                .header("Accept", "application/json")
+                .call()?,
+            Payload::Json(value) => authorize(self.agent.post(&url), authorization.as_deref())
                 .header("Accept", "application/json")
                 .send_json(value)?,
             Payload::Cbor { body, encoding } => {
-                let mut request = request
+                let mut request = authorize(self.agent.post(&url), authorization.as_deref())
                     .header("Content-Type", "application/cbor")
                     .header("Accept", "application/cbor")
                     .header("Accept-Encoding", "zstd, gzip");
@@ -237,30 +240,46 @@ impl Http {
                 request.send(*body)?
             }
         };
-        let header = |name: &str| {
-            response
-                .headers()
-                .get(name)
-                .and_then(|v| v.to_str().ok())
-                .map(|v| v.trim().to_ascii_lowercase())
-        };
-        let content_encoding = header("content-encoding");
-        let retry_after = header("retry-after")
-            .and_then(|v| v.parse().ok())
-            .map(Duration::from_secs);
-        let status = response.status().as_u16();
-        let body = response
-            .body_mut()
-            .with_config()
-            .limit(MAX_BODY_BYTES)
-            .read_to_vec()?;
-        Ok(Answer {
-            status,
-            content_encoding,
-            retry_after,
-            body,
-        })
+        read_answer(response)
     }
+}
+
+/// The request with its `Authorization` header, when there is a token.
+fn authorize<B>(
+    request: ureq::RequestBuilder<B>,
+    authorization: Option<&str>,
+) -> ureq::RequestBuilder<B> {
+    match authorization {
+        Some(value) => request.header("Authorization", value),
+        None => request,
+    }
+}
+
+/// Reads an answer's status, the headers that matter and its body (bounded).
+fn read_answer(mut response: ureq::http::Response<ureq::Body>) -> Result<Answer, ureq::Error> {
+    let header = |name: &str| {
+        response
+            .headers()
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .map(|v| v.trim().to_ascii_lowercase())
+    };
+    let content_encoding = header("content-encoding");
+    let retry_after = header("retry-after")
+        .and_then(|v| v.parse().ok())
+        .map(Duration::from_secs);
+    let status = response.status().as_u16();
+    let body = response
+        .body_mut()
+        .with_config()
+        .limit(MAX_BODY_BYTES)
+        .read_to_vec()?;
+    Ok(Answer {
+        status,
+        content_encoding,
+        retry_after,
+        body,
+    })
 }
 
 /// Errors worth another try: the network, not the request.

@@ -2,6 +2,11 @@
 //! cash payments (and members, payout confirmations, corrections) into a hash-chained outbox,
 //! and the sync client that pushes the outbox and pulls the tontines over `POST /sync`.
 //!
+//! Recording applies the server's rules before anything is queued: core's validation of the
+//! input and core's permission table for the logged-in user's role in the tontine, read from
+//! the phone's copy ([`MobileError::Forbidden`], or [`MobileError::RoleUnknown`] while the
+//! phone cannot tell the role).
+//!
 //! Exported with UniFFI (proc-macros, synchronous calls) to Kotlin, Swift and Python.
 //! [`KobiriClient`]'s methods are one-liners over the internal [`client::Client`]; errors
 //! cross as [`MobileError`] with stable codes, never as panics.
@@ -16,6 +21,7 @@ mod error;
 mod http;
 mod meta;
 mod outbox;
+mod permission;
 mod record;
 mod records;
 mod report;
@@ -54,7 +60,9 @@ impl KobiriClient {
         Ok(Arc::new(KobiriClient { inner }))
     }
 
-    /// Logs in with an e-mail address (if `identifier` holds an '@') or a phone number.
+    /// Logs in with an e-mail address (if `identifier` holds an '@') or a phone number, and
+    /// keeps who logged in (their id and platform role), whose role the recordings are
+    /// checked against.
     pub fn login(&self, identifier: &str, password: &str) -> Outcome<()> {
         Ok(self.inner.login(identifier, password)?)
     }
@@ -64,7 +72,8 @@ impl KobiriClient {
         Ok(self.inner.enroll_device(name, platform)?)
     }
 
-    /// Pushes the outbox and pulls every tontine, until nothing is left.
+    /// Pushes the outbox and pulls every tontine, until nothing is left. (A phone logged in
+    /// before the user's identity was kept asks the server for it first.)
     pub fn sync(&self) -> Outcome<SyncReport> {
         Ok(self.inner.sync(true)?)
     }
@@ -85,7 +94,9 @@ impl KobiriClient {
         Ok(self.inner.set_retry_policy(max_tries, base_delay_ms)?)
     }
 
-    /// Records a cash payment, offline; returns the member's receipt.
+    /// Records a cash payment, offline; returns the member's receipt. One's own payment needs
+    /// to be an active member; another member's, the collector's role or above (`forbidden`
+    /// otherwise, nothing queued).
     pub fn record_cash_payment(
         &self,
         tontine_id: &str,
@@ -98,7 +109,8 @@ impl KobiriClient {
         })?)
     }
 
-    /// Adds a member to a tontine, offline; returns the new member's id.
+    /// Adds a member to a tontine, offline; returns the new member's id. Only the president
+    /// (or a platform administrator) may: `forbidden` otherwise, nothing queued.
     pub fn record_member(
         &self,
         tontine_id: &str,
@@ -112,13 +124,16 @@ impl KobiriClient {
     }
 
     /// Records that the beneficiary received a payout, offline; returns the receipt code.
+    /// Only the passage's beneficiary may: `forbidden` otherwise, nothing queued.
     pub fn confirm_payout(&self, passage_id: &str, amount_received: &str) -> Outcome<String> {
         Ok(self
             .inner
             .record(|tx, now| record::payout_confirmation(tx, now, passage_id, amount_received))?)
     }
 
-    /// Records a compensating entry for a payment ("0" cancels it), offline.
+    /// Records a compensating entry for a payment ("0" cancels it), offline. Only the
+    /// payment's recorder, or a treasurer or president, may: `forbidden` otherwise, nothing
+    /// queued.
     pub fn correct_payment(
         &self,
         payment_id: &str,

@@ -1,4 +1,5 @@
-//! Key/value metadata in the `meta` table: tokens, the device id, the last sync's facts.
+//! Key/value metadata in the `meta` table: tokens, the device id, who is logged in, the last
+//! sync's facts.
 
 use rusqlite::{Connection, OptionalExtension, params};
 
@@ -13,6 +14,11 @@ pub(crate) enum Key {
     RefreshToken,
     /// The enrolled device's id.
     DeviceId,
+    /// The logged-in user's id (from `GET /api/v1/auth/me`), whose role the recordings are
+    /// checked against.
+    UserId,
+    /// The logged-in user's platform role (`membre` or `admin`).
+    PlatformRole,
     /// The last sync problem, in French, until the next sync starts.
     LastError,
     /// Unix seconds of the last answer applied.
@@ -25,6 +31,8 @@ impl Key {
             Key::AccessToken => "access_token",
             Key::RefreshToken => "refresh_token",
             Key::DeviceId => "device_id",
+            Key::UserId => "user_id",
+            Key::PlatformRole => "platform_role",
             Key::LastError => "last_error",
             Key::LastSyncAt => "last_sync_at",
         }

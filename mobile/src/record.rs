@@ -1,22 +1,25 @@
 //! Recording offline: cash payments, new members, payout confirmations and corrections.
 //!
-//! Each checks its input with core's rules and against the phone's copy of the tontine, then
+//! Each checks its input with core's rules and against the phone's copy of the tontine, checks
+//! that the logged-in user's role allows it with the server's rules ([`Standing`]), then
 //! queues one mutation ([`outbox::queue`]) and writes the local row it creates, in the
-//! caller's transaction. No network and no token are needed; an enrolled device is.
+//! caller's transaction. No network and no token are needed; an enrolled device and a known
+//! user are. A refused call queues nothing.
 
 use std::str::FromStr;
 
 use chrono::{DateTime, SecondsFormat};
 use kobiri_core::sync::{Entity, MAX_REASON_CHARS, MutationKind};
 use kobiri_core::{
-    Amount, Currency, DeviceId, MemberId, PassageId, PaymentId, PersonName, Phone, SessionId,
-    TontineId, UserId, bounded_text, check_contribution,
+    Action, Amount, Currency, DeviceId, MemberId, PassageId, PaymentId, PersonName, Phone,
+    SessionId, TontineId, UserId, bounded_text, check_contribution,
 };
 use rusqlite::{Connection, OptionalExtension, Transaction, params};
 
 use crate::error::{Error, MobileError, Result};
 use crate::meta::{self, Key};
 use crate::outbox::{self, Queued};
+use crate::permission::Standing;
 use crate::records::Receipt;
 use crate::rows::{self, Row};
 
@@ -47,7 +50,17 @@ pub(crate) fn cash_payment(
     let session_id: SessionId = parse_id("session_id", session_id)?;
     let session_number = tontine.session_number(tx, session_id)?;
     let member_id: MemberId = parse_id("member_id", member_id)?;
-    let member_name = tontine.member_name(tx, member_id)?;
+    let (member_name, member_user) = tontine.member(tx, member_id)?;
+    let standing = Standing::of(tx, tontine.id)?;
+    let action = if standing.is_me(&member_user) {
+        Action::RecordOwnPayment
+    } else {
+        Action::RecordPaymentForOthers
+    };
+    standing.require(
+        action,
+        "votre rôle ne permet pas d'encaisser pour ce membre",
+    )?;
     let amount = Amount::parse(amount, tontine.currency)
         .and_then(Amount::require_positive)
         .map_err(|e| Error::validation("amount", e))?;
@@ -95,6 +108,10 @@ pub(crate) fn member(
 ) -> Result<String> {
     let device = device_id(tx)?;
     let tontine = Tontine::find(tx, parse_id("tontine_id", tontine_id)?)?;
+    Standing::of(tx, tontine.id)?.require(
+        Action::ManageMembers,
+        "seul le président peut ajouter un membre",
+    )?;
     let phone = Phone::parse(phone).map_err(|e| Error::validation("phone", e))?;
     let first_name =
         PersonName::parse(first_name).map_err(|e| Error::validation("first_name", e))?;
@@ -139,6 +156,13 @@ pub(crate) fn payout_confirmation(
     let passage = rows::get(tx, Entity::Passage, passage_id.as_uuid())?
         .ok_or_else(|| Error::not_found("passage"))?;
     let tontine = Tontine::find(tx, parse_id("tontine_id", &passage.tontine_id)?)?;
+    let beneficiary = MemberId::parse(&passage.text("member_id")).ok();
+    let standing = Standing::of(tx, tontine.id)?;
+    if standing.member_id().is_none() || standing.member_id() != beneficiary {
+        return Err(Error::forbidden(
+            "seul le bénéficiaire peut confirmer la réception du passage",
+        ));
+    }
     let amount = Amount::parse(amount_received, tontine.currency)
         .map_err(|e| Error::validation("amount_received", e))?;
     let kind = MutationKind::ConfirmPayout {
@@ -162,9 +186,28 @@ pub(crate) fn correction(
     let reason = bounded_text(reason, MAX_REASON_CHARS)
         .map_err(|e| Error::validation("reason", e))?
         .ok_or_else(|| Error::validation("reason", "ce champ ne peut pas être vide"))?;
-    let entry = LocalPayment::correcting(tx, corrects, amount, reason.clone())?;
-    let tontine = Tontine::find(tx, entry.tontine_id)?;
-    let amount = entry.amount;
+    let original = Original::find(tx, corrects)?;
+    let tontine = Tontine::find(tx, original.tontine_id)?;
+    let standing = Standing::of(tx, tontine.id)?;
+    let recorded_by_me = original
+        .recorded_by
+        .as_deref()
+        .is_none_or(|user| standing.is_me(user));
+    if !recorded_by_me && !standing.may(Action::ValidatePayment) {
+        return Err(Error::forbidden(
+            "seul l'auteur du paiement ou un trésorier peut le corriger",
+        ));
+    }
+    let amount =
+        Amount::parse(amount, tontine.currency).map_err(|e| Error::validation("amount", e))?;
+    let entry = LocalPayment {
+        id: PaymentId::new(),
+        tontine_id: original.tontine_id,
+        session_id: original.session_id,
+        member_id: original.member_id,
+        amount,
+        corrects: Some((corrects, reason.clone())),
+    };
     let kind = MutationKind::CorrectPayment {
         payment_id: entry.id,
         corrects,
@@ -178,7 +221,7 @@ pub(crate) fn correction(
         receipt_code: queued.receipt_code,
         amount: amount.to_wire_string(),
         currency: tontine.currency.as_str().to_owned(),
-        member_name: tontine.member_name(tx, entry.member_id)?,
+        member_name: tontine.member(tx, entry.member_id)?.0,
         session_number: tontine.session_number(tx, entry.session_id)?,
         tontine_name: tontine.name,
         recorded_at: rfc3339(now),
@@ -219,15 +262,21 @@ impl Tontine {
         Ok(session.text("session_number").parse().unwrap_or(0))
     }
 
-    /// The full name of one of this tontine's members, synced or added on this phone.
-    fn member_name(&self, conn: &Connection, id: MemberId) -> Result<String> {
+    /// The full name and user id of one of this tontine's members, synced or added on this
+    /// phone.
+    fn member(&self, conn: &Connection, id: MemberId) -> Result<(String, String)> {
         if let Some(row) = rows::get(conn, Entity::Member, id.as_uuid())?.filter(|r| self.owns(r)) {
-            return Ok(full_name(&row.text("first_name"), &row.text("last_name")));
+            let name = full_name(&row.text("first_name"), &row.text("last_name"));
+            return Ok((name, row.text("user_id")));
         }
         conn.query_row(
-            "SELECT first_name, last_name FROM local_members WHERE id = ?1 AND tontine_id = ?2",
+            "SELECT first_name, last_name, user_id FROM local_members
+             WHERE id = ?1 AND tontine_id = ?2",
             params![id.to_string(), self.id.to_string()],
-            |r| Ok(full_name(&r.get::<_, String>(0)?, &r.get::<_, String>(1)?)),
+            |r| {
+                let name = full_name(&r.get::<_, String>(0)?, &r.get::<_, String>(1)?);
+                Ok((name, r.get(2)?))
+            },
         )
         .optional()?
         .ok_or_else(|| Error::not_found("membre"))
@@ -242,6 +291,45 @@ pub(crate) fn full_name(first: &str, last: &str) -> String {
     format!("{first} {last}").trim().to_owned()
 }
 
+/// A payment to correct, known from the server's copy or from this phone's own entries.
+struct Original {
+    tontine_id: TontineId,
+    session_id: SessionId,
+    member_id: MemberId,
+    /// The user who recorded it (the server's `recorded_by_id`); `None` for an entry of this
+    /// phone that the server has not sent back yet (the logged-in user recorded it).
+    recorded_by: Option<String>,
+}
+
+impl Original {
+    fn find(conn: &Connection, id: PaymentId) -> Result<Original> {
+        let found = if let Some(row) = rows::get(conn, Entity::Payment, id.as_uuid())? {
+            Some((
+                row.tontine_id.clone(),
+                row.text("session_id"),
+                row.text("member_id"),
+                Some(row.text("recorded_by_id")),
+            ))
+        } else {
+            conn.query_row(
+                "SELECT tontine_id, session_id, member_id FROM local_payments WHERE id = ?1",
+                [id.to_string()],
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, None)),
+            )
+            .optional()?
+        };
+        let (tontine, session, member, recorded_by) =
+            found.ok_or_else(|| Error::not_found("paiement"))?;
+        let corrupt = |e: kobiri_core::IdError| Error::Corrupt(e.to_string());
+        Ok(Original {
+            tontine_id: TontineId::parse(&tontine).map_err(corrupt)?,
+            session_id: SessionId::parse(&session).map_err(corrupt)?,
+            member_id: MemberId::parse(&member).map_err(corrupt)?,
+            recorded_by,
+        })
+    }
+}
+
 /// A payment entry made on this phone (a cash payment or a correction).
 struct LocalPayment {
     id: PaymentId,
@@ -254,42 +342,6 @@ struct LocalPayment {
 }
 
 impl LocalPayment {
-    /// The compensating entry for payment `corrects` (known from the server's copy or from
-    /// this phone's own entries): same tontine, session and member, a new id.
-    fn correcting(
-        conn: &Connection,
-        corrects: PaymentId,
-        amount: &str,
-        reason: String,
-    ) -> Result<LocalPayment> {
-        let ids = if let Some(row) = rows::get(conn, Entity::Payment, corrects.as_uuid())? {
-            Some((
-                row.tontine_id.clone(),
-                row.text("session_id"),
-                row.text("member_id"),
-            ))
-        } else {
-            conn.query_row(
-                "SELECT tontine_id, session_id, member_id FROM local_payments WHERE id = ?1",
-                [corrects.to_string()],
-                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
-            )
-            .optional()?
-        };
-        let (tontine, session, member) = ids.ok_or_else(|| Error::not_found("paiement"))?;
-        let corrupt = |e: kobiri_core::IdError| Error::Corrupt(e.to_string());
-        let tontine_id = TontineId::parse(&tontine).map_err(corrupt)?;
-        let currency = Tontine::find(conn, tontine_id)?.currency;
-        Ok(LocalPayment {
-            id: PaymentId::new(),
-            tontine_id,
-            session_id: SessionId::parse(&session).map_err(corrupt)?,
-            member_id: MemberId::parse(&member).map_err(corrupt)?,
-            amount: Amount::parse(amount, currency).map_err(|e| Error::validation("amount", e))?,
-            corrects: Some((corrects, reason)),
-        })
-    }
-
     fn insert(&self, tx: &Transaction<'_>, queued: &Queued) -> Result<()> {
         let (corrects, reason) = match &self.corrects {
             Some((id, reason)) => (Some(id.to_string()), Some(reason.as_str())),

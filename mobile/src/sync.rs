@@ -28,7 +28,9 @@ impl Client {
         let _network = self.network();
         let device = self.db.read(device_id)?;
         self.db.write(|tx| meta::clear(tx, Key::LastError))?;
-        let result = self.rounds(device, push);
+        let result = self
+            .ensure_identity()
+            .and_then(|()| self.rounds(device, push));
         if let Err(e) = &result {
             let message = e.to_string();
             // Best effort: the sync's own error matters more than failing to note it.

@@ -12,7 +12,8 @@
 //
 //   --server URL --login EMAIL --password PASSWORD --tontine ID --session ID --member ID
 //
-// it also logs in as the collector, enrolls, pulls, records one cash payment and syncs it.
+// it also logs in as the collector, enrolls, pulls, is refused adding a member (only the
+// president may), records one cash payment and syncs it.
 // `--db-dir DIR` puts the phone databases there instead of a new temporary folder.
 
 import java.nio.file.Files
@@ -165,6 +166,11 @@ private fun online(dir: Path, o: Map<String, String>) {
         expectError<MobileException.NotFound>("unknown member: not_found", "not_found") {
             client.recordCashPayment(tontine, session, unknown, "5000")
         }
+        val forbidden = expectError<MobileException.Forbidden>("a collector adding a member: forbidden", "forbidden") {
+            client.recordMember(tontine, "+221765551234", "Ousmane", "Gueye")
+        }
+        check("forbidden carries its French text", forbidden?.detail?.isNotBlank() == true) { "${forbidden?.detail}" }
+        check("the refused member queued nothing", client.syncStatus().pendingCount == 0uL)
         step("record a cash payment offline and sync it") {
             val receipt = client.recordCashPayment(tontine, session, member, "5000")
             check("the receipt has a code", Regex("^[A-Z0-9]{4}-[A-Z0-9]{4}$").matches(receipt.receiptCode)) { receipt.receiptCode }

@@ -5,6 +5,7 @@ reconciliation view follows the cash."""
 from __future__ import annotations
 
 import re
+import sqlite3
 
 import pytest
 
@@ -203,6 +204,9 @@ def test_cursors_move_when_the_server_changes(phones, circle, api):
 
 def test_the_president_adds_a_member_offline_then_takes_their_cash(phones, circle, api, kobiri):
     president = phones.enrolled("president", circle.president)
+    with pytest.raises(kobiri.MobileError.Validation) as info:
+        president.record_member(circle.id, "pas un numéro", "Ousmane", "Gueye")
+    assert (info.value.code(), info.value.field) == ("validation", "phone")
     new_id = president.record_member(circle.id, "+221 76 555 12 34", "Ousmane", "Gueye")
     local = {m.id: m for m in president.list_members(circle.id)}
     assert local[new_id].sync_state == kobiri.SyncState.PENDING
@@ -229,17 +233,81 @@ def test_a_member_and_their_first_payment_in_one_sync(phones, circle, api, kobir
     assert receipt.payment_id in rest_payments(api, circle)
 
 
-def test_a_collector_may_not_add_members(phones, circle, kobiri):
+def test_a_collector_may_not_add_members(phones, circle, api, kobiri):
     collector = phones.enrolled("collector", circle.collector)
-    new_id = collector.record_member(circle.id, "+221765551234", "Ousmane", "Gueye")
-    report = collector.sync()
-    assert (report.pushed, report.applied, report.rejected) == (1, 0, 1)
-    [rejected] = collector.reconciliation().rejected
-    assert (rejected.kind, rejected.subject_id, rejected.outcome_code) == ("add_member", new_id, "forbidden")
-    assert rejected.message
-    members = {m.id: m for m in collector.list_members(circle.id)}
-    assert members[new_id].sync_state == kobiri.SyncState.REJECTED
+    before = {m.id for m in collector.list_members(circle.id)}
+    # Refused on the phone with the server's rule (only the president adds members), before
+    # anything is queued: the collector learns it at once, not at the next sync.
+    with pytest.raises(kobiri.MobileError.Forbidden) as info:
+        collector.record_member(circle.id, "+221765551234", "Ousmane", "Gueye")
+    e = info.value
+    assert e.code() == "forbidden"
+    assert e.detail and e.user_message() == e.detail
+    assert {m.id for m in collector.list_members(circle.id)} == before
     assert collector.sync_status().pending_count == 0
+    report = collector.sync()
+    assert (report.pushed, report.applied, report.rejected) == (0, 0, 0)
+    view = collector.reconciliation()
+    assert (view.pending, view.rejected) == ([], [])
+    on_server = api.get(f"/api/v1/tontines/{circle.id}/members", circle.president.access)
+    assert {m["id"] for m in on_server} == before
+
+
+def test_a_member_records_only_their_own_payment(phones, circle, api, kobiri):
+    awa, moussa = circle.members
+    phone = phones.enrolled("awa", awa)
+    with pytest.raises(kobiri.MobileError.Forbidden) as info:
+        phone.record_cash_payment(circle.id, circle.session_id, circle.member_id(moussa), "5000")
+    assert info.value.code() == "forbidden"
+    assert phone.sync_status().pending_count == 0
+    receipt = phone.record_cash_payment(circle.id, circle.session_id, circle.member_id(awa), "5000")
+    report = phone.sync()
+    assert (report.pushed, report.applied, report.rejected) == (1, 1, 0)
+    assert rest_payments(api, circle)[receipt.payment_id]["recorded_by_id"] == awa.id
+
+
+def test_only_the_recorder_or_a_treasurer_corrects_a_payment(phones, circle, api, kobiri):
+    # The treasurer records Awa's cash online; the collector sees it after a pull.
+    paid = api.post(
+        "/api/v1/payments",
+        circle.treasurer.access,
+        {"tontine_id": circle.id, "session_id": circle.session_id, "amount": "5000",
+         "method": "especes", "member_id": circle.member_id(circle.members[0])},
+        expect=201,
+    )
+    collector = phones.enrolled("collector", circle.collector)
+    assert paid["id"] in {p.id for p in collector.list_payments(circle.id)}
+    with pytest.raises(kobiri.MobileError.Forbidden) as info:
+        collector.correct_payment(paid["id"], "0", "Erreur de saisie")
+    assert info.value.code() == "forbidden"
+    assert collector.sync_status().pending_count == 0
+    # The president (who may validate payments) may.
+    president = phones.enrolled("president", circle.president)
+    president.correct_payment(paid["id"], "0", "Erreur de saisie")
+    report = president.sync()
+    assert (report.pushed, report.applied, report.rejected) == (1, 1, 0)
+    assert rest_payments(api, circle)[paid["id"]]["status"] == "annule"
+
+
+def test_a_phone_logged_in_before_the_user_was_kept_learns_it_at_its_next_sync(phones, circle, kobiri):
+    """A database from before the phone kept who is logged in: recording is refused (the role
+    is unknown, never guessed) until the next sync asks the server who the user is."""
+    collector = phones.enrolled("collector", circle.collector)
+    phones.close(collector)
+    del collector
+    with sqlite3.connect(phones.db("collector")) as conn:
+        conn.execute("DELETE FROM meta WHERE key IN ('user_id', 'platform_role')")
+    conn.close()
+    old = phones.open("collector")
+    awa = circle.member_id(circle.members[0])
+    with pytest.raises(kobiri.MobileError.RoleUnknown) as info:
+        old.record_cash_payment(circle.id, circle.session_id, awa, "5000")
+    assert info.value.code() == "role_unknown"
+    assert "synchronisez" in info.value.user_message()
+    assert old.sync_status().pending_count == 0
+    old.sync()
+    old.record_cash_payment(circle.id, circle.session_id, awa, "5000")
+    assert old.sync().applied == 1
 
 
 def test_a_correction_to_zero_cancels_the_payment(phones, circle, api, kobiri):

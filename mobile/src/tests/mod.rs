@@ -4,6 +4,7 @@
 mod applying;
 mod fake_server;
 mod network;
+mod permissions;
 mod recording;
 mod standin;
 
@@ -69,14 +70,16 @@ pub(crate) fn answer(scopes: Vec<ScopeChanges>) -> SyncResponse {
     }
 }
 
-/// One tontine (XOF, contribution 5000) with one session, two members and a passage.
+/// One tontine (XOF, contribution 5000) with one session, two members and a passage (Awa's).
+/// Awa is the collector (`collecteur`) and the phone's user; Moussa is a plain `membre`.
 pub(crate) struct Tontine {
     pub(crate) id: TontineId,
     pub(crate) session: Uuid,
     pub(crate) member: Uuid,
     pub(crate) other_member: Uuid,
     pub(crate) passage: Uuid,
-    users: [Uuid; 2],
+    /// The users of `member` (Awa, the phone's user) and `other_member` (Moussa).
+    pub(crate) users: [Uuid; 2],
 }
 
 impl Tontine {
@@ -119,8 +122,15 @@ impl Tontine {
                     ("collected_amount", "0"),
                 ],
             ),
-            self.member_change(3, self.member, self.users[0], "Awa", "Diop"),
-            self.member_change(4, self.other_member, self.users[1], "Moussa", "Traoré"),
+            self.member_change(3, self.member, self.users[0], "Awa", "Diop", "collecteur"),
+            self.member_change(
+                4,
+                self.other_member,
+                self.users[1],
+                "Moussa",
+                "Traoré",
+                "membre",
+            ),
             change(
                 5,
                 Entity::Passage,
@@ -136,7 +146,15 @@ impl Tontine {
         ]
     }
 
-    fn member_change(&self, seq: u64, id: Uuid, user: Uuid, first: &str, last: &str) -> Change {
+    fn member_change(
+        &self,
+        seq: u64,
+        id: Uuid,
+        user: Uuid,
+        first: &str,
+        last: &str,
+        role: &str,
+    ) -> Change {
         change(
             seq,
             Entity::Member,
@@ -147,7 +165,7 @@ impl Tontine {
                 ("first_name", first),
                 ("last_name", last),
                 ("phone", "+221771234567"),
-                ("role", "membre"),
+                ("role", role),
                 ("is_active", "true"),
             ],
         )
@@ -219,11 +237,41 @@ impl Phone {
         }
     }
 
-    /// Stores a device id and a token pair, as enrollment would.
+    /// Stores a device id and a token pair, as enrollment would, and Awa as the logged-in
+    /// user, as login would.
     pub(crate) fn enroll(&self) {
         self.set(Key::DeviceId, &self.device.to_string());
         self.set(Key::AccessToken, "access-1");
         self.set(Key::RefreshToken, "refresh-1");
+        self.act_as(self.tontine.users[0], "membre");
+    }
+
+    /// Makes `user`, with platform role `platform`, the logged-in user.
+    pub(crate) fn act_as(&self, user: Uuid, platform: &str) {
+        self.set(Key::UserId, &user.to_string());
+        self.set(Key::PlatformRole, platform);
+    }
+
+    /// Rewrites a member's role and activity in the phone's copy, as a pull would.
+    pub(crate) fn set_member(&self, member: Uuid, role: &str, active: bool) {
+        let tontine = self.tontine.id.to_string();
+        self.api
+            .inner
+            .db
+            .write(|tx| {
+                let mut row = crate::rows::get(tx, Entity::Member, member)?.unwrap();
+                row.fields.insert("role".to_owned(), role.to_owned());
+                row.fields
+                    .insert("is_active".to_owned(), active.to_string());
+                let change = Change {
+                    change_seq: 99,
+                    entity: Entity::Member,
+                    id: member,
+                    row: Some(row.fields),
+                };
+                crate::rows::apply(tx, &tontine, &change)
+            })
+            .unwrap();
     }
 
     pub(crate) fn set(&self, key: Key, value: &str) {

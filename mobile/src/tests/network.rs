@@ -20,31 +20,48 @@ fn phone_on(handler: impl FnMut(&Request) -> Reply + Send + 'static) -> (StandIn
     (server, phone)
 }
 
-/// A stand-in running a [`FakeServer`] on `/sync` for the phone's tontine.
+/// A stand-in running a [`FakeServer`] on `/sync` for the phone's tontine (and answering
+/// `GET /api/v1/auth/me` with the phone's user).
 fn fake(page_size: usize) -> (StandIn, Phone) {
     let slot: Arc<Mutex<Option<FakeServer>>> = Arc::new(Mutex::new(None));
-    let handler_slot = Arc::clone(&slot);
+    let user: Arc<Mutex<uuid::Uuid>> = Arc::new(Mutex::new(uuid::Uuid::nil()));
+    let (handler_slot, handler_user) = (Arc::clone(&slot), Arc::clone(&user));
     let (server, phone) = phone_on(move |r| {
+        if r.path == "/api/v1/auth/me" {
+            return Reply::me(*handler_user.lock().unwrap(), "membre");
+        }
         let mut guard = handler_slot.lock().unwrap();
         guard.as_mut().unwrap().handle(r)
     });
     *slot.lock().unwrap() = Some(FakeServer::new(&phone.tontine, page_size));
+    *user.lock().unwrap() = phone.tontine.users[0];
     (server, phone)
 }
 
+/// The user the login stand-ins answer `GET /api/v1/auth/me` with.
+const LOGGED_IN: &str = "0196f7a2-58c4-7cc1-9c1e-3f5b2a7d9e99";
+
 #[test]
-fn login_sends_email_or_phone_and_stores_the_pair() {
-    let (server, phone) = phone_on(|r| match r.json()["password"].as_str() {
-        Some("bon") => Reply::tokens("a-login", "r-login"),
-        _ => Reply::error(
-            401,
-            "invalid_credentials",
-            "identifiant ou mot de passe incorrect",
-        ),
+fn login_sends_email_or_phone_and_stores_the_pair_and_who_logged_in() {
+    let (server, phone) = phone_on(|r| match (r.method.as_str(), r.path.as_str()) {
+        ("GET", "/api/v1/auth/me") => {
+            assert_eq!(r.bearer(), Some("a-login"), "asked with the new token");
+            Reply::me(LOGGED_IN.parse().unwrap(), "admin")
+        }
+        _ => match r.json()["password"].as_str() {
+            Some("bon") => Reply::tokens("a-login", "r-login"),
+            _ => Reply::error(
+                401,
+                "invalid_credentials",
+                "identifiant ou mot de passe incorrect",
+            ),
+        },
     });
     phone.api.login(" awa@example.sn ", "bon").unwrap();
     assert_eq!(phone.get(Key::AccessToken).as_deref(), Some("a-login"));
     assert_eq!(phone.get(Key::RefreshToken).as_deref(), Some("r-login"));
+    assert_eq!(phone.get(Key::UserId).as_deref(), Some(LOGGED_IN));
+    assert_eq!(phone.get(Key::PlatformRole).as_deref(), Some("admin"));
     let err = phone.api.login("+221771234567", "faux").unwrap_err();
     assert_eq!(
         err,
@@ -52,7 +69,12 @@ fn login_sends_email_or_phone_and_stores_the_pair() {
             detail: "identifiant ou mot de passe incorrect".to_owned()
         }
     );
-    let bodies: Vec<_> = server.requests().iter().map(Request::json).collect();
+    let bodies: Vec<_> = server
+        .requests()
+        .iter()
+        .filter(|r| r.method == "POST")
+        .map(Request::json)
+        .collect();
     assert_eq!(
         bodies[0],
         json!({"email": "awa@example.sn", "password": "bon"})
@@ -61,7 +83,70 @@ fn login_sends_email_or_phone_and_stores_the_pair() {
         bodies[1],
         json!({"phone": "+221771234567", "password": "faux"})
     );
-    assert_eq!(server.paths(), ["/api/v1/auth/login", "/api/v1/auth/login"]);
+    assert_eq!(
+        server.paths(),
+        [
+            "/api/v1/auth/login",
+            "/api/v1/auth/me",
+            "/api/v1/auth/login"
+        ]
+    );
+}
+
+#[test]
+fn a_login_whose_identity_cannot_be_read_stores_nothing() {
+    let (_server, phone) = phone_on(|r| match r.path.as_str() {
+        "/api/v1/auth/login" => Reply::tokens("a-login", "r-login"),
+        _ => Reply::error(503, "service_unavailable", "base indisponible"),
+    });
+    let err = phone.api.login("awa@example.sn", "bon").unwrap_err();
+    assert_eq!(err.code(), "server");
+    // The earlier session and identity are kept as they were.
+    assert_eq!(phone.get(Key::AccessToken).as_deref(), Some("access-1"));
+    assert_eq!(
+        phone.get(Key::UserId),
+        Some(phone.tontine.users[0].to_string())
+    );
+}
+
+#[test]
+fn a_phone_logged_in_before_identities_were_kept_learns_its_user_at_the_next_sync() {
+    let (server, phone) = fake(100);
+    phone
+        .api
+        .inner
+        .db
+        .write(|tx| {
+            crate::meta::clear(tx, Key::UserId)?;
+            crate::meta::clear(tx, Key::PlatformRole)
+        })
+        .unwrap();
+    let t = &phone.tontine;
+    let err = phone
+        .api
+        .record_cash_payment(
+            &t.id.to_string(),
+            &t.session.to_string(),
+            &t.other_member.to_string(),
+            "5000",
+        )
+        .unwrap_err();
+    assert_eq!(err.code(), "role_unknown");
+    assert!(phone.outbox().is_empty());
+    phone.api.pull().unwrap();
+    assert_eq!(server.paths()[0], "/api/v1/auth/me");
+    assert_eq!(server.requests()[0].bearer(), Some("access-1"));
+    assert_eq!(phone.get(Key::UserId), Some(t.users[0].to_string()));
+    assert_eq!(phone.get(Key::PlatformRole).as_deref(), Some("membre"));
+    phone.pay_for(t.other_member);
+    // Known now: the next sync does not ask again.
+    phone.api.sync().unwrap();
+    let asked = server
+        .paths()
+        .iter()
+        .filter(|p| *p == "/api/v1/auth/me")
+        .count();
+    assert_eq!(asked, 1);
 }
 
 #[test]

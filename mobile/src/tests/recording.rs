@@ -98,6 +98,7 @@ fn recording_needs_an_enrolled_device_but_no_token() {
         .unwrap_err();
     assert_eq!(err, MobileError::not_enrolled());
     phone.set(crate::meta::Key::DeviceId, &phone.device.to_string());
+    phone.act_as(phone.tontine.users[0], "membre");
     phone.pay();
 }
 
@@ -167,6 +168,7 @@ fn invalid_payments_cross_as_typed_errors_and_queue_nothing() {
 #[test]
 fn a_member_added_offline_can_pay_at_once_and_is_listed_pending() {
     let phone = Phone::new(OFFLINE);
+    phone.set_member(phone.tontine.member, "president", true);
     let tid = phone.tontine.id.to_string();
     let err = phone
         .api

@@ -14,6 +14,7 @@ use kobiri_core::sync::{SyncResponse, encode_response};
 /// A request as the stand-in read it.
 #[derive(Debug, Clone)]
 pub(crate) struct Request {
+    pub(crate) method: String,
     pub(crate) path: String,
     /// Lower-case names.
     pub(crate) headers: BTreeMap<String, String>,
@@ -67,6 +68,18 @@ impl Reply {
         Reply::json(
             status,
             &serde_json::json!({ "detail": detail, "code": code, "errors": [] }),
+        )
+    }
+
+    /// `GET /api/v1/auth/me` for `user`, with platform role `role`.
+    pub(crate) fn me(user: uuid::Uuid, role: &str) -> Reply {
+        Reply::json(
+            200,
+            &serde_json::json!({
+                "id": user, "email": "awa@example.sn", "phone": "+221771234567",
+                "first_name": "Awa", "last_name": "Diop", "full_name": "Awa Diop",
+                "role": role, "is_active": true, "is_verified": true
+            }),
         )
     }
 
@@ -159,11 +172,9 @@ fn serve(stream: TcpStream, handler: &mut Handler, log: &Mutex<Vec<Request>>) {
     if reader.read_line(&mut line).unwrap_or(0) == 0 {
         return;
     }
-    let path = line
-        .split_whitespace()
-        .nth(1)
-        .unwrap_or_default()
-        .to_owned();
+    let mut words = line.split_whitespace();
+    let method = words.next().unwrap_or_default().to_owned();
+    let path = words.next().unwrap_or_default().to_owned();
     let mut headers = BTreeMap::new();
     loop {
         line.clear();
@@ -183,6 +194,7 @@ fn serve(stream: TcpStream, handler: &mut Handler, log: &Mutex<Vec<Request>>) {
         return;
     }
     let request = Request {
+        method,
         path,
         headers,
         body,

@@ -890,10 +890,10 @@ private fun uniffiCheckContractApiVersion(lib: IntegrityCheckingUniffiLib) {
 }
 @Suppress("UNUSED_PARAMETER")
 private fun uniffiCheckApiChecksums(lib: IntegrityCheckingUniffiLib) {
-    if ((lib.uniffi_kobiri_mobile_checksum_method_kobiriclient_confirm_payout() and 0xFFFF) != 33991) {
+    if ((lib.uniffi_kobiri_mobile_checksum_method_kobiriclient_confirm_payout() and 0xFFFF) != 55196) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
-    if ((lib.uniffi_kobiri_mobile_checksum_method_kobiriclient_correct_payment() and 0xFFFF) != 62791) {
+    if ((lib.uniffi_kobiri_mobile_checksum_method_kobiriclient_correct_payment() and 0xFFFF) != 33433) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if ((lib.uniffi_kobiri_mobile_checksum_method_kobiriclient_enroll_device() and 0xFFFF) != 65422) {
@@ -911,7 +911,7 @@ private fun uniffiCheckApiChecksums(lib: IntegrityCheckingUniffiLib) {
     if ((lib.uniffi_kobiri_mobile_checksum_method_kobiriclient_list_tontines() and 0xFFFF) != 60211) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
-    if ((lib.uniffi_kobiri_mobile_checksum_method_kobiriclient_login() and 0xFFFF) != 47001) {
+    if ((lib.uniffi_kobiri_mobile_checksum_method_kobiriclient_login() and 0xFFFF) != 39096) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if ((lib.uniffi_kobiri_mobile_checksum_method_kobiriclient_pull() and 0xFFFF) != 10354) {
@@ -920,10 +920,10 @@ private fun uniffiCheckApiChecksums(lib: IntegrityCheckingUniffiLib) {
     if ((lib.uniffi_kobiri_mobile_checksum_method_kobiriclient_reconciliation() and 0xFFFF) != 42256) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
-    if ((lib.uniffi_kobiri_mobile_checksum_method_kobiriclient_record_cash_payment() and 0xFFFF) != 31516) {
+    if ((lib.uniffi_kobiri_mobile_checksum_method_kobiriclient_record_cash_payment() and 0xFFFF) != 61524) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
-    if ((lib.uniffi_kobiri_mobile_checksum_method_kobiriclient_record_member() and 0xFFFF) != 51602) {
+    if ((lib.uniffi_kobiri_mobile_checksum_method_kobiriclient_record_member() and 0xFFFF) != 54963) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if ((lib.uniffi_kobiri_mobile_checksum_method_kobiriclient_set_batch_size() and 0xFFFF) != 51742) {
@@ -932,7 +932,7 @@ private fun uniffiCheckApiChecksums(lib: IntegrityCheckingUniffiLib) {
     if ((lib.uniffi_kobiri_mobile_checksum_method_kobiriclient_set_retry_policy() and 0xFFFF) != 31518) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
-    if ((lib.uniffi_kobiri_mobile_checksum_method_kobiriclient_sync() and 0xFFFF) != 24373) {
+    if ((lib.uniffi_kobiri_mobile_checksum_method_kobiriclient_sync() and 0xFFFF) != 19308) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if ((lib.uniffi_kobiri_mobile_checksum_method_kobiriclient_sync_status() and 0xFFFF) != 62193) {
@@ -1350,11 +1350,14 @@ public interface KobiriClientInterface {
     
     /**
      * Records that the beneficiary received a payout, offline; returns the receipt code.
+     * Only the passage's beneficiary may: `forbidden` otherwise, nothing queued.
      */
     fun `confirmPayout`(`passageId`: kotlin.String, `amountReceived`: kotlin.String): kotlin.String
     
     /**
-     * Records a compensating entry for a payment ("0" cancels it), offline.
+     * Records a compensating entry for a payment ("0" cancels it), offline. Only the
+     * payment's recorder, or a treasurer or president, may: `forbidden` otherwise, nothing
+     * queued.
      */
     fun `correctPayment`(`paymentId`: kotlin.String, `amount`: kotlin.String, `reason`: kotlin.String): Receipt
     
@@ -1384,7 +1387,9 @@ public interface KobiriClientInterface {
     fun `listTontines`(): List<TontineRecord>
     
     /**
-     * Logs in with an e-mail address (if `identifier` holds an '@') or a phone number.
+     * Logs in with an e-mail address (if `identifier` holds an '@') or a phone number, and
+     * keeps who logged in (their id and platform role), whose role the recordings are
+     * checked against.
      */
     fun `login`(`identifier`: kotlin.String, `password`: kotlin.String)
     
@@ -1399,12 +1404,15 @@ public interface KobiriClientInterface {
     fun `reconciliation`(): Reconciliation
     
     /**
-     * Records a cash payment, offline; returns the member's receipt.
+     * Records a cash payment, offline; returns the member's receipt. One's own payment needs
+     * to be an active member; another member's, the collector's role or above (`forbidden`
+     * otherwise, nothing queued).
      */
     fun `recordCashPayment`(`tontineId`: kotlin.String, `sessionId`: kotlin.String, `memberId`: kotlin.String, `amount`: kotlin.String): Receipt
     
     /**
-     * Adds a member to a tontine, offline; returns the new member's id.
+     * Adds a member to a tontine, offline; returns the new member's id. Only the president
+     * (or a platform administrator) may: `forbidden` otherwise, nothing queued.
      */
     fun `recordMember`(`tontineId`: kotlin.String, `phone`: kotlin.String, `firstName`: kotlin.String, `lastName`: kotlin.String): kotlin.String
     
@@ -1420,7 +1428,8 @@ public interface KobiriClientInterface {
     fun `setRetryPolicy`(`maxTries`: kotlin.UInt, `baseDelayMs`: kotlin.ULong)
     
     /**
-     * Pushes the outbox and pulls every tontine, until nothing is left.
+     * Pushes the outbox and pulls every tontine, until nothing is left. (A phone logged in
+     * before the user's identity was kept asks the server for it first.)
      */
     fun `sync`(): SyncReport
     
@@ -1539,6 +1548,7 @@ open class KobiriClient: Disposable, AutoCloseable, KobiriClientInterface
     
     /**
      * Records that the beneficiary received a payout, offline; returns the receipt code.
+     * Only the passage's beneficiary may: `forbidden` otherwise, nothing queued.
      */
     @Throws(MobileException::class)override fun `confirmPayout`(`passageId`: kotlin.String, `amountReceived`: kotlin.String): kotlin.String {
             return FfiConverterString.lift(
@@ -1557,7 +1567,9 @@ open class KobiriClient: Disposable, AutoCloseable, KobiriClientInterface
 
     
     /**
-     * Records a compensating entry for a payment ("0" cancels it), offline.
+     * Records a compensating entry for a payment ("0" cancels it), offline. Only the
+     * payment's recorder, or a treasurer or president, may: `forbidden` otherwise, nothing
+     * queued.
      */
     @Throws(MobileException::class)override fun `correctPayment`(`paymentId`: kotlin.String, `amount`: kotlin.String, `reason`: kotlin.String): Receipt {
             return FfiConverterTypeReceipt.lift(
@@ -1667,7 +1679,9 @@ open class KobiriClient: Disposable, AutoCloseable, KobiriClientInterface
 
     
     /**
-     * Logs in with an e-mail address (if `identifier` holds an '@') or a phone number.
+     * Logs in with an e-mail address (if `identifier` holds an '@') or a phone number, and
+     * keeps who logged in (their id and platform role), whose role the recordings are
+     * checked against.
      */
     @Throws(MobileException::class)override fun `login`(`identifier`: kotlin.String, `password`: kotlin.String)
         = 
@@ -1719,7 +1733,9 @@ open class KobiriClient: Disposable, AutoCloseable, KobiriClientInterface
 
     
     /**
-     * Records a cash payment, offline; returns the member's receipt.
+     * Records a cash payment, offline; returns the member's receipt. One's own payment needs
+     * to be an active member; another member's, the collector's role or above (`forbidden`
+     * otherwise, nothing queued).
      */
     @Throws(MobileException::class)override fun `recordCashPayment`(`tontineId`: kotlin.String, `sessionId`: kotlin.String, `memberId`: kotlin.String, `amount`: kotlin.String): Receipt {
             return FfiConverterTypeReceipt.lift(
@@ -1740,7 +1756,8 @@ open class KobiriClient: Disposable, AutoCloseable, KobiriClientInterface
 
     
     /**
-     * Adds a member to a tontine, offline; returns the new member's id.
+     * Adds a member to a tontine, offline; returns the new member's id. Only the president
+     * (or a platform administrator) may: `forbidden` otherwise, nothing queued.
      */
     @Throws(MobileException::class)override fun `recordMember`(`tontineId`: kotlin.String, `phone`: kotlin.String, `firstName`: kotlin.String, `lastName`: kotlin.String): kotlin.String {
             return FfiConverterString.lift(
@@ -1797,7 +1814,8 @@ open class KobiriClient: Disposable, AutoCloseable, KobiriClientInterface
 
     
     /**
-     * Pushes the outbox and pulls every tontine, until nothing is left.
+     * Pushes the outbox and pulls every tontine, until nothing is left. (A phone logged in
+     * before the user's identity was kept asks the server for it first.)
      */
     @Throws(MobileException::class)override fun `sync`(): SyncReport {
             return FfiConverterTypeSyncReport.lift(
@@ -2808,6 +2826,36 @@ sealed class MobileException: kotlin.Exception() {
     }
     
     /**
+     * The user's role in the tontine does not allow this (the rule the server applies at
+     * sync, checked before anything is queued): nothing was recorded.
+     */
+    class Forbidden(
+        
+        /**
+         * Why, in French.
+         */
+        val `detail`: kotlin.String
+        ) : MobileException() {
+        override val message
+            get() = "detail=${ `detail` }"
+    }
+    
+    /**
+     * The phone does not know the user's role in the tontine yet (never synced since login,
+     * or the tontine's members not pulled yet): sync, then try again. Nothing was recorded.
+     */
+    class RoleUnknown(
+        
+        /**
+         * What to do, in French.
+         */
+        val `detail`: kotlin.String
+        ) : MobileException() {
+        override val message
+            get() = "detail=${ `detail` }"
+    }
+    
+    /**
      * The local database failed.
      */
     class Storage(
@@ -2906,10 +2954,16 @@ public object FfiConverterTypeMobileError : FfiConverterRustBuffer<MobileExcepti
                 FfiConverterString.read(buf),
                 FfiConverterString.read(buf),
                 )
-            9 -> MobileException.Storage(
+            9 -> MobileException.Forbidden(
                 FfiConverterString.read(buf),
                 )
-            10 -> MobileException.Integrity(
+            10 -> MobileException.RoleUnknown(
+                FfiConverterString.read(buf),
+                )
+            11 -> MobileException.Storage(
+                FfiConverterString.read(buf),
+                )
+            12 -> MobileException.Integrity(
                 FfiConverterString.read(buf),
                 )
             else -> throw RuntimeException("invalid error enum value, something is very wrong!!")
@@ -2958,6 +3012,16 @@ public object FfiConverterTypeMobileError : FfiConverterRustBuffer<MobileExcepti
                 // Add the size for the Int that specifies the variant plus the size needed for all fields
                 4UL
                 + FfiConverterString.allocationSize(value.`serverCode`)
+                + FfiConverterString.allocationSize(value.`detail`)
+            )
+            is MobileException.Forbidden -> (
+                // Add the size for the Int that specifies the variant plus the size needed for all fields
+                4UL
+                + FfiConverterString.allocationSize(value.`detail`)
+            )
+            is MobileException.RoleUnknown -> (
+                // Add the size for the Int that specifies the variant plus the size needed for all fields
+                4UL
                 + FfiConverterString.allocationSize(value.`detail`)
             )
             is MobileException.Storage -> (
@@ -3017,13 +3081,23 @@ public object FfiConverterTypeMobileError : FfiConverterRustBuffer<MobileExcepti
                 FfiConverterString.write(value.`detail`, buf)
                 Unit
             }
-            is MobileException.Storage -> {
+            is MobileException.Forbidden -> {
                 buf.putInt(9)
                 FfiConverterString.write(value.`detail`, buf)
                 Unit
             }
-            is MobileException.Integrity -> {
+            is MobileException.RoleUnknown -> {
                 buf.putInt(10)
+                FfiConverterString.write(value.`detail`, buf)
+                Unit
+            }
+            is MobileException.Storage -> {
+                buf.putInt(11)
+                FfiConverterString.write(value.`detail`, buf)
+                Unit
+            }
+            is MobileException.Integrity -> {
+                buf.putInt(12)
                 FfiConverterString.write(value.`detail`, buf)
                 Unit
             }
