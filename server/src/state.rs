@@ -18,6 +18,8 @@ pub struct AppState(Arc<Inner>);
 
 pub struct Inner {
     pub cache: crate::cache::ReadCache,
+    /// Payment digests per sync scope, for checksums.
+    pub sync_digests: crate::sync::DigestCache,
     pub config: Config,
     pub store: Arc<dyn Store>,
     pub clock: SharedClock,
@@ -75,6 +77,7 @@ impl AppState {
         } = parts;
         Ok(Self(Arc::new(Inner {
             cache: crate::cache::ReadCache::new(config.read_cache_ttl),
+            sync_digests: crate::sync::DigestCache::default(),
             hasher: PasswordHasher::new(config.password_hash_concurrency)?,
             tokens: TokenService::new(&config),
             codes: CodeService::new(&config.secret_key),

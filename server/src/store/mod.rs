@@ -301,6 +301,8 @@ pub trait PaymentStore {
         &self,
         tontine: kobiri_core::TontineId,
     ) -> StoreResult<Vec<Payment>>;
+    /// The payments with these ids (those that exist).
+    async fn payments_by_ids(&self, ids: &[kobiri_core::PaymentId]) -> StoreResult<Vec<Payment>>;
     async fn decide_payment(&self, decision: &PaymentDecision) -> StoreResult<Option<Payment>>;
 }
 

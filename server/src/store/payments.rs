@@ -193,6 +193,8 @@ pub(super) struct PaymentQueries {
     pub count: &'static str,
     /// Binds: tontine. Every payment of the tontine (for sync's scope checksum).
     pub of_tontine: &'static str,
+    /// Binds: the engine's id list. The payments with these ids.
+    pub by_ids: &'static str,
     /// Binds: id, new status, validator, receipt code, rejection reason, now, old status.
     pub decide: &'static str,
     /// Binds: session id. Reads (and on PostgreSQL locks) the collected amount.
@@ -204,6 +206,9 @@ pub(super) struct PaymentQueries {
     /// Binds: member id, new total.
     pub set_member_total: &'static str,
 }
+
+/// The PostgreSQL form of `by_ids`.
+pub(super) const BY_IDS_POSTGRES: &str = concat!(payment_select!(), "WHERE p.id = ANY($1)");
 
 pub(super) const SHARED: PaymentQueries = PaymentQueries {
     insert: "INSERT INTO payments (id, tontine_id, session_id, member_id, user_id, amount, \
@@ -220,6 +225,10 @@ pub(super) const SHARED: PaymentQueries = PaymentQueries {
     ),
     count: concat!("SELECT COUNT(*) FROM payments p ", payment_filter!()),
     of_tontine: concat!(payment_select!(), "WHERE p.tontine_id = $1 ORDER BY p.id"),
+    by_ids: concat!(
+        payment_select!(),
+        "WHERE p.id IN (SELECT unhex(replace(value, '-', '')) FROM json_each($1))"
+    ),
     decide: "UPDATE payments SET status = $2, validated_by_id = $3, validated_at = $6, \
         receipt_code = $4, rejection_reason = $5, completed_at = $6, updated_at = $6 \
         WHERE id = $1 AND status = $7",
@@ -317,6 +326,21 @@ macro_rules! impl_payment_store {
                         .bind(tontine.as_uuid())
                         .fetch_all(self.reader())
                         .await?;
+                rows.into_iter().map(TryInto::try_into).collect()
+            }
+
+            async fn payments_by_ids(
+                &self,
+                ids: &[kobiri_core::PaymentId],
+            ) -> $crate::store::StoreResult<Vec<$crate::store::Payment>> {
+                if ids.is_empty() {
+                    return Ok(Vec::new());
+                }
+                let ids: Vec<uuid::Uuid> = ids.iter().map(|i| i.as_uuid()).collect();
+                let rows: Vec<$crate::store::payments::PaymentRow> = sqlx::query_as($q.by_ids)
+                    .bind(Self::id_list(&ids))
+                    .fetch_all(self.reader())
+                    .await?;
                 rows.into_iter().map(TryInto::try_into).collect()
             }
 

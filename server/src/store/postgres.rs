@@ -105,6 +105,7 @@ const SESSIONS: sessions::SessionQueries = sessions::SessionQueries {
 const PAYMENTS: payments::PaymentQueries = payments::PaymentQueries {
     session_collected: "SELECT collected_amount FROM sessions WHERE id = $1 FOR UPDATE",
     member_total: "SELECT total_contributions FROM members WHERE id = $1 FOR UPDATE",
+    by_ids: payments::BY_IDS_POSTGRES,
     ..payments::SHARED
 };
 

@@ -4,6 +4,7 @@
 
 mod body;
 pub(crate) mod devices;
+mod digests;
 mod effects;
 mod pull;
 mod push;
@@ -25,6 +26,7 @@ use tower_http::decompression::RequestDecompressionLayer;
 
 pub use body::CBOR;
 pub use devices::{DeviceResponse, EnrollRequest, EnrollResponse};
+pub use digests::DigestCache;
 pub use review::{FlagResponse, IncidentResponse, ReceiptResponse, ResolveRequest};
 
 use crate::{

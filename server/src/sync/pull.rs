@@ -18,7 +18,7 @@
 use std::collections::{BTreeMap, HashMap};
 
 use kobiri_core::{
-    Action, TontineId,
+    Action, PaymentId, TontineId, UserId,
     sync::{Change, Entity, PageStatus, ScopeChanges, ScopeCursor, row_digest, scope_checksum},
 };
 use uuid::Uuid;
@@ -87,7 +87,7 @@ fn session_row(s: &Session) -> Row {
     ])
 }
 
-fn payment_row(p: &Payment) -> Row {
+pub(super) fn payment_row(p: &Payment) -> Row {
     row([
         ("tontine_id", text(p.tontine_id)),
         ("session_id", text(p.session_id)),
@@ -123,11 +123,13 @@ fn passage_row(p: &Passage) -> Row {
     ])
 }
 
-/// Every row of a scope the caller may see, keyed by entity and id.
+/// The rows of a scope the caller may see, keyed by entity and id: all the tontine's small
+/// tables, and of its payments only those named (the changed ones).
 async fn visible_rows(
     state: &AppState,
     access: &TontineAccess,
-    caller: &User,
+    view: Option<UserId>,
+    payments: &[PaymentId],
 ) -> ApiResult<HashMap<(Entity, Uuid), Row>> {
     let store = state.store();
     let t = &access.tontine;
@@ -140,9 +142,8 @@ async fn visible_rows(
     for s in &sessions {
         rows.insert((Entity::Session, s.id.as_uuid()), session_row(s));
     }
-    let all_payments = access.may(Action::ViewAllPayments);
-    for p in store.payments_of_tontine(t.id).await? {
-        if all_payments || p.user_id == caller.id {
+    for p in store.payments_by_ids(payments).await? {
+        if p.tontine_id == t.id && view.is_none_or(|user| p.user_id == user) {
             rows.insert((Entity::Payment, p.id.as_uuid()), payment_row(&p));
         }
     }
@@ -150,6 +151,11 @@ async fn visible_rows(
         rows.insert((Entity::Passage, p.id.as_uuid()), passage_row(&p));
     }
     Ok(rows)
+}
+
+/// Whose payments the caller sees in a scope: all (`None`) or their own.
+fn view_of(access: &TontineAccess, caller: &User) -> Option<UserId> {
+    (!access.may(Action::ViewAllPayments)).then_some(caller.id)
 }
 
 fn role_key(access: &TontineAccess) -> String {
@@ -228,7 +234,14 @@ pub async fn pull(
             .changes_since(c.tontine_id, c.cursor, PAGE + 1)
             .await?;
         let has_more = refs.len() > PAGE as usize;
-        let rows = visible_rows(state, &access, caller).await?;
+        let view = view_of(&access, caller);
+        let changed: Vec<PaymentId> = refs
+            .iter()
+            .take(PAGE as usize)
+            .filter(|r| r.entity == Entity::Payment.as_str() && !r.deleted)
+            .map(|r| PaymentId::from_uuid(r.entity_id))
+            .collect();
+        let rows = visible_rows(state, &access, view, &changed).await?;
         let mut changes = Vec::with_capacity(refs.len().min(PAGE as usize));
         let mut cursor = c.cursor;
         for r in refs.into_iter().take(PAGE as usize) {
@@ -246,8 +259,19 @@ pub async fn pull(
                 });
             }
         }
-        let checksum = (!has_more)
-            .then(|| scope_checksum(rows.iter().map(|((e, id), row)| row_digest(*e, *id, row))));
+        let checksum = if has_more {
+            None
+        } else {
+            let payments = state
+                .sync_digests
+                .payments(state, c.tontine_id, view, scope.last_seq)
+                .await?;
+            let others = rows
+                .iter()
+                .filter(|((e, _), _)| *e != Entity::Payment)
+                .map(|((e, id), row)| row_digest(*e, *id, row));
+            Some(scope_checksum(others.chain(payments)))
+        };
         scopes.push(ScopeChanges {
             tontine_id: c.tontine_id,
             changes,

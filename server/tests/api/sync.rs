@@ -757,7 +757,9 @@ dual_test!(
         // … so the phone presents the same token again: it gets a new pair.
         let retried = assert_status(app.refresh(first).await, StatusCode::OK).await;
         assert_ne!(retried["refresh_token"], lost["refresh_token"]);
-        let next = app.refresh(retried["refresh_token"].as_str().unwrap()).await;
+        let next = app
+            .refresh(retried["refresh_token"].as_str().unwrap())
+            .await;
         assert_status(next, StatusCode::OK).await;
         // The lost pair is dead, and a second replay is a re-use.
         let resp = app.refresh(lost["refresh_token"].as_str().unwrap()).await;

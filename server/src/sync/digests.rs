@@ -1,0 +1,119 @@
+//! Scope checksums without reading every payment at each sync. Each process keeps, per scope
+//! and per view of it (everything, or one member's own payments), the digests of the payments
+//! it has seen and the change number they are current to; a pull brings them up to date from
+//! the change feed and reads only the payments that changed. Several replicas each keep their
+//! own: the feed, not invalidation, keeps them right.
+
+use std::{collections::HashMap, sync::Arc, time::Duration};
+
+use kobiri_core::{
+    PaymentId, TontineId, UserId,
+    sync::{Entity, row_digest},
+};
+use tokio::sync::Mutex;
+use uuid::Uuid;
+
+use crate::{error::ApiResult, state::AppState, store::Payment};
+
+/// Most scopes whose digests one process keeps.
+const SCOPES: u64 = 1_000;
+/// Scopes not synced for this long are forgotten.
+const IDLE: Duration = Duration::from_secs(600);
+/// Most feed entries read to bring one scope up to date at once.
+const CATCH_UP: u32 = 1_000_000;
+
+#[derive(Default)]
+struct ScopeDigests {
+    /// `None` until first loaded.
+    seq: Option<u64>,
+    payments: HashMap<Uuid, [u8; 32]>,
+}
+
+/// Who sees which payments: `None` sees all of the scope's, `Some(user)` only that user's.
+type View = Option<UserId>;
+
+#[derive(Clone)]
+pub struct DigestCache(moka::sync::Cache<(TontineId, View), Arc<Mutex<ScopeDigests>>>);
+
+impl Default for DigestCache {
+    fn default() -> Self {
+        Self(
+            moka::sync::Cache::builder()
+                .max_capacity(SCOPES)
+                .time_to_idle(IDLE)
+                .build(),
+        )
+    }
+}
+
+impl std::fmt::Debug for DigestCache {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("DigestCache")
+            .field("scopes", &self.0.entry_count())
+            .finish()
+    }
+}
+
+fn visible(p: &Payment, view: View) -> bool {
+    view.is_none_or(|user| p.user_id == user)
+}
+
+fn digest(p: &Payment) -> [u8; 32] {
+    row_digest(
+        Entity::Payment,
+        p.id.as_uuid(),
+        &super::pull::payment_row(p),
+    )
+}
+
+impl DigestCache {
+    /// The digests of the payments of `tontine` that `view` sees, current at least to change
+    /// `upto` (read before this call).
+    pub async fn payments(
+        &self,
+        state: &AppState,
+        tontine: TontineId,
+        view: View,
+        upto: u64,
+    ) -> ApiResult<Vec<[u8; 32]>> {
+        let entry = self.0.get_with((tontine, view), Default::default);
+        let mut scope = entry.lock().await;
+        let store = state.store();
+        match scope.seq {
+            None => {
+                let all = store.payments_of_tontine(tontine).await?;
+                scope.payments = all
+                    .iter()
+                    .filter(|p| visible(p, view))
+                    .map(|p| (p.id.as_uuid(), digest(p)))
+                    .collect();
+                scope.seq = Some(upto);
+            }
+            Some(seq) if seq < upto => {
+                let refs = store.changes_since(tontine, seq, CATCH_UP).await?;
+                let complete = refs.len() < CATCH_UP as usize;
+                let mut latest = seq;
+                let mut changed = Vec::new();
+                for r in refs {
+                    latest = latest.max(r.change_seq);
+                    if r.entity == Entity::Payment.as_str() {
+                        // Gone until the read below finds it (deleted, or no longer there).
+                        scope.payments.remove(&r.entity_id);
+                        if !r.deleted {
+                            changed.push(PaymentId::from_uuid(r.entity_id));
+                        }
+                    }
+                }
+                for p in store.payments_by_ids(&changed).await? {
+                    if visible(&p, view) {
+                        scope.payments.insert(p.id.as_uuid(), digest(&p));
+                    }
+                }
+                // A complete read holds every change up to `upto` (read before it).
+                scope.seq = Some(if complete { latest.max(upto) } else { latest });
+            }
+            Some(_) => {}
+        }
+        Ok(scope.payments.values().copied().collect())
+    }
+}
