@@ -542,7 +542,7 @@ def _uniffi_check_api_checksums(lib):
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     if lib.uniffi_kobiri_mobile_checksum_method_kobiriclient_pull() != 10354:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
-    if lib.uniffi_kobiri_mobile_checksum_method_kobiriclient_reconciliation() != 42256:
+    if lib.uniffi_kobiri_mobile_checksum_method_kobiriclient_reconciliation() != 11740:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     if lib.uniffi_kobiri_mobile_checksum_method_kobiriclient_record_cash_payment() != 61524:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
@@ -811,7 +811,11 @@ class _UniffiFfiConverterString:
 @dataclass
 class CashHeld:
     """
-    Cash collected on this phone and not yet validated by the treasurer, per tontine.
+    Cash collected on this phone that the collector still physically holds, per tontine: every
+    cash payment recorded here (pending, applied, flagged, or even rejected by the server: the
+    cash is in hand until handed back) whose server copy is not `valide` (nor `rembourse`) yet,
+    at the amount of the collector's own latest correction (a correction to "0" takes it out;
+    one the server rejected changes nothing).
 """
     def __init__(self, *, tontine_id:str, currency:str, amount:str):
         self.tontine_id = tontine_id
@@ -2692,7 +2696,10 @@ class KobiriClientProtocol(typing.Protocol):
         raise NotImplementedError
     def reconciliation(self, ) -> Reconciliation:
         """
-        What the server accepted, flagged or rejected, what waits, and the cash held.
+        What the server accepted, flagged or rejected, what waits, and the cash the collector
+        still holds: every cash payment recorded here, rejected ones included, until the
+        server's copy is `valide`, at the amount of the collector's own latest correction
+        (see [`CashHeld`]).
 """
         raise NotImplementedError
     def record_cash_payment(self, tontine_id: str,session_id: str,member_id: str,amount: str) -> Receipt:
@@ -2958,7 +2965,10 @@ class KobiriClient(KobiriClientProtocol):
         return _uniffi_lift_return(_uniffi_ffi_result)
     def reconciliation(self, ) -> Reconciliation:
         """
-        What the server accepted, flagged or rejected, what waits, and the cash held.
+        What the server accepted, flagged or rejected, what waits, and the cash the collector
+        still holds: every cash payment recorded here, rejected ones included, until the
+        server's copy is `valide`, at the amount of the collector's own latest correction
+        (see [`CashHeld`]).
 """
         _uniffi_lowered_args = (
             self._uniffi_clone_handle(),

@@ -639,7 +639,10 @@ public protocol KobiriClientProtocol: AnyObject, Sendable {
     func pull() throws  -> SyncReport
     
     /**
-     * What the server accepted, flagged or rejected, what waits, and the cash held.
+     * What the server accepted, flagged or rejected, what waits, and the cash the collector
+     * still holds: every cash payment recorded here, rejected ones included, until the
+     * server's copy is `valide`, at the amount of the collector's own latest correction
+     * (see [`CashHeld`]).
      */
     func reconciliation() throws  -> Reconciliation
     
@@ -874,7 +877,10 @@ open func pull()throws  -> SyncReport  {
 }
     
     /**
-     * What the server accepted, flagged or rejected, what waits, and the cash held.
+     * What the server accepted, flagged or rejected, what waits, and the cash the collector
+     * still holds: every cash payment recorded here, rejected ones included, until the
+     * server's copy is `valide`, at the amount of the collector's own latest correction
+     * (see [`CashHeld`]).
      */
 open func reconciliation()throws  -> Reconciliation  {
     return try  FfiConverterTypeReconciliation_lift(try rustCallWithError(FfiConverterTypeMobileError_lift) {
@@ -1020,7 +1026,11 @@ public func FfiConverterTypeKobiriClient_lower(_ value: KobiriClient) -> UInt64 
 
 
 /**
- * Cash collected on this phone and not yet validated by the treasurer, per tontine.
+ * Cash collected on this phone that the collector still physically holds, per tontine: every
+ * cash payment recorded here (pending, applied, flagged, or even rejected by the server: the
+ * cash is in hand until handed back) whose server copy is not `valide` (nor `rembourse`) yet,
+ * at the amount of the collector's own latest correction (a correction to "0" takes it out;
+ * one the server rejected changes nothing).
  */
 public struct CashHeld: Equatable, Hashable {
     public var tontineId: String
@@ -1519,11 +1529,17 @@ public struct Reconciliation: Equatable, Hashable {
     public var flagged: [ItemRecord]
     public var rejected: [ItemRecord]
     public var pending: [ItemRecord]
+    /**
+     * See [`CashHeld`] for what counts.
+     */
     public var cashHeld: [CashHeld]
 
     // Default memberwise initializers are never public by default, so we
     // declare one manually.
-    public init(accepted: [ItemRecord], flagged: [ItemRecord], rejected: [ItemRecord], pending: [ItemRecord], cashHeld: [CashHeld]) {
+    public init(accepted: [ItemRecord], flagged: [ItemRecord], rejected: [ItemRecord], pending: [ItemRecord], 
+        /**
+         * See [`CashHeld`] for what counts.
+         */cashHeld: [CashHeld]) {
         self.accepted = accepted
         self.flagged = flagged
         self.rejected = rejected
@@ -2635,7 +2651,7 @@ private let initializationResult: InitializationResult = {
     if (uniffi_kobiri_mobile_checksum_method_kobiriclient_pull() != 10354) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_kobiri_mobile_checksum_method_kobiriclient_reconciliation() != 42256) {
+    if (uniffi_kobiri_mobile_checksum_method_kobiriclient_reconciliation() != 11740) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_kobiri_mobile_checksum_method_kobiriclient_record_cash_payment() != 61524) {

@@ -173,7 +173,10 @@ impl KobiriClient {
             .read(|c| report::status(c, self.inner.now()))?)
     }
 
-    /// What the server accepted, flagged or rejected, what waits, and the cash held.
+    /// What the server accepted, flagged or rejected, what waits, and the cash the collector
+    /// still holds: every cash payment recorded here, rejected ones included, until the
+    /// server's copy is `valide`, at the amount of the collector's own latest correction
+    /// (see [`CashHeld`]).
     pub fn reconciliation(&self) -> Outcome<Reconciliation> {
         Ok(self.inner.db.read(report::reconciliation)?)
     }

@@ -150,7 +150,11 @@ pub struct ItemRecord {
     pub message: Option<String>,
 }
 
-/// Cash collected on this phone and not yet validated by the treasurer, per tontine.
+/// Cash collected on this phone that the collector still physically holds, per tontine: every
+/// cash payment recorded here (pending, applied, flagged, or even rejected by the server: the
+/// cash is in hand until handed back) whose server copy is not `valide` (nor `rembourse`) yet,
+/// at the amount of the collector's own latest correction (a correction to "0" takes it out;
+/// one the server rejected changes nothing).
 #[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
 pub struct CashHeld {
     pub tontine_id: String,
@@ -165,5 +169,6 @@ pub struct Reconciliation {
     pub flagged: Vec<ItemRecord>,
     pub rejected: Vec<ItemRecord>,
     pub pending: Vec<ItemRecord>,
+    /// See [`CashHeld`] for what counts.
     pub cash_held: Vec<CashHeld>,
 }

@@ -96,20 +96,43 @@ fn item(entry: &Entry, kind: Option<&MutationKind>) -> ItemRecord {
     }
 }
 
-/// The cash payments of this device that count, with their amount after corrections.
+/// The cash this phone's collector still physically holds, built from the outbox (oldest
+/// first) and the server's copy of the payments.
+///
+/// The rule (also in `bindings/README.md`):
+/// - every cash payment this phone recorded counts, whatever the server made of it: pending,
+///   applied, flagged, and rejected too (the server refused the record, but the cash is in
+///   the collector's hands until it is handed back);
+/// - until the server's copy of it is `valide` (or `rembourse`, after `valide`): then the
+///   treasurer has it;
+/// - at the amount of the collector's own latest correction of it, if any ("0" cancels it:
+///   nothing held, whether the correction is pending or applied; a correction the server
+///   rejected changes nothing, the server still expects the original amount). Once a
+///   correction to another amount is applied, the cash is followed under the new payment it
+///   created, whose server copy then says when it is handed over. Any other status, `annule`
+///   by a treasurer's decision or `echoue` included, leaves the cash held.
 #[derive(Default)]
 struct Cash {
-    /// Payment id → (tontine id, currency, amount as corrected).
-    payments: BTreeMap<Uuid, (String, String, String)>,
+    /// Original payment id → what is held of it.
+    payments: BTreeMap<Uuid, Held>,
+    /// The payment id of one of this phone's corrections → the original it stands for.
+    corrections: BTreeMap<Uuid, Uuid>,
+}
+
+/// One cash payment of this phone, as held.
+struct Held {
+    tontine_id: String,
+    currency: String,
+    /// The amount, as last corrected.
+    amount: String,
+    /// The payment the cash is recorded under on the server: the original, or the payment an
+    /// applied correction created.
+    current: Uuid,
 }
 
 impl Cash {
-    /// Entries come in seq order, so a later correction overrides an earlier one. Rejected
-    /// entries change nothing.
+    /// Entries come in seq order, so a later correction overrides an earlier one.
     fn add(&mut self, entry: &Entry, kind: &MutationKind) {
-        if entry.state == State::Rejected {
-            return;
-        }
         match kind {
             MutationKind::RecordCashPayment {
                 payment_id,
@@ -120,36 +143,55 @@ impl Cash {
             } => {
                 self.payments.insert(
                     payment_id.as_uuid(),
-                    (tontine_id.to_string(), currency.clone(), amount.clone()),
+                    Held {
+                        tontine_id: tontine_id.to_string(),
+                        currency: currency.clone(),
+                        amount: amount.clone(),
+                        current: payment_id.as_uuid(),
+                    },
                 );
             }
             MutationKind::CorrectPayment {
-                corrects, amount, ..
+                payment_id,
+                corrects,
+                amount,
+                ..
             } => {
-                if let Some(payment) = self.payments.get_mut(&corrects.as_uuid()) {
-                    payment.2.clone_from(amount);
+                if entry.state == State::Rejected {
+                    return;
                 }
+                let corrects = corrects.as_uuid();
+                let original = self.corrections.get(&corrects).copied().unwrap_or(corrects);
+                let Some(held) = self.payments.get_mut(&original) else {
+                    // Someone else's payment: not this collector's cash.
+                    return;
+                };
+                held.amount.clone_from(amount);
+                if matches!(entry.state, State::Applied | State::Duplicate) {
+                    held.current = payment_id.as_uuid();
+                }
+                self.corrections.insert(payment_id.as_uuid(), original);
             }
             MutationKind::AddMember { .. } | MutationKind::ConfirmPayout { .. } => {}
         }
     }
 
-    /// Sums per tontine what the treasurer has not validated yet (a payment whose server row
-    /// is `valide`, or `rembourse` after it, has been handed over).
+    /// Sums per tontine what has not been handed over.
     fn held(self, conn: &Connection) -> Result<Vec<CashHeld>> {
         let mut totals: BTreeMap<(String, Currency), Amount> = BTreeMap::new();
-        for (id, (tontine_id, currency, amount)) in self.payments {
-            let handed_over = rows::get(conn, Entity::Payment, id)?
+        for held in self.payments.into_values() {
+            let handed_over = rows::get(conn, Entity::Payment, held.current)?
                 .and_then(|row| PaymentStatus::try_from(row.text("status").as_str()).ok())
                 .is_some_and(|s| matches!(s, PaymentStatus::Valide | PaymentStatus::Rembourse));
             if handed_over {
                 continue;
             }
-            let currency = Currency::parse(&currency).map_err(|e| Error::Corrupt(e.to_string()))?;
+            let currency =
+                Currency::parse(&held.currency).map_err(|e| Error::Corrupt(e.to_string()))?;
             let amount =
-                Amount::parse(&amount, currency).map_err(|e| Error::Corrupt(e.to_string()))?;
+                Amount::parse(&held.amount, currency).map_err(|e| Error::Corrupt(e.to_string()))?;
             let total = totals
-                .entry((tontine_id, currency))
+                .entry((held.tontine_id, currency))
                 .or_insert_with(|| Amount::zero(currency));
             *total = total
                 .checked_add(amount)

@@ -168,6 +168,31 @@ def test_reconciliation_follows_the_cash_until_the_treasurer_validates(phones, c
     assert session.collected_amount == "5000"
 
 
+def test_cash_the_server_refuses_is_still_held(phones, circle, api, kobiri):
+    collector = phones.enrolled("collector", circle.collector)
+    awa = circle.member_id(circle.members[0])
+    receipt = collector.record_cash_payment(circle.id, circle.session_id, awa, "5000")
+    # While the phone is out of range, the president makes the collector a plain member.
+    api.call(
+        "PUT",
+        f"/api/v1/tontines/{circle.id}/members/{circle.member_id(circle.collector)}",
+        circle.president.access,
+        {"role": "membre"},
+    )
+    report = collector.sync()
+    assert (report.pushed, report.applied, report.rejected) == (1, 0, 1)
+    view = collector.reconciliation()
+    [rejected] = view.rejected
+    assert (rejected.subject_id, rejected.outcome_code) == (receipt.payment_id, "forbidden")
+    # Refused as a record, the cash is still in the collector's hands until handed back.
+    assert [(c.tontine_id, c.currency, c.amount) for c in view.cash_held] == [(circle.id, "XOF", "5000")]
+    assert rest_payments(api, circle) == {}
+    # The phone has pulled the new role: cash for others is now refused before queueing.
+    with pytest.raises(kobiri.MobileError.Forbidden):
+        collector.record_cash_payment(circle.id, circle.session_id, awa, "5000")
+    assert collector.sync_status().pending_count == 0
+
+
 def test_cursors_move_when_the_server_changes(phones, circle, api):
     collector = phones.enrolled("collector", circle.collector)
     before = {c.tontine_id: c.cursor for c in collector.sync_status().cursors}

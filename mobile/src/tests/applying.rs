@@ -3,7 +3,9 @@
 use std::collections::BTreeSet;
 
 use kobiri_core::TontineId;
-use kobiri_core::sync::{Entity, MutationOutcome, Outcome, PageStatus, ScopeChanges, SyncResponse};
+use kobiri_core::sync::{
+    Change, Entity, MutationOutcome, Outcome, PageStatus, ScopeChanges, SyncResponse,
+};
 
 use super::{Phone, answer, change, checksum_of, tombstone};
 use crate::apply::{self, Round};
@@ -104,8 +106,9 @@ fn outcomes_acknowledge_the_outbox_once() {
         Some("validation_error")
     );
     assert_eq!(view.flagged[0].message.as_deref(), Some("séance clôturée"));
-    // Rejected cash is not held; the four others are.
-    assert_eq!(view.cash_held[0].amount, "20000");
+    // All five are cash in the collector's hands, the rejected one too: refused as a record,
+    // it is not handed back yet.
+    assert_eq!(view.cash_held[0].amount, "25000");
     let payments = phone
         .api
         .list_payments(&phone.tontine.id.to_string())
@@ -336,4 +339,141 @@ fn new_scopes_are_taken_in_and_upgrade_required_applies_nothing() {
     assert_eq!(names.len(), 2);
     assert!(names.contains(&"Deuxième".to_owned()));
     assert_eq!(phone.api.sync_status().unwrap().cursors.len(), 2);
+}
+
+/// A server row for a payment of Moussa's recorded here, in `status`.
+fn payment_row(phone: &Phone, seq: u64, id: &str, amount: &str, status: &str) -> Change {
+    let t = &phone.tontine;
+    change(
+        seq,
+        Entity::Payment,
+        id.parse().unwrap(),
+        &[
+            ("tontine_id", &t.id.to_string()),
+            ("session_id", &t.session.to_string()),
+            ("member_id", &t.other_member.to_string()),
+            ("amount", amount),
+            ("currency", "XOF"),
+            ("method", "especes"),
+            ("status", status),
+            ("device_id", &phone.device.to_string()),
+            ("recorded_by_id", &t.users[0].to_string()),
+            ("flagged", "false"),
+            ("is_late", "false"),
+            ("created_at", "2026-05-28T20:27:00Z"),
+        ],
+    )
+}
+
+fn held(phone: &Phone) -> Vec<String> {
+    phone
+        .api
+        .reconciliation()
+        .unwrap()
+        .cash_held
+        .into_iter()
+        .map(|c| c.amount)
+        .collect()
+}
+
+#[test]
+fn cash_held_is_every_payment_recorded_here_until_the_treasurer_has_it() {
+    let phone = Phone::new(OFFLINE);
+    let moussa = phone.tontine.other_member;
+    let pay = || phone.pay_for(moussa).payment_id;
+    let correct = |id: &str, amount: &str| {
+        phone
+            .api
+            .correct_payment(id, amount, "erreur de saisie")
+            .unwrap()
+            .payment_id
+    };
+    pay(); // 1: stays pending
+    let applied = pay(); // 2
+    let flagged = pay(); // 3
+    pay(); // 4: rejected by the server
+    let validated = pay(); // 5
+    let cancelled = pay(); // 6, cancelled by the collector's own correction, 7 (pending)
+    correct(&cancelled, "0");
+    let halved = pay(); // 8, corrected to 2500 by 9 (applied): a new payment, pending
+    let half = correct(&halved, "2500");
+    let halved_validated = pay(); // 10, corrected to 2500 by 11 (applied), new one validated
+    let half_validated = correct(&halved_validated, "2500");
+    let refused_fix = pay(); // 12, corrected to 0 by 13, which the server rejects
+    correct(&refused_fix, "0");
+    let flag_rejected = pay(); // 14: flagged, then the treasurer rejects the flag (annule)
+    let failed = pay(); // 15: the treasurer rejected it (echoue)
+    // Nothing answered yet: every payment is held, at its corrected amount: 1 to 5 (5000
+    // each), 6 and 12 cancelled (0), 8 and 10 halved (2500 each), 14 and 15 (5000 each).
+    assert_eq!(held(&phone), ["40000"]);
+
+    let refused = Outcome::Rejected {
+        code: "forbidden".to_owned(),
+        message: "refusé".to_owned(),
+    };
+    let flag = Outcome::Flagged {
+        reason: "séance clôturée".to_owned(),
+    };
+    let mut response = outcomes(vec![
+        (2, Outcome::Applied),
+        (3, flag.clone()),
+        (4, refused.clone()),
+        (5, Outcome::Applied),
+        (6, Outcome::Applied),
+        (8, Outcome::Applied),
+        (9, Outcome::Applied),
+        (10, Outcome::Applied),
+        (11, Outcome::Applied),
+        (12, Outcome::Applied),
+        (13, refused),
+        (14, flag),
+        (15, Outcome::Applied),
+    ]);
+    response.scopes = vec![ScopeChanges {
+        tontine_id: phone.tontine.id,
+        changes: vec![
+            payment_row(&phone, 10, &applied, "5000", "en_attente"),
+            payment_row(&phone, 11, &flagged, "5000", "en_attente"),
+            payment_row(&phone, 12, &validated, "5000", "valide"),
+            payment_row(&phone, 13, &cancelled, "5000", "en_attente"),
+            payment_row(&phone, 14, &halved, "5000", "annule"),
+            payment_row(&phone, 15, &half, "2500", "en_attente"),
+            payment_row(&phone, 16, &halved_validated, "5000", "annule"),
+            payment_row(&phone, 17, &half_validated, "2500", "valide"),
+            payment_row(&phone, 18, &refused_fix, "5000", "en_attente"),
+            payment_row(&phone, 19, &flag_rejected, "5000", "annule"),
+            payment_row(&phone, 20, &failed, "5000", "echoue"),
+        ],
+        status: PageStatus::HasMore,
+        checksum: None,
+        cursor: 20,
+    }];
+    apply(
+        &phone,
+        &(1..=15).collect::<Vec<_>>(),
+        &response,
+        &mut BTreeSet::new(),
+    );
+    // Held: pending 1, applied 2, flagged 3, rejected 4 (5000 each); not 5 (valide), not 6
+    // (cancelled by the collector); 8 as its correction (2500, new payment pending); not 10
+    // (its correction validated); 12 in full (its correction was refused); 14 (annule by a
+    // treasurer's decision, not by the collector: the cash is still in hand); 15 (echoue).
+    assert_eq!(held(&phone), ["37500"]);
+}
+
+#[test]
+fn a_correction_of_a_correction_follows_the_same_cash() {
+    let phone = Phone::new(OFFLINE);
+    let paid = phone.pay_for(phone.tontine.other_member).payment_id;
+    let first = phone
+        .api
+        .correct_payment(&paid, "2500", "payé à moitié")
+        .unwrap()
+        .payment_id;
+    assert_eq!(held(&phone), ["2500"]);
+    phone
+        .api
+        .correct_payment(&first, "0", "finalement rien")
+        .unwrap();
+    assert!(held(&phone).is_empty());
 }

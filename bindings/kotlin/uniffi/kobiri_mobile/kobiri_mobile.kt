@@ -917,7 +917,7 @@ private fun uniffiCheckApiChecksums(lib: IntegrityCheckingUniffiLib) {
     if ((lib.uniffi_kobiri_mobile_checksum_method_kobiriclient_pull() and 0xFFFF) != 10354) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
-    if ((lib.uniffi_kobiri_mobile_checksum_method_kobiriclient_reconciliation() and 0xFFFF) != 42256) {
+    if ((lib.uniffi_kobiri_mobile_checksum_method_kobiriclient_reconciliation() and 0xFFFF) != 11740) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if ((lib.uniffi_kobiri_mobile_checksum_method_kobiriclient_record_cash_payment() and 0xFFFF) != 61524) {
@@ -1399,7 +1399,10 @@ public interface KobiriClientInterface {
     fun `pull`(): SyncReport
     
     /**
-     * What the server accepted, flagged or rejected, what waits, and the cash held.
+     * What the server accepted, flagged or rejected, what waits, and the cash the collector
+     * still holds: every cash payment recorded here, rejected ones included, until the
+     * server's copy is `valide`, at the amount of the collector's own latest correction
+     * (see [`CashHeld`]).
      */
     fun `reconciliation`(): Reconciliation
     
@@ -1716,7 +1719,10 @@ open class KobiriClient: Disposable, AutoCloseable, KobiriClientInterface
 
     
     /**
-     * What the server accepted, flagged or rejected, what waits, and the cash held.
+     * What the server accepted, flagged or rejected, what waits, and the cash the collector
+     * still holds: every cash payment recorded here, rejected ones included, until the
+     * server's copy is `valide`, at the amount of the collector's own latest correction
+     * (see [`CashHeld`]).
      */
     @Throws(MobileException::class)override fun `reconciliation`(): Reconciliation {
             return FfiConverterTypeReconciliation.lift(
@@ -1904,7 +1910,11 @@ public object FfiConverterTypeKobiriClient: FfiConverter<KobiriClient, Long> {
 
 
 /**
- * Cash collected on this phone and not yet validated by the treasurer, per tontine.
+ * Cash collected on this phone that the collector still physically holds, per tontine: every
+ * cash payment recorded here (pending, applied, flagged, or even rejected by the server: the
+ * cash is in hand until handed back) whose server copy is not `valide` (nor `rembourse`) yet,
+ * at the amount of the collector's own latest correction (a correction to "0" takes it out;
+ * one the server rejected changes nothing).
  */
 data class CashHeld (
     var `tontineId`: kotlin.String
@@ -2332,6 +2342,9 @@ data class Reconciliation (
     , 
     var `pending`: List<ItemRecord>
     , 
+    /**
+     * See [`CashHeld`] for what counts.
+     */
     var `cashHeld`: List<CashHeld>
     
 ){
