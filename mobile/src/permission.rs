@@ -10,7 +10,6 @@
 //! The server still decides at sync (a role may have changed meanwhile); this check only keeps
 //! the phone from queueing what the server would refuse as `forbidden`.
 
-use kobiri_core::sync::Entity;
 use kobiri_core::{Action, MemberId, TontineId, TontineRole, UserId, may_as};
 use rusqlite::Connection;
 
@@ -35,11 +34,8 @@ impl Standing {
                  réessayez",
             )
         })?;
-        let me = identity.user_id.to_string();
-        let mine: Vec<_> = rows::all(conn, Entity::Member, Some(&tontine_id.to_string()))?
-            .into_iter()
-            .filter(|row| row.text("user_id") == me)
-            .collect();
+        let mine =
+            rows::members_of_user(conn, &tontine_id.to_string(), &identity.user_id.to_string())?;
         if mine.is_empty() && !identity.platform.is_admin() {
             return Err(role_unknown(
                 "votre rôle dans cette tontine n'est pas encore connu sur cet appareil : \

@@ -79,6 +79,25 @@ pub(crate) fn all(conn: &Connection, entity: Entity, tontine_id: Option<&str>) -
     raw.into_iter().map(parse_row).collect()
 }
 
+/// The member rows of scope `tontine_id` whose `user_id` is `user_id` (filtered in SQLite, so
+/// that recording does not parse every member of a large tontine).
+pub(crate) fn members_of_user(
+    conn: &Connection,
+    tontine_id: &str,
+    user_id: &str,
+) -> Result<Vec<Row>> {
+    let mut stmt = conn.prepare_cached(&format!(
+        "SELECT {COLUMNS} FROM server_rows
+         WHERE entity = 'member' AND tontine_id = ?1
+           AND json_extract(fields_json, '$.user_id') = ?2
+         ORDER BY id"
+    ))?;
+    let raw = stmt
+        .query_map(params![tontine_id, user_id], read_row)?
+        .collect::<rusqlite::Result<Vec<_>>>()?;
+    raw.into_iter().map(parse_row).collect()
+}
+
 /// Applies one change of scope `tontine_id`: upsert, or delete for a tombstone. A tontine's
 /// tombstone removes the whole scope and its cursor. Returns true when the scope was removed.
 pub(crate) fn apply(conn: &Connection, tontine_id: &str, change: &Change) -> Result<bool> {
