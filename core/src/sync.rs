@@ -26,5 +26,5 @@ pub use protocol::{
 };
 pub use wire::{
     MAX_BATCH, MAX_REQUEST_BYTES, RawMutation, RequestError, WireRequest, decode_request,
-    decode_response, encode_request, encode_response,
+    decode_response, encode_raw_request, encode_request, encode_response,
 };
