@@ -5,13 +5,19 @@
 //! cargo run --release -p kobiri-bench -- login --engine sqlite
 //! cargo run --release -p kobiri-bench -- login --engine postgres --concurrency 2
 //! cargo run --release -p kobiri-bench -- tontine --engine postgres
+//! cargo run --release -p kobiri-bench -- sync --engine postgres --devices 2
+//! cargo run --release -p kobiri-bench -- wire
+//! cargo run --release -p kobiri-bench -- phone --engine sqlite
 //! ```
 
 #![allow(clippy::print_stdout)] // a command-line tool: its output is the point
 
+mod phone;
 mod server;
 mod stats;
+mod sync;
 mod tontine;
+mod wire;
 
 use clap::{Parser, Subcommand, ValueEnum};
 
@@ -66,11 +72,70 @@ enum Command {
         #[arg(long)]
         wrk: bool,
     },
+    /// Server ingest of `POST /sync`: cash-payment mutations pushed in CBOR batches by
+    /// enrolled devices (each sequential, `--devices` in parallel); mutations/s and per-batch
+    /// p50/p99. Every outcome must be `applied`.
+    Sync {
+        #[arg(long, value_enum, default_value = "sqlite")]
+        engine: Engine,
+        /// Mutations pushed in all.
+        #[arg(long, default_value_t = 10_000)]
+        mutations: usize,
+        /// Mutations per `POST /sync`.
+        #[arg(long, default_value_t = 500)]
+        batch: usize,
+        /// Collectors pushing at once, each from its own device for its own tontines.
+        #[arg(long, default_value_t = 1)]
+        devices: usize,
+        /// Members per tontine (3 to 100): payments are spread over as many tontines, each
+        /// with one open session, as the distinct (member, session) pairs need.
+        #[arg(long, default_value_t = 100)]
+        members_per_tontine: usize,
+    },
+    /// Bytes on the wire per cash-payment mutation: canonical CBOR, the CBOR `/sync` body,
+    /// zstd and gzip, and the same batch as JSON. No server.
+    Wire {
+        /// Mutations in the batch.
+        #[arg(long, default_value_t = 500)]
+        batch: usize,
+        /// Tontines the batch's payments are spread over.
+        #[arg(long, default_value_t = 5)]
+        tontines: usize,
+        /// Members per tontine.
+        #[arg(long, default_value_t = 100)]
+        members_per_tontine: usize,
+    },
+    /// The phone, with the real kobiri-mobile library: `record_cash_payment` latency in its
+    /// SQLite, then `--offline` offline payments synced over loopback until the outbox is empty.
+    Phone {
+        #[arg(long, value_enum, default_value = "sqlite")]
+        engine: Engine,
+        /// Timed `record_cash_payment` calls (on a phone that never syncs).
+        #[arg(long, default_value_t = 2_000)]
+        records: usize,
+        /// Offline payments recorded, then synced.
+        #[arg(long, default_value_t = 10_000)]
+        offline: usize,
+        /// Members per tontine (3 to 100).
+        #[arg(long, default_value_t = 100)]
+        members_per_tontine: usize,
+        /// Mutations per round trip (the library's default is 200).
+        #[arg(long)]
+        phone_batch: Option<u32>,
+    },
 }
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let _ = rustls::crypto::ring::default_provider().install_default();
+    // `RUST_LOG=sqlx::query=debug` shows every statement with its time, to see where a
+    // request's time goes; silent otherwise.
+    if std::env::var_os("RUST_LOG").is_some() {
+        let _ = tracing_subscriber::fmt()
+            .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
+            .with_writer(std::io::stderr)
+            .try_init();
+    }
     match Cli::parse().command {
         Command::Login {
             engine,
@@ -118,6 +183,58 @@ async fn main() -> anyhow::Result<()> {
                 "POST /api/v1/payments on {engine:?}, {payment_connections} connections, {payment_tontines} tontines x {rounds} sessions"
             );
             println!("{payments}");
+        }
+        Command::Sync {
+            engine,
+            mutations,
+            batch,
+            devices,
+            members_per_tontine,
+        } => {
+            let server = server::BenchServer::start(engine).await?;
+            let run = sync::ingest(&server, mutations, batch, devices, members_per_tontine).await?;
+            println!(
+                "POST /sync ingest on {engine:?}: {mutations} record_cash_payment mutations, \
+                 batches of {batch}, {devices} device(s), {} tontines (set-up {:.1?})",
+                run.tontines, run.setup
+            );
+            println!(
+                "{} mutations applied in {:.2?}: {} mutations/s (target >= 10000 on PostgreSQL)",
+                run.mutations,
+                run.elapsed,
+                run.per_second()
+            );
+            println!(
+                "per batch: p50 {:.2?}, p99 {:.2?}, max {:.2?} ({} batches); the same round \
+                 trips pulled {} changes back ({} answer bytes)",
+                run.batches.p50,
+                run.batches.p99,
+                run.batches.max,
+                run.batches.count,
+                run.pulled,
+                run.answer_bytes
+            );
+        }
+        Command::Wire {
+            batch,
+            tontines,
+            members_per_tontine,
+        } => {
+            print!("{}", wire::report(batch, tontines, members_per_tontine)?);
+        }
+        Command::Phone {
+            engine,
+            records,
+            offline,
+            members_per_tontine,
+            phone_batch,
+        } => {
+            let server = server::BenchServer::start(engine).await?;
+            let run =
+                phone::run(&server, records, offline, members_per_tontine, phone_batch).await?;
+            println!("phone (kobiri-mobile) against the server on {engine:?}");
+            println!("{run}");
+            phone::check(&run)?;
         }
     }
     Ok(())
