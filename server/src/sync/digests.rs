@@ -33,23 +33,31 @@ struct ScopeDigests {
 type View = Option<UserId>;
 
 #[derive(Clone)]
-pub struct DigestCache(moka::sync::Cache<(TontineId, View), Arc<Mutex<ScopeDigests>>>);
+pub struct DigestCache {
+    payments: moka::sync::Cache<(TontineId, View), Arc<Mutex<ScopeDigests>>>,
+    /// The last checksum computed per scope and view, with the change number it was read at.
+    checksums: moka::sync::Cache<(TontineId, View), (u64, String)>,
+}
 
 impl Default for DigestCache {
     fn default() -> Self {
-        Self(
-            moka::sync::Cache::builder()
+        Self {
+            payments: moka::sync::Cache::builder()
                 .max_capacity(SCOPES)
                 .time_to_idle(IDLE)
                 .build(),
-        )
+            checksums: moka::sync::Cache::builder()
+                .max_capacity(SCOPES * 4)
+                .time_to_idle(IDLE)
+                .build(),
+        }
     }
 }
 
 impl std::fmt::Debug for DigestCache {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("DigestCache")
-            .field("scopes", &self.0.entry_count())
+            .field("scopes", &self.payments.entry_count())
             .finish()
     }
 }
@@ -67,6 +75,22 @@ fn digest(p: &Payment) -> [u8; 32] {
 }
 
 impl DigestCache {
+    /// The checksum of a scope nothing changed in since change `seq`, if one was computed then.
+    ///
+    /// A checksum is stored under the change number read before its rows; any write after
+    /// that number raises the scope's number, so the entry is only used while nothing changed.
+    pub fn unchanged_checksum(&self, tontine: TontineId, view: View, seq: u64) -> Option<String> {
+        self.checksums
+            .get(&(tontine, view))
+            .filter(|(at, _)| *at == seq)
+            .map(|(_, sum)| sum)
+    }
+
+    pub fn remember_checksum(&self, tontine: TontineId, view: View, seq: u64, sum: &str) {
+        self.checksums
+            .insert((tontine, view), (seq, sum.to_owned()));
+    }
+
     /// The digests of the payments of `tontine` that `view` sees, current at least to change
     /// `upto` (read before this call).
     pub async fn payments(
@@ -76,7 +100,7 @@ impl DigestCache {
         view: View,
         upto: u64,
     ) -> ApiResult<Vec<[u8; 32]>> {
-        let entry = self.0.get_with((tontine, view), Default::default);
+        let entry = self.payments.get_with((tontine, view), Default::default);
         let mut scope = entry.lock().await;
         let store = state.store();
         match scope.seq {

@@ -40,6 +40,8 @@ pub struct Effects<'a> {
     access: HashMap<TontineId, Option<TontineAccess>>,
     sessions: HashMap<SessionId, Option<Session>>,
     members: HashMap<MemberId, Option<Member>>,
+    /// Tontines whose members are in `members`.
+    member_lists: HashSet<TontineId>,
     /// Live payments per session, including those planned in this batch.
     live: HashMap<SessionId, Vec<PaymentKey>>,
     /// Payment ids already taken: on the server (read once per request) or in this batch.
@@ -58,6 +60,7 @@ impl<'a> Effects<'a> {
             access: HashMap::new(),
             sessions: HashMap::new(),
             members: HashMap::new(),
+            member_lists: HashSet::new(),
             live: HashMap::new(),
             taken: HashSet::new(),
             new_phones: HashSet::new(),
@@ -95,12 +98,19 @@ impl<'a> Effects<'a> {
         Ok(self.sessions.get(&id).cloned().flatten())
     }
 
+    /// A member of `tontine`; the tontine's members are read once per request.
     async fn member(&mut self, tontine: TontineId, id: MemberId) -> ApiResult<Option<Member>> {
-        if !self.members.contains_key(&id) {
-            let m = self.state.store().member_by_id(tontine, id).await?;
-            self.members.insert(id, m);
+        if self.member_lists.insert(tontine) {
+            for m in self.state.store().list_members(tontine).await? {
+                self.members.insert(m.id, Some(m));
+            }
         }
-        Ok(self.members.get(&id).cloned().flatten())
+        Ok(self
+            .members
+            .get(&id)
+            .cloned()
+            .flatten()
+            .filter(|m| m.tontine_id == tontine))
     }
 
     async fn live(&mut self, session: SessionId) -> ApiResult<&mut Vec<PaymentKey>> {
@@ -304,7 +314,9 @@ impl<'a> Effects<'a> {
             tontine.penalty,
         );
         let receipt = receipt_code(m).to_string();
-        batch.sessions.push((session.id, session.status));
+        if !batch.sessions.iter().any(|(id, _)| *id == session.id) {
+            batch.sessions.push((session.id, session.status));
+        }
         batch.audits.push(self.audit(
             tontine.id,
             "payment.recorded",

@@ -228,13 +228,29 @@ pub async fn pull(
         if roles.get(&c.tontine_id) != Some(&role) {
             new_roles.push((c.tontine_id, role));
         }
+        let view = view_of(&access, caller);
+        // Nothing changed since the phone's cursor and its checksum is known: no reads.
+        if c.cursor == scope.last_seq
+            && let Some(checksum) =
+                state
+                    .sync_digests
+                    .unchanged_checksum(c.tontine_id, view, scope.last_seq)
+        {
+            scopes.push(ScopeChanges {
+                tontine_id: c.tontine_id,
+                changes: Vec::new(),
+                status: PageStatus::UpToDate,
+                checksum: Some(checksum),
+                cursor: c.cursor,
+            });
+            continue;
+        }
         // The feed is read before the rows: a row newer than its change is sent again later,
         // never older.
         let refs = store
             .changes_since(c.tontine_id, c.cursor, PAGE + 1)
             .await?;
         let has_more = refs.len() > PAGE as usize;
-        let view = view_of(&access, caller);
         let changed: Vec<PaymentId> = refs
             .iter()
             .take(PAGE as usize)
@@ -270,7 +286,11 @@ pub async fn pull(
                 .iter()
                 .filter(|((e, _), _)| *e != Entity::Payment)
                 .map(|((e, id), row)| row_digest(*e, *id, row));
-            Some(scope_checksum(others.chain(payments)))
+            let sum = scope_checksum(others.chain(payments));
+            state
+                .sync_digests
+                .remember_checksum(c.tontine_id, view, scope.last_seq, &sum);
+            Some(sum)
         };
         scopes.push(ScopeChanges {
             tontine_id: c.tontine_id,
