@@ -86,11 +86,13 @@ pub(crate) fn members_of_user(
     tontine_id: &str,
     user_id: &str,
 ) -> Result<Vec<Row>> {
+    // `+id`: order without the primary key (entity, id), whose ordered scan would read every
+    // member of every tontine on the phone instead of this tontine's through its index.
     let mut stmt = conn.prepare_cached(&format!(
         "SELECT {COLUMNS} FROM server_rows
          WHERE entity = 'member' AND tontine_id = ?1
            AND json_extract(fields_json, '$.user_id') = ?2
-         ORDER BY id"
+         ORDER BY +id"
     ))?;
     let raw = stmt
         .query_map(params![tontine_id, user_id], read_row)?
