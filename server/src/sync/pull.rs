@@ -18,7 +18,7 @@
 use std::collections::{BTreeMap, HashMap};
 
 use kobiri_core::{
-    Action, PaymentId, TontineId, UserId,
+    Action, ErrorCode, PaymentId, TontineId, UserId,
     sync::{Change, Entity, PageStatus, ScopeChanges, ScopeCursor, row_digest, scope_checksum},
 };
 use uuid::Uuid;
@@ -203,7 +203,12 @@ pub async fn pull(
     let mut scopes = Vec::with_capacity(wanted.len());
     for c in wanted {
         let access = if mine.iter().any(|t| t.id == c.tontine_id) {
-            TontineAccess::load(state, caller, c.tontine_id).await.ok()
+            // Only "not yours to see" drops the scope; a failing database is an error.
+            match TontineAccess::load(state, caller, c.tontine_id).await {
+                Ok(access) => Some(access),
+                Err(e) if e.code() == ErrorCode::NotFound => None,
+                Err(e) => return Err(e),
+            }
         } else {
             None
         };
