@@ -262,6 +262,11 @@ pub async fn validate(
         Decision::Reject => payment.status.reject(),
     }
     .map_err(|e| ApiError::new(ErrorCode::Conflict).with_detail(e.to_string()))?;
+    if payment.flagged && to == PaymentStatus::Valide {
+        return Err(rule(
+            "Ce paiement est signalé : le trésorier doit d'abord traiter le signalement",
+        ));
+    }
     let now = state.now();
     let audit = NewAudit::api(
         caller.id,

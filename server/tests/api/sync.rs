@@ -373,6 +373,12 @@ dual_test!(
             .iter()
             .find(|f| f["code"] == "duplicate_payment")
             .unwrap();
+        // A flagged payment is not validated before its flag is resolved.
+        let payment = dup["payment_id"].as_str().unwrap();
+        let validate = format!("/api/v1/payments/{payment}/validate");
+        let approve = json!({"action": "approve"});
+        let resp = app.post(&validate, c.president.token(), &approve).await;
+        assert_error(resp, StatusCode::BAD_REQUEST, "business_rule").await;
         let resolve = format!("{flags_path}/{}/resolve", dup["id"].as_str().unwrap());
         let body = json!({"resolution": "rejete", "note": "Double saisie, espèces rendues"});
         let done = assert_status(
