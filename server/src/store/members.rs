@@ -21,6 +21,8 @@ pub struct Member {
     pub missed_payments: u32,
     pub user_email: Option<String>,
     pub user_name: String,
+    pub first_name: String,
+    pub last_name: String,
     pub user_phone: Phone,
 }
 
@@ -96,6 +98,8 @@ impl TryFrom<MemberRow> for Member {
             missed_payments: u32::try_from(r.missed_payments).map_err(StoreError::corrupt)?,
             user_email: r.user_email,
             user_name: format!("{} {}", r.first_name, r.last_name),
+            first_name: r.first_name,
+            last_name: r.last_name,
             user_phone: Phone::parse(&r.user_phone).map_err(StoreError::corrupt)?,
         })
     }

@@ -564,6 +564,8 @@ impl<'a> Effects<'a> {
                 missed_payments: 0,
                 user_email: None,
                 user_name: format!("{} {}", first_name.trim(), last_name.trim()),
+                first_name: first_name.trim().to_owned(),
+                last_name: last_name.trim().to_owned(),
                 user_phone: phone_number,
             }),
         );

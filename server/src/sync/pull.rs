@@ -58,15 +58,11 @@ fn tontine_row(t: &Tontine) -> Row {
 }
 
 fn member_row(m: &Member) -> Row {
-    let (first, last) = m
-        .user_name
-        .split_once(' ')
-        .unwrap_or((m.user_name.as_str(), ""));
     row([
         ("tontine_id", text(m.tontine_id)),
         ("user_id", text(m.user_id)),
-        ("first_name", text(first)),
-        ("last_name", text(last)),
+        ("first_name", text(&m.first_name)),
+        ("last_name", text(&m.last_name)),
         ("phone", text(m.user_phone.as_str())),
         ("role", text(m.role)),
         ("is_active", text(m.is_active)),

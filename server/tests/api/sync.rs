@@ -705,7 +705,7 @@ dual_test!(
             tontine_id: tontine(&c),
             user_id: kobiri_core::UserId::new(),
             phone: "+221765551299".to_owned(),
-            first_name: "Binta".to_owned(),
+            first_name: "Mame Diarra".to_owned(),
             last_name: "Kane".to_owned(),
         });
         let pay = phone.record(MutationKind::RecordCashPayment {
@@ -728,6 +728,10 @@ dual_test!(
                 .iter()
                 .any(|m| m["id"] == member_id.to_string())
         );
+        // The phone gets the names as given, even a first name of two words.
+        let row = &phone.rows[&tontine(&c)][&("member".to_owned(), member_id.as_uuid())];
+        assert_eq!(row["first_name"], "Mame Diarra");
+        assert_eq!(row["last_name"], "Kane");
         // A collector may not add members, offline or not.
         let mut collector = Phone::enroll(&app, &c.collector).await;
         let add = collector.record(MutationKind::AddMember {
