@@ -107,8 +107,15 @@ fn apply_scope(
     match (scope.status, &scope.checksum) {
         (PageStatus::HasMore, _) => round.more = true,
         (PageStatus::UpToDate, Some(expected)) => {
+            let known = rows::verified(conn, &tontine_id)?;
+            if known.is_some_and(|k| k.eq_ignore_ascii_case(expected)) {
+                // The copy matched this very checksum and no row changed since.
+                return Ok(());
+            }
             let local = rows::checksum(conn, &tontine_id)?;
-            if !local.eq_ignore_ascii_case(expected) {
+            if local.eq_ignore_ascii_case(expected) {
+                rows::set_verified(conn, &tontine_id, expected)?;
+            } else {
                 let reload = resets.insert(tontine_id.clone());
                 round.problems.push(if reload {
                     format!(

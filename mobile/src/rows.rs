@@ -160,6 +160,22 @@ pub(crate) fn checksum(conn: &Connection, tontine_id: &str) -> Result<String> {
     Ok(scope_checksum(digests))
 }
 
+/// The server checksum the scope's copy last matched, if nothing changed in it since.
+pub(crate) fn verified(conn: &Connection, tontine_id: &str) -> Result<Option<String>> {
+    let mut stmt = conn.prepare_cached("SELECT verified FROM scopes WHERE tontine_id = ?1")?;
+    let found = stmt
+        .query_row([tontine_id], |r| r.get::<_, Option<String>>(0))
+        .optional()?;
+    Ok(found.flatten())
+}
+
+/// Notes that the scope's copy matches `checksum` (forgotten by the next write to its rows).
+pub(crate) fn set_verified(conn: &Connection, tontine_id: &str, checksum: &str) -> Result<()> {
+    conn.prepare_cached("UPDATE scopes SET verified = ?2 WHERE tontine_id = ?1")?
+        .execute(params![tontine_id, checksum])?;
+    Ok(())
+}
+
 /// The cursors of every scope the phone holds.
 pub(crate) fn cursors(conn: &Connection) -> Result<Vec<(String, u64)>> {
     let mut stmt =

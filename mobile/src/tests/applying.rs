@@ -477,3 +477,39 @@ fn a_correction_of_a_correction_follows_the_same_cash() {
         .unwrap();
     assert!(held(&phone).is_empty());
 }
+
+#[test]
+fn a_matched_checksum_is_remembered_until_a_row_of_the_scope_changes() {
+    let phone = Phone::new(OFFLINE);
+    let t = &phone.tontine;
+    let verified = |phone: &Phone| {
+        phone
+            .api
+            .inner
+            .db
+            .read(|c| crate::rows::verified(c, &t.id.to_string()))
+            .unwrap()
+    };
+    let scope = ScopeChanges {
+        tontine_id: t.id,
+        changes: Vec::new(),
+        status: PageStatus::UpToDate,
+        checksum: Some(checksum_of(&t.changes())),
+        cursor: 5,
+    };
+    let round = apply(
+        &phone,
+        &[],
+        &answer(vec![scope.clone()]),
+        &mut BTreeSet::new(),
+    );
+    assert!(!round.more && round.problems.is_empty());
+    assert_eq!(verified(&phone), scope.checksum);
+    // A write to the copy (here by hand, as a pull would) forgets it, so the next answer is
+    // compared with the rows again and the difference is found.
+    phone.set_member(t.other_member, "tresorier", true);
+    assert_eq!(verified(&phone), None);
+    let round = apply(&phone, &[], &answer(vec![scope]), &mut BTreeSet::new());
+    assert!(round.more);
+    assert_eq!(round.problems.len(), 1);
+}

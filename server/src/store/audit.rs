@@ -151,6 +151,10 @@ pub(super) struct AuditQueries {
     /// Binds: id, tontine_id, actor_id, action, entity, entity_id, before, after, source,
     /// device_id, created_at.
     pub insert: &'static str,
+    /// Many entries in one statement: the head, the rows (`VALUES …`, bound like `insert`),
+    /// then the tail.
+    pub insert_many_head: &'static str,
+    pub insert_many_tail: &'static str,
     /// Binds: tontine_id, limit, offset.
     pub list: &'static str,
     /// Binds: tontine_id.
@@ -160,6 +164,9 @@ pub(super) struct AuditQueries {
 pub(super) const SQLITE: AuditQueries = AuditQueries {
     insert: "INSERT INTO audit_log (id, tontine_id, actor_id, action, entity, entity_id, before, \
         after, source, device_id, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
+    insert_many_head: "INSERT INTO audit_log (id, tontine_id, actor_id, action, entity, \
+        entity_id, before, after, source, device_id, created_at) ",
+    insert_many_tail: "",
     list: "SELECT id, tontine_id, actor_id, action, entity, entity_id, before, after, source, \
         device_id, created_at FROM audit_log WHERE tontine_id = $1 \
         ORDER BY created_at DESC, id DESC LIMIT $2 OFFSET $3",
@@ -171,6 +178,12 @@ pub(super) const POSTGRES: AuditQueries = AuditQueries {
     insert: "INSERT INTO audit_log (id, tontine_id, actor_id, action, entity, entity_id, before, \
         after, source, device_id, created_at) \
         VALUES ($1, $2, $3, $4, $5, $6, $7::jsonb, $8::jsonb, $9, $10, $11)",
+    insert_many_head: "INSERT INTO audit_log (id, tontine_id, actor_id, action, entity, \
+        entity_id, before, after, source, device_id, created_at) \
+        SELECT id, tontine_id, actor_id, action, entity, entity_id, before::jsonb, \
+        after::jsonb, source, device_id, created_at FROM (",
+    insert_many_tail: ") AS v (id, tontine_id, actor_id, action, entity, entity_id, before, \
+        after, source, device_id, created_at)",
     list: "SELECT id, tontine_id, actor_id, action, entity, entity_id, before::text AS before, \
         after::text AS after, source, device_id, created_at FROM audit_log WHERE tontine_id = $1 \
         ORDER BY created_at DESC, id DESC LIMIT $2 OFFSET $3",
@@ -178,20 +191,29 @@ pub(super) const POSTGRES: AuditQueries = AuditQueries {
 };
 
 /// Writes an audit entry on a connection inside the caller's transaction.
+/// Binds an audit entry's columns in the order of `insert`: with `bind` on a query, or with
+/// `push_bind` on a row of a multi-row insert (`insert_many_head`/`insert_many_tail`).
+macro_rules! bind_audit {
+    ($query:expr, $a:expr, $bind:ident) => {
+        $query
+            .$bind($a.id)
+            .$bind($a.tontine_id.map(|t| t.as_uuid()))
+            .$bind($a.actor_id.map(|u| u.as_uuid()))
+            .$bind($a.action)
+            .$bind($a.entity)
+            .$bind($a.entity_id)
+            .$bind($crate::store::audit::json_text($a.before.as_ref()))
+            .$bind($crate::store::audit::json_text($a.after.as_ref()))
+            .$bind($a.source.as_str())
+            .$bind($a.device_id)
+            .$bind($a.at)
+    };
+}
+pub(super) use bind_audit;
+
 macro_rules! insert_audit {
     ($conn:expr, $aq:expr, $a:expr) => {
-        sqlx::query($aq.insert)
-            .bind($a.id)
-            .bind($a.tontine_id.map(|t| t.as_uuid()))
-            .bind($a.actor_id.map(|u| u.as_uuid()))
-            .bind($a.action)
-            .bind($a.entity)
-            .bind($a.entity_id)
-            .bind($crate::store::audit::json_text($a.before.as_ref()))
-            .bind($crate::store::audit::json_text($a.after.as_ref()))
-            .bind($a.source.as_str())
-            .bind($a.device_id)
-            .bind($a.at)
+        $crate::store::audit::bind_audit!(sqlx::query($aq.insert), $a, bind)
             .execute($conn)
             .await?
     };

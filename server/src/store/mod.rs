@@ -420,7 +420,11 @@ pub trait SyncStore {
         device: kobiri_core::DeviceId,
         now: Timestamp,
     ) -> StoreResult<()>;
-    async fn scope_state(&self, tontine: kobiri_core::TontineId) -> StoreResult<ScopeState>;
+    /// Where each of `tontines`' feeds stands; a tontine with no feed yet is absent.
+    async fn scope_states(
+        &self,
+        tontines: &[kobiri_core::TontineId],
+    ) -> StoreResult<std::collections::HashMap<kobiri_core::TontineId, ScopeState>>;
     async fn changes_since(
         &self,
         tontine: kobiri_core::TontineId,

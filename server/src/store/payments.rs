@@ -240,28 +240,33 @@ pub(super) const SHARED: PaymentQueries = PaymentQueries {
 
 /// Binds the 19 values of a new payment, in the order of `PaymentQueries::insert` (the sync
 /// insert binds three more after them).
+/// Binds a payment's columns in the order of `insert`: with `bind` on a query, or with
+/// `push_bind` on a row of a multi-row insert.
 macro_rules! bind_new_payment {
     ($query:expr, $p:expr) => {
+        $crate::store::payments::bind_new_payment!($query, $p, bind)
+    };
+    ($query:expr, $p:expr, $bind:ident) => {
         $query
-            .bind($p.id.as_uuid())
-            .bind($p.tontine_id.as_uuid())
-            .bind($p.session_id.as_uuid())
-            .bind($p.member_id.as_uuid())
-            .bind($p.user_id.as_uuid())
-            .bind($crate::store::DbDecimal($p.amount.value()))
-            .bind($p.amount.currency().as_str())
-            .bind($p.method.as_str())
-            .bind($p.status.as_str())
-            .bind($p.operator_transaction_id.as_deref())
-            .bind($p.phone_number.as_deref())
-            .bind($p.proof_url.as_deref())
-            .bind($p.proof_description.as_deref())
-            .bind($crate::store::DbDecimal($p.penalty_amount.value()))
-            .bind($p.is_late)
-            .bind($p.recorded_by_id.as_uuid())
-            .bind($p.device_id)
-            .bind($p.notes.as_deref())
-            .bind($p.now)
+            .$bind($p.id.as_uuid())
+            .$bind($p.tontine_id.as_uuid())
+            .$bind($p.session_id.as_uuid())
+            .$bind($p.member_id.as_uuid())
+            .$bind($p.user_id.as_uuid())
+            .$bind($crate::store::DbDecimal($p.amount.value()))
+            .$bind($p.amount.currency().as_str())
+            .$bind($p.method.as_str())
+            .$bind($p.status.as_str())
+            .$bind($p.operator_transaction_id.as_deref())
+            .$bind($p.phone_number.as_deref())
+            .$bind($p.proof_url.as_deref())
+            .$bind($p.proof_description.as_deref())
+            .$bind($crate::store::DbDecimal($p.penalty_amount.value()))
+            .$bind($p.is_late)
+            .$bind($p.recorded_by_id.as_uuid())
+            .$bind($p.device_id)
+            .$bind($p.notes.as_deref())
+            .$bind($p.now)
     };
 }
 pub(super) use bind_new_payment;

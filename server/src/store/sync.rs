@@ -335,15 +335,18 @@ pub(super) struct SyncQueries {
     /// Binds: device, from seq, to seq, to hash, now. Guarded by `last_seq = from`.
     pub advance_device: &'static str,
     pub touch_device: &'static str,
-    pub record_mutation: &'static str,
+    /// The head of a multi-row insert into the device's log; rows bind device, seq, hash,
+    /// kind, tontine, outcome, now.
+    pub record_mutations: &'static str,
     pub session_status: &'static str,
-    /// Binds the 24 columns of a payment from sync.
-    pub insert_payment: &'static str,
+    /// The head of a multi-row insert of payments from sync; rows bind the 24 columns.
+    pub insert_payments: &'static str,
     /// Binds: id, reason, now, old status.
     pub cancel_payment: &'static str,
     pub insert_flag: &'static str,
     pub insert_incident: &'static str,
-    pub scope_state: &'static str,
+    /// Binds: the engine's id list.
+    pub scope_states: &'static str,
     /// Binds: tontine, cursor, limit.
     pub changes_since: &'static str,
     pub scope_roles: &'static str,
@@ -378,15 +381,13 @@ pub(super) const SHARED: SyncQueries = SyncQueries {
     advance_device: "UPDATE devices SET last_seq = $3, last_hash = $4, last_seen_at = $5 \
         WHERE id = $1 AND last_seq = $2",
     touch_device: "UPDATE devices SET last_seen_at = $2 WHERE id = $1",
-    record_mutation: "INSERT INTO device_mutations (device_id, seq, hash, kind, tontine_id, \
-        outcome, received_at) VALUES ($1, $2, $3, $4, $5, $6, $7)",
+    record_mutations: "INSERT INTO device_mutations (device_id, seq, hash, kind, tontine_id, \
+        outcome, received_at) ",
     session_status: "SELECT status FROM sessions WHERE id = $1",
-    insert_payment: "INSERT INTO payments (id, tontine_id, session_id, member_id, user_id, \
+    insert_payments: "INSERT INTO payments (id, tontine_id, session_id, member_id, user_id, \
         amount, currency, method, status, operator_transaction_id, phone_number, proof_url, \
         proof_description, penalty_amount, is_late, recorded_by_id, device_id, notes, \
-        initiated_at, created_at, updated_at, receipt_code, flagged, corrects_id) \
-        VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, \
-        $19, $19, $19, $20, $21, $22)",
+        created_at, initiated_at, updated_at, receipt_code, flagged, corrects_id) ",
     cancel_payment: "UPDATE payments SET status = 'annule', rejection_reason = $2, \
         updated_at = $3 WHERE id = $1 AND status = $4",
     insert_flag: "INSERT INTO sync_flags (id, tontine_id, payment_id, device_id, seq, code, \
@@ -394,7 +395,8 @@ pub(super) const SHARED: SyncQueries = SyncQueries {
     insert_incident: "INSERT INTO integrity_incidents (id, tontine_id, device_id, user_id, kind, \
         expected_seq, received_seq, detail, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, \
         $9) ON CONFLICT (device_id, kind, expected_seq, received_seq) DO NOTHING",
-    scope_state: "SELECT last_seq, min_seq FROM sync_scopes WHERE tontine_id = $1",
+    scope_states: "SELECT tontine_id, last_seq, min_seq FROM sync_scopes \
+        WHERE tontine_id IN (SELECT unhex(replace(value, '-', '')) FROM json_each($1))",
     changes_since: "SELECT entity, entity_id, change_seq, deleted FROM sync_changes \
         WHERE tontine_id = $1 AND change_seq > $2 ORDER BY change_seq LIMIT $3",
     scope_roles: "SELECT tontine_id, role FROM device_scopes WHERE device_id = $1",
@@ -423,6 +425,8 @@ pub(super) const SHARED: SyncQueries = SyncQueries {
 /// PostgreSQL: the session status read locks the row, so a session cannot close under a batch.
 pub(super) const POSTGRES: SyncQueries = SyncQueries {
     payments_taken: "SELECT id FROM payments WHERE id = ANY($1)",
+    scope_states: "SELECT tontine_id, last_seq, min_seq FROM sync_scopes \
+        WHERE tontine_id = ANY($1)",
     session_status: "SELECT status FROM sessions WHERE id = $1 FOR UPDATE",
     flags_of: "SELECT id, tontine_id, payment_id, device_id, seq, code, reason, status, \
         resolution, resolution_note, resolved_by_id, resolved_at, created_at FROM sync_flags \
@@ -448,6 +452,32 @@ macro_rules! insert_incident {
     };
 }
 pub(super) use insert_incident;
+
+/// The most bound values one statement carries: under SQLite's 32,766 and PostgreSQL's 65,535.
+const MAX_BINDS: usize = 30_000;
+
+/// How many rows of `columns` values one multi-row insert takes.
+pub(super) const fn rows_per_insert(columns: usize) -> usize {
+    let rows = MAX_BINDS / columns;
+    if rows == 0 { 1 } else { rows }
+}
+
+/// Inserts `$rows` with as few statements as the bind limit allows: `$head`, then
+/// `VALUES (…), (…)` with each row bound by `$bind`, then `$tail`. One round trip per
+/// statement instead of one per row.
+macro_rules! insert_many {
+    ($conn:expr, $head:expr, $tail:expr, $rows:expr, $columns:expr, |$b:ident, $row:ident| $bind:expr) => {
+        for chunk in $rows.chunks($crate::store::sync::rows_per_insert($columns)) {
+            let mut query = sqlx::QueryBuilder::new($head);
+            query.push_values(chunk, |mut $b, $row| {
+                $bind;
+            });
+            query.push($tail);
+            query.build().execute(&mut *$conn).await?;
+        }
+    };
+}
+pub(super) use insert_many;
 
 macro_rules! impl_sync_store {
     ($store:ty, $q:expr, $mq:expr, $pq:expr, $uq:expr, $aq:expr) => {
@@ -587,15 +617,23 @@ macro_rules! impl_sync_store {
                         return Ok(Applied::Stale);
                     }
                 }
-                for s in &b.payments {
-                    let p = &s.payment;
-                    $crate::store::payments::bind_new_payment!(sqlx::query($q.insert_payment), p)
-                        .bind(&s.receipt_code)
-                        .bind(s.flagged)
-                        .bind(s.corrects.map(|c| c.as_uuid()))
-                        .execute(&mut *tx)
-                        .await?;
-                }
+                // `bind_new_payment!` binds `now` once, as created_at; it is also initiated_at
+                // and updated_at.
+                $crate::store::sync::insert_many!(
+                    tx,
+                    $q.insert_payments,
+                    "",
+                    b.payments,
+                    24,
+                    |row, s| {
+                        $crate::store::payments::bind_new_payment!(row, s.payment, push_bind)
+                            .push_bind(s.payment.now)
+                            .push_bind(s.payment.now)
+                            .push_bind(&s.receipt_code)
+                            .push_bind(s.flagged)
+                            .push_bind(s.corrects.map(|c| c.as_uuid()))
+                    }
+                );
                 for c in &b.payouts {
                     let done = sqlx::query($pq.confirm)
                         .bind(c.passage.as_uuid())
@@ -637,21 +675,30 @@ macro_rules! impl_sync_store {
                         .execute(&mut *tx)
                         .await?;
                 }
-                for a in &b.audits {
-                    $crate::store::audit::insert_audit!(&mut *tx, $aq, a);
-                }
-                for r in &b.recorded {
-                    sqlx::query($q.record_mutation)
-                        .bind(b.device_id.as_uuid())
-                        .bind(to_i64(r.seq))
-                        .bind(r.hash.to_vec())
-                        .bind(r.kind)
-                        .bind(r.tontine_id.map(|t| t.as_uuid()))
-                        .bind(&r.outcome)
-                        .bind(b.now)
-                        .execute(&mut *tx)
-                        .await?;
-                }
+                $crate::store::sync::insert_many!(
+                    tx,
+                    $aq.insert_many_head,
+                    $aq.insert_many_tail,
+                    b.audits,
+                    11,
+                    |row, a| { $crate::store::audit::bind_audit!(row, a, push_bind) }
+                );
+                $crate::store::sync::insert_many!(
+                    tx,
+                    $q.record_mutations,
+                    "",
+                    b.recorded,
+                    7,
+                    |row, r| {
+                        row.push_bind(b.device_id.as_uuid())
+                            .push_bind(to_i64(r.seq))
+                            .push_bind(r.hash.to_vec())
+                            .push_bind(r.kind)
+                            .push_bind(r.tontine_id.map(|t| t.as_uuid()))
+                            .push_bind(&r.outcome)
+                            .push_bind(b.now)
+                    }
+                );
                 tx.commit().await?;
                 Ok(Applied::Done)
             }
@@ -675,22 +722,32 @@ macro_rules! impl_sync_store {
                 Ok(())
             }
 
-            async fn scope_state(
+            async fn scope_states(
                 &self,
-                tontine: kobiri_core::TontineId,
-            ) -> $crate::store::StoreResult<$crate::store::ScopeState> {
+                tontines: &[kobiri_core::TontineId],
+            ) -> $crate::store::StoreResult<
+                std::collections::HashMap<kobiri_core::TontineId, $crate::store::ScopeState>,
+            > {
                 use $crate::store::sync::to_u64;
-                let row: Option<(i64, i64)> = sqlx::query_as($q.scope_state)
-                    .bind(tontine.as_uuid())
-                    .fetch_optional(self.writer())
+                if tontines.is_empty() {
+                    return Ok(std::collections::HashMap::new());
+                }
+                let ids: Vec<uuid::Uuid> = tontines.iter().map(|t| t.as_uuid()).collect();
+                let rows: Vec<(uuid::Uuid, i64, i64)> = sqlx::query_as($q.scope_states)
+                    .bind(Self::id_list(&ids))
+                    .fetch_all(self.writer())
                     .await?;
-                Ok(match row {
-                    Some((last, min)) => $crate::store::ScopeState {
-                        last_seq: to_u64(last)?,
-                        min_seq: to_u64(min)?,
-                    },
-                    None => $crate::store::ScopeState::default(),
-                })
+                rows.into_iter()
+                    .map(|(id, last, min)| {
+                        Ok((
+                            kobiri_core::TontineId::from_uuid(id),
+                            $crate::store::ScopeState {
+                                last_seq: to_u64(last)?,
+                                min_seq: to_u64(min)?,
+                            },
+                        ))
+                    })
+                    .collect()
             }
 
             async fn changes_since(

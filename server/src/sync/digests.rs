@@ -92,13 +92,15 @@ impl DigestCache {
     }
 
     /// The digests of the payments of `tontine` that `view` sees, current at least to change
-    /// `upto` (read before this call).
+    /// `upto` (read before this call). `fresh` are payments the caller read after `upto`:
+    /// they are not read again.
     pub async fn payments(
         &self,
         state: &AppState,
         tontine: TontineId,
         view: View,
         upto: u64,
+        fresh: &[Payment],
     ) -> ApiResult<Vec<[u8; 32]>> {
         let entry = self.payments.get_with((tontine, view), Default::default);
         let mut scope = entry.lock().await;
@@ -128,9 +130,15 @@ impl DigestCache {
                         }
                     }
                 }
-                for p in store.payments_by_ids(&changed).await? {
-                    if visible(&p, view) {
-                        scope.payments.insert(p.id.as_uuid(), digest(&p));
+                let known: HashMap<Uuid, &Payment> =
+                    fresh.iter().map(|p| (p.id.as_uuid(), p)).collect();
+                changed.retain(|id| !known.contains_key(&id.as_uuid()));
+                let read = store.payments_by_ids(&changed).await?;
+                // A fresh payment the catch-up did not name is only re-digested: it is at
+                // least as recent as the one kept.
+                for p in read.iter().chain(known.values().copied()) {
+                    if p.tontine_id == tontine && visible(p, view) {
+                        scope.payments.insert(p.id.as_uuid(), digest(p));
                     }
                 }
                 // A complete read holds every change up to `upto` (read before it).

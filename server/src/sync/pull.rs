@@ -120,13 +120,14 @@ fn passage_row(p: &Passage) -> Row {
 }
 
 /// The rows of a scope the caller may see, keyed by entity and id: all the tontine's small
-/// tables, and of its payments only those named (the changed ones).
+/// tables, and of its payments only those named (the changed ones). Also returns the named
+/// payments as read, for the scope's digests.
 async fn visible_rows(
     state: &AppState,
     access: &TontineAccess,
     view: Option<UserId>,
     payments: &[PaymentId],
-) -> ApiResult<HashMap<(Entity, Uuid), Row>> {
+) -> ApiResult<(HashMap<(Entity, Uuid), Row>, Vec<Payment>)> {
     let store = state.store();
     let t = &access.tontine;
     let mut rows = HashMap::new();
@@ -138,15 +139,16 @@ async fn visible_rows(
     for s in &sessions {
         rows.insert((Entity::Session, s.id.as_uuid()), session_row(s));
     }
-    for p in store.payments_by_ids(payments).await? {
+    let read = store.payments_by_ids(payments).await?;
+    for p in &read {
         if p.tontine_id == t.id && view.is_none_or(|user| p.user_id == user) {
-            rows.insert((Entity::Payment, p.id.as_uuid()), payment_row(&p));
+            rows.insert((Entity::Payment, p.id.as_uuid()), payment_row(p));
         }
     }
     for p in store.list_passages(t.id).await? {
         rows.insert((Entity::Passage, p.id.as_uuid()), passage_row(&p));
     }
-    Ok(rows)
+    Ok((rows, read))
 }
 
 /// Whose payments the caller sees in a scope: all (`None`) or their own.
@@ -195,6 +197,8 @@ pub async fn pull(
     }
     let roles: HashMap<TontineId, String> =
         store.scope_roles(device.id).await?.into_iter().collect();
+    let ids: Vec<TontineId> = wanted.iter().map(|c| c.tontine_id).collect();
+    let states = store.scope_states(&ids).await?;
     let mut new_roles = Vec::new();
     let mut scopes = Vec::with_capacity(wanted.len());
     for c in wanted {
@@ -214,7 +218,7 @@ pub async fn pull(
             continue;
         };
         let role = role_key(&access);
-        let scope = store.scope_state(c.tontine_id).await?;
+        let scope = states.get(&c.tontine_id).copied().unwrap_or_default();
         let role_changed = c.cursor > 0 && roles.get(&c.tontine_id).is_some_and(|r| *r != role);
         if c.cursor > scope.last_seq || (c.cursor > 0 && c.cursor < scope.min_seq) || role_changed {
             scopes.push(ScopeChanges {
@@ -258,7 +262,7 @@ pub async fn pull(
             .filter(|r| r.entity == Entity::Payment.as_str() && !r.deleted)
             .map(|r| PaymentId::from_uuid(r.entity_id))
             .collect();
-        let rows = visible_rows(state, &access, view, &changed).await?;
+        let (rows, read) = visible_rows(state, &access, view, &changed).await?;
         let mut changes = Vec::with_capacity(refs.len().min(PAGE as usize));
         let mut cursor = c.cursor;
         for r in refs.into_iter().take(PAGE as usize) {
@@ -281,7 +285,7 @@ pub async fn pull(
         } else {
             let payments = state
                 .sync_digests
-                .payments(state, c.tontine_id, view, scope.last_seq)
+                .payments(state, c.tontine_id, view, scope.last_seq, &read)
                 .await?;
             let others = rows
                 .iter()
