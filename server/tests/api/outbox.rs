@@ -475,3 +475,62 @@ dual_test!(
         );
     }
 );
+
+/// Two real `kobiri-server` processes on one PostgreSQL database, their outbox workers
+/// running every second against the Orange stand-in: every message goes out exactly once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_server_processes_on_one_postgres_send_each_message_exactly_once() {
+    const N: usize = 60;
+    let Some(app) = TestApp::spawn(Engine::Postgres).await else {
+        return;
+    };
+    let standin = StandIn::start().await;
+    let user = app.user("racer").await;
+    queue_many(&app, &user, N).await;
+    let orange = standin.orange_config();
+    let logs = tempfile::tempdir().unwrap();
+    let spawn = || {
+        tokio::process::Command::new(env!("CARGO_BIN_EXE_kobiri-server"))
+            .env("DATABASE_URL", &app.config.database_url)
+            .env("ENVIRONMENT", "test")
+            .env("HOST", "127.0.0.1")
+            .env("PORT", "0")
+            .env("LOG_DIR", logs.path())
+            .env("LOG_LEVEL", "warn")
+            .env("JOBS_INTERVAL_SECONDS", "0")
+            .env("OUTBOX_INTERVAL_SECONDS", "1")
+            .env("SMS_PROVIDER", "orange")
+            .env("ORANGE_SMS_BASE_URL", &orange.base_url)
+            .env("ORANGE_OAUTH_URL", &orange.oauth_url)
+            .env("ORANGE_SMS_CLIENT_ID", &orange.client_id)
+            .env("ORANGE_SMS_CLIENT_SECRET", &orange.client_secret)
+            .env("ORANGE_SMS_SENDER", &orange.sender)
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .kill_on_drop(true)
+            .spawn()
+            .unwrap()
+    };
+    let (mut first, mut second) = (spawn(), spawn());
+    for _ in 0..300 {
+        if standin.sms().len() >= N {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    // Give a duplicate, if any, the time to arrive.
+    tokio::time::sleep(Duration::from_millis(2500)).await;
+    let _ = first.kill().await;
+    let _ = second.kill().await;
+    let mut texts: Vec<String> = standin.sms().into_iter().map(|s| s.text).collect();
+    assert_eq!(texts.len(), N, "every message sent, none twice");
+    texts.sort();
+    texts.dedup();
+    assert_eq!(texts.len(), N);
+    let entries = rows(&app, Channel::Sms).await;
+    assert!(
+        entries
+            .iter()
+            .all(|e| e.attempts == 1 && e.status == NotificationStatus::Envoyee)
+    );
+}
