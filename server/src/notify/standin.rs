@@ -1,7 +1,8 @@
 //! Loopback stand-ins for the providers, for tests (here and in other crates): one HTTP server
 //! on `127.0.0.1:0` speaking Orange OAuth + SMS, Africa's Talking, and FCM with its OAuth token
 //! endpoint, and a small SMTP sink on another port. They record what they receive, can be
-//! switched down (HTTP 503, SMTP 421) and back up, and can mark an FCM token `UNREGISTERED`.
+//! switched down (HTTP 503, SMTP 421) and back up, can answer slowly, and can mark an FCM
+//! token `UNREGISTERED`.
 //!
 //! The FCM token endpoint verifies the RS256 assertion with the public half of a **test-only**
 //! RSA key (`server/tests/fixtures/fcm-test-key.pem`), which protects nothing.
@@ -109,6 +110,8 @@ struct Record {
     issued: HashMap<Service, usize>,
     /// Calls refused because the service was down.
     refused: HashMap<Service, usize>,
+    /// How long each message call (not token calls) takes to answer.
+    latency: std::time::Duration,
 }
 
 #[derive(Debug, Clone)]
@@ -132,6 +135,14 @@ impl Shared {
             }
             down
         })
+    }
+
+    /// Waits the configured latency.
+    async fn delay(&self) {
+        let latency = self.with(|r| r.latency);
+        if !latency.is_zero() {
+            tokio::time::sleep(latency).await;
+        }
     }
 
     fn issue(&self, service: Service) -> String {
@@ -246,6 +257,11 @@ impl StandIn {
                 r.down.remove(&service);
             }
         });
+    }
+
+    /// Makes every message call (SMS, push) take `latency` before answering.
+    pub fn set_latency(&self, latency: std::time::Duration) {
+        self.shared.with(|r| r.latency = latency);
     }
 
     /// FCM answers `UNREGISTERED` for `token` from now on.
@@ -371,6 +387,7 @@ async fn orange_sms(
     headers: HeaderMap,
     Json(body): Json<Value>,
 ) -> Response {
+    s.delay().await;
     if s.is_down(Service::Orange) {
         return unavailable();
     }
@@ -411,6 +428,7 @@ async fn africastalking(
     headers: HeaderMap,
     Form(form): Form<HashMap<String, String>>,
 ) -> Response {
+    s.delay().await;
     if s.is_down(Service::AfricasTalking) {
         return unavailable();
     }
@@ -490,6 +508,7 @@ async fn fcm_send(
     headers: HeaderMap,
     Json(body): Json<Value>,
 ) -> Response {
+    s.delay().await;
     if s.is_down(Service::Fcm) {
         return unavailable();
     }

@@ -485,6 +485,8 @@ async fn two_server_processes_on_one_postgres_send_each_message_exactly_once() {
         return;
     };
     let standin = StandIn::start().await;
+    // Slow enough that one process cannot send everything before the other starts.
+    standin.set_latency(Duration::from_millis(50));
     let user = app.user("racer").await;
     queue_many(&app, &user, N).await;
     let orange = standin.orange_config();
@@ -512,7 +514,7 @@ async fn two_server_processes_on_one_postgres_send_each_message_exactly_once() {
             .unwrap()
     };
     let (mut first, mut second) = (spawn(), spawn());
-    for _ in 0..300 {
+    for _ in 0..600 {
         if standin.sms().len() >= N {
             break;
         }
@@ -524,6 +526,7 @@ async fn two_server_processes_on_one_postgres_send_each_message_exactly_once() {
     let _ = second.kill().await;
     let mut texts: Vec<String> = standin.sms().into_iter().map(|s| s.text).collect();
     assert_eq!(texts.len(), N, "every message sent, none twice");
+    assert_eq!(standin.oauth_tokens_issued(), 2, "both processes sent some");
     texts.sort();
     texts.dedup();
     assert_eq!(texts.len(), N);
