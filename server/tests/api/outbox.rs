@@ -19,9 +19,9 @@ use kobiri_server::{
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
-use crate::dual_test;
 use crate::helpers::*;
 use crate::notifications::{Group, group};
+use crate::{dual_test, dual_test_with};
 
 /// The stand-ins and a worker whose senders point at them.
 struct Rig {
@@ -537,3 +537,29 @@ async fn two_server_processes_on_one_postgres_send_each_message_exactly_once() {
             .all(|e| e.attempts == 1 && e.status == NotificationStatus::Envoyee)
     );
 }
+
+dual_test_with!(
+    the_server_runs_its_outbox_worker_every_interval,
+    |c| c.notify.outbox.interval = Duration::from_millis(50),
+    |app| async move {
+        let g = group(&app, "", 10).await;
+        remind(&app, &g, &["sms"]).await;
+        // The app's own worker sends through its SMS sender (the test recorder).
+        let mut sent = Vec::new();
+        for _ in 0..200 {
+            sent = app.outbox.sms();
+            if sent.len() == 4 {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(25)).await;
+        }
+        assert_eq!(sent.len(), 4);
+        assert!(sent.iter().any(|s| s.to.as_str() == g.awa.phone));
+        let entries = rows(&app, Channel::Sms).await;
+        assert!(
+            entries
+                .iter()
+                .all(|e| e.status == NotificationStatus::Envoyee)
+        );
+    }
+);
