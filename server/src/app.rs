@@ -126,7 +126,8 @@ fn trim_trailing_slash(mut req: Request) -> Request {
 
 /// Serves the app on `listener` until `shutdown` completes, then drains in-flight requests.
 /// Paths answer with and without a trailing slash. The job runner (reminders, late penalties)
-/// runs alongside, every `JOBS_INTERVAL_SECONDS`, and stops with the server.
+/// runs alongside, every `JOBS_INTERVAL_SECONDS`, and the outbox worker every
+/// `OUTBOX_INTERVAL_SECONDS`; both stop with the server.
 pub async fn serve(
     listener: TcpListener,
     state: AppState,
@@ -145,6 +146,7 @@ pub async fn serve(
         state.clock.clone(),
         state.config.jobs_interval,
     );
+    let outbox = spawn_outbox(&state);
     let app = tower::util::MapRequestLayer::new(trim_trailing_slash).layer(router(state));
     let service =
         ServiceExt::<Request<Body>>::into_make_service_with_connect_info::<SocketAddr>(app);
@@ -155,7 +157,23 @@ pub async fn serve(
     if let Some(jobs) = jobs {
         jobs.stop(std::time::Duration::from_secs(10)).await;
     }
+    if let Some(outbox) = outbox {
+        outbox.stop(std::time::Duration::from_secs(10)).await;
+    }
     served
+}
+
+/// The outbox worker's loop, every `OUTBOX_INTERVAL_SECONDS` (zero: off).
+fn spawn_outbox(state: &AppState) -> Option<crate::jobs::JobRunner> {
+    let state = state.clone();
+    let every = state.config.notify.outbox.interval;
+    crate::jobs::spawn_loop("outbox", every, move || {
+        let state = state.clone();
+        async move {
+            let report = crate::notify::run_outbox_pass(&state).await?;
+            Ok((report != crate::notify::OutboxReport::default()).then(|| format!("{report:?}")))
+        }
+    })
 }
 
 /// Completes on SIGINT or SIGTERM.

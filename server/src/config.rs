@@ -123,25 +123,27 @@ pub struct Config {
     /// How often the in-process job runner schedules and runs jobs (reminders, late
     /// penalties); zero turns it off.
     pub jobs_interval: Duration,
+    /// SMS gateway, push, and the outbox worker (see `notify::config`).
+    pub notify: crate::notify::config::NotifyConfig,
 }
 
 /// Reads variables from a map, so tests can build a configuration without touching the
 /// process environment.
-struct Vars(HashMap<String, String>);
+pub(crate) struct Vars(HashMap<String, String>);
 
 impl Vars {
-    fn get(&self, name: &str) -> Option<&str> {
+    pub(crate) fn get(&self, name: &str) -> Option<&str> {
         self.0
             .get(name)
             .map(String::as_str)
             .filter(|v| !v.trim().is_empty())
     }
 
-    fn string(&self, name: &str, default: &str) -> String {
+    pub(crate) fn string(&self, name: &str, default: &str) -> String {
         self.get(name).unwrap_or(default).to_owned()
     }
 
-    fn parse<T>(&self, name: &'static str, default: T) -> Result<T, ConfigError>
+    pub(crate) fn parse<T>(&self, name: &'static str, default: T) -> Result<T, ConfigError>
     where
         T: FromStr,
         T::Err: std::fmt::Display,
@@ -237,6 +239,7 @@ impl Config {
             read_cache_ttl: Duration::from_millis(v.parse("READ_CACHE_TTL_MS", 1000)?),
             password_hash_concurrency: v.parse("PASSWORD_HASH_CONCURRENCY", cores)?.max(1),
             jobs_interval: Duration::from_secs(v.parse("JOBS_INTERVAL_SECONDS", 60)?),
+            notify: crate::notify::config::NotifyConfig::from_vars(&v)?,
         })
     }
 
@@ -248,6 +251,8 @@ impl Config {
             ("DATABASE_MAX_CONNECTIONS", "8"),
             // Tests run job passes themselves, with their clock.
             ("JOBS_INTERVAL_SECONDS", "0"),
+            // … and outbox passes too.
+            ("OUTBOX_INTERVAL_SECONDS", "0"),
         ];
         match Self::from_vars(vars.map(|(k, v)| (k.to_owned(), v.to_owned()))) {
             Ok(config) => config,

@@ -9,7 +9,10 @@ use crate::{
     clock::{SharedClock, SystemClock},
     config::Config,
     metrics::Metrics,
-    notify::{LogMailer, LogSms, Mailer, SmsSender, SmtpMailer},
+    notify::{
+        AfricasTalkingSms, FcmPush, LogMailer, LogPush, LogSms, Mailer, OrangeSms, OutboxWorker,
+        PushSender, Senders, SmsSender, SmtpMailer, config::SmsProvider,
+    },
     store::{Store, Timestamp},
 };
 
@@ -29,6 +32,8 @@ pub struct Inner {
     pub limits: RateLimits,
     pub mailer: Arc<dyn Mailer>,
     pub sms: Arc<dyn SmsSender>,
+    /// Sends the outbox: the same SMS sender and mailer, and push (FCM when configured).
+    pub outbox: OutboxWorker,
     pub metrics: Metrics,
 }
 
@@ -49,21 +54,38 @@ pub struct Parts {
 }
 
 impl Parts {
-    /// The production wiring: system clock, SMTP when configured (the log otherwise), SMS to
-    /// the log.
+    /// The production wiring: system clock, SMTP when configured (the log otherwise), the SMS
+    /// gateway `SMS_PROVIDER` names (the log by default).
     pub fn from_config(config: Config, store: Arc<dyn Store>) -> anyhow::Result<Self> {
         let mailer: Arc<dyn Mailer> = match &config.smtp {
             Some(smtp) => Arc::new(SmtpMailer::new(smtp)?),
             None => Arc::new(LogMailer),
         };
         Ok(Self {
-            config,
             store,
             clock: Arc::new(SystemClock),
             mailer,
-            sms: Arc::new(LogSms),
+            sms: sms_sender(&config.notify.sms)?,
+            config,
         })
     }
+}
+
+fn sms_sender(provider: &SmsProvider) -> anyhow::Result<Arc<dyn SmsSender>> {
+    Ok(match provider {
+        SmsProvider::Log => Arc::new(LogSms),
+        SmsProvider::Orange(c) => Arc::new(OrangeSms::new(c.clone())?),
+        SmsProvider::AfricasTalking(c) => Arc::new(AfricasTalkingSms::new(c.clone())?),
+    })
+}
+
+/// FCM when `FCM_SERVICE_ACCOUNT_FILE` is set (its key file must be readable), the log
+/// otherwise.
+fn push_sender(config: &Config) -> anyhow::Result<Arc<dyn PushSender>> {
+    Ok(match &config.notify.fcm {
+        Some(fcm) => Arc::new(FcmPush::from_config(fcm)?),
+        None => Arc::new(LogPush),
+    })
 }
 
 impl AppState {
@@ -75,6 +97,15 @@ impl AppState {
             mailer,
             sms,
         } = parts;
+        let outbox = OutboxWorker {
+            senders: Senders {
+                sms: sms.clone(),
+                mailer: mailer.clone(),
+                push: push_sender(&config)?,
+            },
+            config: config.notify.outbox.clone(),
+            app_name: config.app_name.clone(),
+        };
         Ok(Self(Arc::new(Inner {
             cache: crate::cache::ReadCache::new(config.read_cache_ttl),
             sync_digests: crate::sync::DigestCache::default(),
@@ -88,6 +119,7 @@ impl AppState {
             clock,
             mailer,
             sms,
+            outbox,
         })))
     }
 

@@ -20,7 +20,7 @@ use kobiri_core::{SessionId, late_after};
 use serde_json::json;
 
 pub use reminders::reminder_event;
-pub use runner::{JobRunner, PassReport, run_due, run_pass, schedule, spawn};
+pub use runner::{JobRunner, PassReport, run_due, run_pass, schedule, spawn, spawn_loop};
 
 use crate::store::{JobKind, NewJob, SessionToSchedule, StoreError, StoreResult, Timestamp};
 

@@ -1,5 +1,6 @@
 //! The runner: a task started by `app::serve` that schedules and runs jobs every
 //! `JOBS_INTERVAL_SECONDS`, and the pass it runs, which tests call directly with their clock.
+//! [`spawn_loop`] is the loop itself, shared with the outbox worker.
 
 use std::{sync::Arc, time::Duration};
 
@@ -113,6 +114,23 @@ pub struct JobRunner {
 /// Starts the runner: a pass at once, then every `every`. `None` when `every` is zero
 /// (`JOBS_INTERVAL_SECONDS=0` turns jobs off, as the tests do).
 pub fn spawn(store: Arc<dyn Store>, clock: SharedClock, every: Duration) -> Option<JobRunner> {
+    spawn_loop("job", every, move || {
+        let (store, clock) = (store.clone(), clock.clone());
+        async move {
+            let report = run_pass(store.as_ref(), clock.as_ref()).await?;
+            Ok((report != PassReport::default()).then(|| format!("{report:?}")))
+        }
+    })
+}
+
+/// Runs `pass` at once, then every `every`, until stopped; `None` when `every` is zero. A
+/// pass answers what to log (`None`: nothing happened). The job runner and the outbox worker
+/// both run this way.
+pub fn spawn_loop<F, Fut>(name: &'static str, every: Duration, pass: F) -> Option<JobRunner>
+where
+    F: Fn() -> Fut + Send + 'static,
+    Fut: Future<Output = StoreResult<Option<String>>> + Send,
+{
     if every.is_zero() {
         return None;
     }
@@ -126,12 +144,10 @@ pub fn spawn(store: Arc<dyn Store>, clock: SharedClock, every: Duration) -> Opti
                 _ = stopped.changed() => break,
                 _ = tick.tick() => {}
             }
-            match run_pass(store.as_ref(), clock.as_ref()).await {
-                Ok(report) if report != PassReport::default() => {
-                    tracing::info!(?report, "job pass");
-                }
-                Ok(_) => {}
-                Err(e) => tracing::error!(error = %e, "job pass failed"),
+            match pass().await {
+                Ok(Some(report)) => tracing::info!(report, "{name} pass"),
+                Ok(None) => {}
+                Err(e) => tracing::error!(error = %e, "{name} pass failed"),
             }
         }
     });

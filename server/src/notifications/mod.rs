@@ -1,11 +1,13 @@
 //! The `/notifications` routes: the caller's in-app inbox (list, unread count, mark read),
-//! their channel choices per notification type, and reminders sent by a tontine's managers.
+//! their channel choices per notification type, reminders sent by a tontine's managers, and
+//! the push tokens of the caller's devices.
 //!
 //! The inbox is the caller's `in_app` notifications; the SMS and e-mail copies of the same
 //! notification are delivery records for the outbox worker and are not listed.
 
 pub mod dto;
 pub mod handlers;
+pub mod push_tokens;
 
 use axum::{
     Router,
@@ -27,4 +29,5 @@ pub fn router() -> Router<AppState> {
             "/notifications/send-reminder",
             post(handlers::send_reminder),
         )
+        .route("/devices/{id}/push-token", post(push_tokens::register))
 }

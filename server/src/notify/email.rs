@@ -3,11 +3,11 @@
 use async_trait::async_trait;
 use lettre::{
     AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor,
-    message::{Mailbox, header::ContentType},
+    message::{Mailbox, MultiPart, SinglePart, header::ContentType},
     transport::smtp::authentication::Credentials,
 };
 
-use super::{EmailMessage, Mailer, SendError};
+use super::{EmailMessage, Mailer, SendError, SendResult, Sent};
 use crate::config::{SmtpConfig, SmtpSecurity};
 
 /// Writes each e-mail to the log instead of sending it (development, no `SMTP_HOST`).
@@ -16,14 +16,14 @@ pub struct LogMailer;
 
 #[async_trait]
 impl Mailer for LogMailer {
-    async fn send(&self, message: EmailMessage) -> Result<(), SendError> {
+    async fn send(&self, message: EmailMessage) -> SendResult {
         tracing::info!(
             to = %message.to,
             subject = %message.subject,
             text = %message.text,
             "e-mail (development: SMTP_HOST unset, not sent)"
         );
-        Ok(())
+        Ok(Sent::default())
     }
 }
 
@@ -62,100 +62,90 @@ impl SmtpMailer {
     }
 }
 
+/// An SMTP failure: a 5xx answer is permanent, anything else (4xx, no connection) transient.
+fn smtp_error(e: &lettre::transport::smtp::Error) -> SendError {
+    if e.is_permanent() {
+        SendError::Permanent(format!("SMTP: {e}"))
+    } else {
+        SendError::Transient(format!("SMTP: {e}"))
+    }
+}
+
 #[async_trait]
 impl Mailer for SmtpMailer {
-    async fn send(&self, message: EmailMessage) -> Result<(), SendError> {
+    async fn send(&self, message: EmailMessage) -> SendResult {
         let to: Mailbox = message
             .to
             .as_str()
             .parse()
-            .map_err(|e| SendError(format!("{e}")))?;
-        let email = Message::builder()
+            .map_err(|e| SendError::Permanent(format!("address: {e}")))?;
+        let builder = Message::builder()
             .from(self.from.clone())
             .to(to)
-            .subject(message.subject)
-            .header(ContentType::TEXT_PLAIN)
-            .body(message.text)
-            .map_err(|e| SendError(e.to_string()))?;
-        self.transport
+            .subject(message.subject);
+        let email = match message.html {
+            Some(html) => builder.multipart(MultiPart::alternative_plain_html(message.text, html)),
+            None => builder.singlepart(
+                SinglePart::builder()
+                    .header(ContentType::TEXT_PLAIN)
+                    .body(message.text),
+            ),
+        }
+        .map_err(|e| SendError::Permanent(e.to_string()))?;
+        let response = self
+            .transport
             .send(email)
             .await
-            .map_err(|e| SendError(e.to_string()))?;
-        Ok(())
+            .map_err(|e| smtp_error(&e))?;
+        // The server's "250 queued as …" line, as the message id where it gives one.
+        let id = response.message().last().map(|line| line.trim().to_owned());
+        Ok(Sent {
+            provider_message_id: id.filter(|l| !l.is_empty()),
+        })
     }
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
+    use crate::notify::standin::StandIn;
     use kobiri_core::Email;
-    use tokio::{
-        io::{AsyncBufReadExt, AsyncWriteExt, BufReader},
-        net::TcpListener,
-    };
-
-    /// A minimal SMTP server: accepts one message and returns its DATA section.
-    async fn smtp_sink(listener: TcpListener) -> String {
-        let (stream, _) = listener.accept().await.unwrap();
-        let (read, mut write) = stream.into_split();
-        let mut lines = BufReader::new(read).lines();
-        write.write_all(b"220 sink ESMTP\r\n").await.unwrap();
-        let mut data = String::new();
-        let mut in_data = false;
-        while let Some(line) = lines.next_line().await.unwrap() {
-            if in_data {
-                if line == "." {
-                    // One message is all this sink takes; lettre's pool may keep the
-                    // connection open, so stop here rather than wait for QUIT.
-                    write.write_all(b"250 queued\r\n").await.unwrap();
-                    break;
-                } else {
-                    data.push_str(&line);
-                    data.push('\n');
-                }
-                continue;
-            }
-            let verb = line
-                .split_whitespace()
-                .next()
-                .unwrap_or_default()
-                .to_ascii_uppercase();
-            let reply: &[u8] = match verb.as_str() {
-                "EHLO" | "HELO" => b"250-sink\r\n250 8BITMIME\r\n",
-                "DATA" => {
-                    in_data = true;
-                    b"354 go ahead\r\n"
-                }
-                _ => b"250 ok\r\n",
-            };
-            write.write_all(reply).await.unwrap();
-        }
-        data
-    }
 
     #[tokio::test]
-    async fn smtp_mailer_delivers_to_an_smtp_server() {
-        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let port = listener.local_addr().unwrap().port();
-        let sink = tokio::spawn(smtp_sink(listener));
-        let mailer = SmtpMailer::new(&SmtpConfig {
-            host: "127.0.0.1".into(),
-            port,
-            username: None,
-            password: None,
-            from: "Kobiri <no-reply@kobiri.app>".into(),
-            security: SmtpSecurity::None,
-        })
-        .unwrap();
+    async fn smtp_mailer_delivers_text_and_html_parts() {
+        let standin = StandIn::start().await;
+        let mailer = SmtpMailer::new(&standin.smtp_config()).unwrap();
         let message = EmailMessage {
             to: Email::parse("awa@example.sn").unwrap(),
             subject: "Code".into(),
             text: "Votre code est 123456".into(),
+            html: Some("<p>Votre code est <b>123456</b></p>".into()),
         };
-        mailer.send(message).await.unwrap();
-        let data = sink.await.unwrap();
-        assert!(data.contains("To: awa@example.sn"), "{data}");
+        let sent = mailer.send(message).await.unwrap();
+        assert!(sent.provider_message_id.is_some());
+        let mails = standin.emails();
+        assert_eq!(mails.len(), 1);
+        assert_eq!(mails[0].rcpt_to, ["awa@example.sn"]);
+        let data = &mails[0].data;
         assert!(data.contains("Subject: Code"), "{data}");
-        assert!(data.contains("123456"), "{data}");
+        assert!(data.contains("multipart/alternative"), "{data}");
+        assert!(data.contains("text/plain"), "{data}");
+        assert!(data.contains("text/html"), "{data}");
+    }
+
+    #[tokio::test]
+    async fn an_smtp_server_down_is_transient() {
+        let standin = StandIn::start().await;
+        let mailer = SmtpMailer::new(&standin.smtp_config()).unwrap();
+        standin.set_down(true);
+        let message = EmailMessage {
+            to: Email::parse("awa@example.sn").unwrap(),
+            subject: "Code".into(),
+            text: "x".into(),
+            html: None,
+        };
+        let err = mailer.send(message).await.unwrap_err();
+        assert!(matches!(err, SendError::Transient(_)), "{err}");
     }
 }

@@ -1,11 +1,16 @@
 //! The one place that turns an [`Event`] and its recipients into the notification rows to
 //! write: the texts from core's `render`, always an in-app row, and one row per other channel
-//! the recipient's choices enable, addressed to their phone (SMS) or e-mail address.
+//! the recipient's choices enable, addressed to their phone (SMS), e-mail address, or user id
+//! (push).
 //!
 //! Defaults, for a type and channel the user never set: in-app on; SMS on for
 //! `rappel_cotisation`, `alerte_retard`, `confirmation_paiement`, `tour_passage` and
-//! `penalite`; e-mail and push off. In-app cannot be turned off. Push has no device tokens yet,
-//! so no push row is written even where enabled.
+//! `penalite`; e-mail and push off. In-app cannot be turned off.
+//!
+//! Push: one notification row and one outbox row **per user**, planned only when push is
+//! enabled and the user has a push token on a device that is not revoked. The worker sends it
+//! to each of the user's live tokens at send time, so a token registered or removed meanwhile
+//! counts, and one row per message keeps the notification's status simple.
 
 use kobiri_core::{Channel, Event, NotificationType, Rendered, SessionId, TontineId, render};
 use uuid::Uuid;
@@ -171,13 +176,14 @@ impl<'a> Plan<'a> {
     }
 }
 
-/// Where `channel` reaches the recipient: their phone, their e-mail address; none for push
-/// (no device tokens are stored yet) or in-app.
+/// Where `channel` reaches the recipient: their phone, their e-mail address, their user id
+/// for push (when they have a live push token); none for in-app.
 fn address(r: &Recipient, channel: Channel) -> Option<String> {
     match channel {
         Channel::Sms => Some(r.phone.as_str().to_owned()),
         Channel::Email => r.email.as_ref().map(|e| e.as_str().to_owned()),
-        Channel::Push | Channel::InApp => None,
+        Channel::Push => r.push.then(|| r.user_id.to_string()),
+        Channel::InApp => None,
     }
 }
 
@@ -196,6 +202,7 @@ mod tests {
             member_id: MemberId::new(),
             phone: Phone::parse("+221770000001").unwrap(),
             email: email.map(|e| Email::parse(e).unwrap()),
+            push: false,
             preferences: choices,
         }
     }
@@ -266,6 +273,34 @@ mod tests {
         );
         let rows = plan.for_recipient(&recipient(vec![off(kind, Channel::Sms)], None), None);
         assert_eq!(channels_of(&rows), [Channel::InApp]);
+    }
+
+    #[test]
+    fn push_is_planned_only_when_enabled_and_a_token_exists() {
+        let kind = NotificationType::RappelCotisation;
+        let on = Preference {
+            kind,
+            channel: Channel::Push,
+            enabled: true,
+        };
+        let plan = Plan::new(&reminder(), Links::default(), Utc::now());
+        let mut r = recipient(vec![on], None);
+        assert_eq!(
+            channels_of(&plan.for_recipient(&r, None)),
+            [Channel::InApp, Channel::Sms]
+        );
+        r.push = true;
+        let rows = plan.for_recipient(&r, None);
+        assert_eq!(
+            channels_of(&rows),
+            [Channel::InApp, Channel::Sms, Channel::Push]
+        );
+        assert_eq!(rows[2].recipient, Some(r.user_id.to_string()));
+        r.preferences.clear();
+        assert_eq!(
+            channels_of(&plan.for_recipient(&r, None)),
+            [Channel::InApp, Channel::Sms]
+        );
     }
 
     #[test]

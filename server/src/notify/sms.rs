@@ -1,9 +1,9 @@
-//! SMS senders. Real gateways (Orange SMS API, Africa's Talking) come with the outbox; in
-//! development the text goes to the log.
+//! The development SMS sender (the log), and the masking of numbers in logs. The gateways
+//! are `orange_sms` and `africastalking`.
 
 use async_trait::async_trait;
 
-use super::{SendError, SmsMessage, SmsSender};
+use super::{SendResult, Sent, SmsMessage, SmsSender};
 
 /// Writes each SMS to the log instead of sending it (development).
 #[derive(Debug, Clone, Copy, Default)]
@@ -11,9 +11,9 @@ pub struct LogSms;
 
 #[async_trait]
 impl SmsSender for LogSms {
-    async fn send(&self, message: SmsMessage) -> Result<(), SendError> {
+    async fn send(&self, message: SmsMessage) -> SendResult {
         tracing::info!(to = %mask(message.to.as_str()), text = %message.text, "SMS (development: not sent)");
-        Ok(())
+        Ok(Sent::default())
     }
 }
 

@@ -35,6 +35,7 @@ mod jobs;
 mod members;
 mod models;
 pub mod notifications;
+mod outbox;
 mod passages;
 mod payments;
 pub mod postgres;
@@ -58,6 +59,7 @@ pub use models::*;
 pub use notifications::{
     LIVE_PAYMENT_STATUSES, MarkRead, NewNotification, Notification, Preference, Recipient,
 };
+pub use outbox::{NewPushToken, OutboxEntry, OutboxMessage, OutboxOutcome, PushPlatform};
 pub use passages::{
     NewPassage, Passage, PassageChange, PassageEdit, PassagePlan, ReplacePassages, SessionSlot,
 };
@@ -82,6 +84,7 @@ pub trait Store:
     + AuditStore
     + PassageStore
     + NotificationStore
+    + OutboxStore
     + JobStore
     + SyncStore
     + HealthStore
@@ -102,6 +105,7 @@ impl<T> Store for T where
         + AuditStore
         + PassageStore
         + NotificationStore
+        + OutboxStore
         + JobStore
         + SyncStore
         + HealthStore
@@ -366,6 +370,39 @@ pub trait NotificationStore {
     /// Writes notifications and their outbox rows in one transaction; returns how many were
     /// written (those whose dedup key exists are skipped).
     async fn write_notifications(&self, list: &[NewNotification]) -> StoreResult<u64>;
+}
+
+/// The outbox worker's operations, and device push tokens. Writing outbox rows is not here:
+/// they are written with their notification, in the cause's transaction (see
+/// `notifications::insert_notifications!`).
+#[async_trait]
+pub trait OutboxStore {
+    /// Claims up to `limit` due rows (`en_attente`, `next_attempt_at <= now`, no live lease)
+    /// until `lease_until`, counting the try: two workers never claim the same row, and a
+    /// row whose worker died is claimed again once its lease has passed.
+    async fn claim_outbox(
+        &self,
+        now: Timestamp,
+        lease_until: Timestamp,
+        limit: u32,
+    ) -> StoreResult<Vec<OutboxMessage>>;
+    /// Records how a claimed try ended, on the outbox row and (when final) on its
+    /// notification (status, `sent_at`), in one transaction; `false` when the lease was lost
+    /// to another worker.
+    async fn finish_outbox(
+        &self,
+        message: &OutboxMessage,
+        outcome: &OutboxOutcome,
+        now: Timestamp,
+    ) -> StoreResult<bool>;
+    /// Every outbox row, oldest first (operators and tests).
+    async fn list_outbox(&self) -> StoreResult<Vec<OutboxEntry>>;
+    /// Stores a device's push token (replacing the device's earlier one).
+    async fn set_push_token(&self, token: &NewPushToken) -> StoreResult<()>;
+    /// The push tokens of the user's devices that are not revoked.
+    async fn push_tokens_of(&self, user: UserId) -> StoreResult<Vec<String>>;
+    /// Removes a dead token; `false` when it was not stored.
+    async fn delete_push_token(&self, token: &str) -> StoreResult<bool>;
 }
 
 #[async_trait]

@@ -78,6 +78,8 @@ pub struct Recipient {
     pub member_id: MemberId,
     pub phone: Phone,
     pub email: Option<Email>,
+    /// Whether one of their devices (not revoked) has a push token.
+    pub push: bool,
     pub preferences: Vec<Preference>,
 }
 
@@ -165,6 +167,7 @@ pub(super) struct RecipientRow {
     user_id: Uuid,
     phone: String,
     email: Option<String>,
+    has_push: bool,
 }
 
 /// Recipients with their stored choices (`preferences` rows of any of them, any order).
@@ -191,6 +194,7 @@ pub(super) fn recipients(
                     .map(Email::parse)
                     .transpose()
                     .map_err(StoreError::corrupt)?,
+                push: r.has_push,
                 preferences: choices.remove(&user_id).unwrap_or_default(),
             })
         })
@@ -239,6 +243,14 @@ macro_rules! notification_select {
     };
 }
 
+/// Whether member `m`'s user has a push token on a device that is not revoked.
+macro_rules! has_push {
+    () => {
+        "EXISTS (SELECT 1 FROM push_tokens pt JOIN devices d ON d.id = pt.device_id \
+         WHERE pt.user_id = m.user_id AND d.revoked_at IS NULL) AS has_push"
+    };
+}
+
 pub(super) const SQLITE: NotificationQueries = NotificationQueries {
     insert: "INSERT INTO notifications (id, user_id, type, channel, status, title, message, data, \
         tontine_id, session_id, payment_id, dedup_key, scheduled_at, created_at, sent_at, \
@@ -263,18 +275,24 @@ pub(super) const SQLITE: NotificationQueries = NotificationQueries {
     upsert_preference: "INSERT INTO notification_preferences (user_id, type, channel, enabled) \
         VALUES ($1, $2, $3, $4) \
         ON CONFLICT (user_id, type, channel) DO UPDATE SET enabled = excluded.enabled",
-    tontine_recipients: "SELECT m.id AS member_id, m.user_id, u.phone, u.email \
-        FROM members m JOIN users u ON u.id = m.user_id \
-        WHERE m.tontine_id = $1 AND m.is_active ORDER BY m.joined_at, m.id",
+    tontine_recipients: concat!(
+        "SELECT m.id AS member_id, m.user_id, u.phone, u.email, ",
+        has_push!(),
+        " FROM members m JOIN users u ON u.id = m.user_id \
+        WHERE m.tontine_id = $1 AND m.is_active ORDER BY m.joined_at, m.id"
+    ),
     tontine_preferences: "SELECT np.user_id, np.type, np.channel, np.enabled \
         FROM notification_preferences np JOIN members m ON m.user_id = np.user_id \
         WHERE m.tontine_id = $1 AND m.is_active AND np.type = $2",
-    unpaid_recipients: "SELECT m.id AS member_id, m.user_id, u.phone, u.email \
-        FROM sessions s JOIN members m ON m.tontine_id = s.tontine_id \
+    unpaid_recipients: concat!(
+        "SELECT m.id AS member_id, m.user_id, u.phone, u.email, ",
+        has_push!(),
+        " FROM sessions s JOIN members m ON m.tontine_id = s.tontine_id \
         JOIN users u ON u.id = m.user_id \
         WHERE s.id = $1 AND m.is_active AND NOT EXISTS (SELECT 1 FROM payments p \
         WHERE p.session_id = s.id AND p.member_id = m.id AND p.status IN ($2, $3, $4)) \
-        ORDER BY m.joined_at, m.id",
+        ORDER BY m.joined_at, m.id"
+    ),
     session_preferences: "SELECT np.user_id, np.type, np.channel, np.enabled \
         FROM sessions s JOIN members m ON m.tontine_id = s.tontine_id \
         JOIN notification_preferences np ON np.user_id = m.user_id \

@@ -80,6 +80,7 @@ members::impl_member_store!(PgStore, MEMBERS);
 impl_session_store!(PgStore, SESSIONS, audit::POSTGRES, notifications::POSTGRES);
 audit::impl_audit_store!(PgStore, audit::POSTGRES);
 notifications::impl_notification_store!(PgStore, notifications::POSTGRES);
+super::outbox::impl_outbox_store!(PgStore, super::outbox::POSTGRES);
 super::jobs::impl_job_store!(
     PgStore,
     super::jobs::POSTGRES,

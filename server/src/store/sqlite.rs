@@ -105,6 +105,7 @@ impl_session_store!(
 );
 audit::impl_audit_store!(SqliteStore, audit::SQLITE);
 notifications::impl_notification_store!(SqliteStore, notifications::SQLITE);
+super::outbox::impl_outbox_store!(SqliteStore, super::outbox::SQLITE);
 super::jobs::impl_job_store!(
     SqliteStore,
     super::jobs::SQLITE,

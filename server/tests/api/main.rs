@@ -11,6 +11,7 @@ mod lifecycle;
 mod matrix;
 mod notifications;
 mod ops;
+mod outbox;
 mod passages;
 mod passwords;
 mod payments;

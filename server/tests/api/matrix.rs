@@ -321,6 +321,10 @@ const ROWS: &[Row] = &[
     // The owner or an admin; anyone else must not learn that the device exists.
     Row { method: "DELETE", path: "/api/v1/devices/{id}", setup: Setup::Tontine,
         expected: [404, 200, 404, 404, 404, 200], ..BASE },
+    // Only the owner registers a push token on their device, not even an admin.
+    Row { method: "POST", path: "/api/v1/devices/{id}/push-token", setup: Setup::Tontine,
+        body: |_| json!({"token": "fcm-token-de-la-membre", "platform": "android"}),
+        expected: [404, 204, 404, 404, 404, 404], ..BASE },
     // The member who paid and whoever may see all payments.
     Row { method: "GET", path: "/api/v1/receipts/{receipt_code}", setup: Setup::Receipt,
         expected: MEMBERS_SEE, ..BASE },
