@@ -100,6 +100,18 @@ pub enum Event {
         /// The receipt code, when there is one.
         receipt_code: Option<String>,
     },
+    /// Cash a collector recorded reached the server (by sync): the member's receipt, before
+    /// the treasurer validates it.
+    CashRecorded {
+        /// The tontine's name.
+        tontine: String,
+        /// The amount handed over.
+        amount: Amount,
+        /// The receipt code the collector's phone gave (chain-derived).
+        receipt_code: String,
+        /// Who took the cash.
+        collector: String,
+    },
     /// A contribution is late.
     PaymentLate {
         /// The tontine's name.
@@ -189,7 +201,9 @@ impl Event {
     pub fn kind(&self) -> NotificationType {
         match self {
             Event::SessionOpened { .. } => NotificationType::SessionOuverte,
-            Event::PaymentConfirmed { .. } => NotificationType::ConfirmationPaiement,
+            Event::PaymentConfirmed { .. } | Event::CashRecorded { .. } => {
+                NotificationType::ConfirmationPaiement
+            }
             Event::PaymentLate { .. } => NotificationType::AlerteRetard,
             Event::YourTurn { .. } => NotificationType::TourPassage,
             Event::NewMember { .. } => NotificationType::NouveauMembre,

@@ -20,6 +20,12 @@ pub fn render(event: &Event) -> Rendered {
             amount,
             receipt_code,
         } => payment_confirmed(tontine, *amount, receipt_code.as_deref()),
+        Event::CashRecorded {
+            tontine,
+            amount,
+            receipt_code,
+            collector,
+        } => cash_recorded(tontine, *amount, receipt_code, collector),
         Event::PaymentLate {
             tontine,
             session_number,
@@ -91,6 +97,23 @@ fn payment_confirmed(tontine: &str, amount: Amount, receipt: Option<&str>) -> Re
         ),
         &format!(
             "Kobiri: paiement de {amount} valide pour {}.{sms_receipt}",
+            short(tontine)
+        ),
+    )
+}
+
+/// The receipt a member without a smartphone keeps: the amount, the tontine and the code
+/// that `GET /api/v1/receipts/{code}` verifies.
+fn cash_recorded(tontine: &str, amount: Amount, receipt: &str, collector: &str) -> Rendered {
+    let amount = money(amount);
+    Rendered::new(
+        "Reçu de paiement",
+        format!(
+            "{collector} a enregistré votre paiement en espèces de {amount} pour la tontine \
+             « {tontine} ». Reçu : {receipt}. Le trésorier le validera."
+        ),
+        &format!(
+            "Kobiri: {amount} especes recus pour {}. Recu {receipt}.",
             short(tontine)
         ),
     )
@@ -267,6 +290,12 @@ mod tests {
                 tontine: t(),
                 amount: xof(500),
             },
+            Event::CashRecorded {
+                tontine: t(),
+                amount: xof(5000),
+                receipt_code: "K7Q2-M9XD".into(),
+                collector: "Fatou Ndiaye".into(),
+            },
         ]
     }
 
@@ -300,7 +329,7 @@ mod tests {
         ]
     }
 
-    const REMINDER: usize = 11;
+    const REMINDER: usize = 12;
 
     fn assert_sms_ok(r: &Rendered) {
         assert!(r.sms.is_ascii(), "{:?}", r.sms);
@@ -343,6 +372,27 @@ mod tests {
             late.message
                 .ends_with("Une pénalité de 500 XOF s'applique.")
         );
+    }
+
+    #[test]
+    fn a_cash_receipt_names_the_amount_the_tontine_and_the_code() {
+        let r = render(&Event::CashRecorded {
+            tontine: "Espoir de Thiès".into(),
+            amount: xof(5000),
+            receipt_code: "K7Q2-M9XD".into(),
+            collector: "Fatou Ndiaye".into(),
+        });
+        assert_sms_ok(&r);
+        assert_eq!(
+            r.sms,
+            "Kobiri: 5000 XOF especes recus pour Espoir de Thies. Recu K7Q2-M9XD."
+        );
+        assert!(
+            r.message.starts_with("Fatou Ndiaye a enregistré"),
+            "{}",
+            r.message
+        );
+        assert!(r.message.contains("Reçu : K7Q2-M9XD."), "{}", r.message);
     }
 
     #[test]

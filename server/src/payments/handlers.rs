@@ -285,9 +285,14 @@ pub async fn validate(
         Some(serde_json::json!({"status": to, "rejection_reason": reason})),
     );
     for _ in 0..RECEIPT_TRIES {
-        let receipt = (to == PaymentStatus::Valide
-            && payment.method == kobiri_core::PaymentMethod::Especes)
-            .then(|| ReceiptCode::generate(&mut rand::rng()).as_str().to_owned());
+        let receipt =
+            (to == PaymentStatus::Valide && payment.method == kobiri_core::PaymentMethod::Especes)
+                .then(|| {
+                    // Cash from a phone keeps the code its receipt already shows.
+                    payment.receipt_code.clone().unwrap_or_else(|| {
+                        ReceiptCode::generate(&mut rand::rng()).as_str().to_owned()
+                    })
+                });
         let notifications = match body.action {
             Decision::Approve => {
                 confirmation(&state, &access, &payment, receipt.as_deref()).await?

@@ -202,12 +202,15 @@ pub(super) fn recipients(
 }
 
 pub(super) struct NotificationQueries {
-    /// Binds: id, user_id, type, channel, status, title, message, data, tontine_id,
-    /// session_id, payment_id, dedup_key, now, delivered_at (set for in-app rows, which are
-    /// delivered by being written). Does nothing when the dedup key exists.
+    /// Binds the 16 columns of `bind_notification!`. Does nothing when the dedup key exists.
     pub insert: &'static str,
-    /// Binds: id, notification_id, channel, recipient, payload, now.
+    /// Many at once: head, `VALUES` rows bound like `insert`, tail (returns the inserted ids).
+    pub insert_many_head: &'static str,
+    pub insert_many_tail: &'static str,
+    /// Binds the 7 columns of `bind_outbox!`.
     pub insert_outbox: &'static str,
+    pub insert_outbox_many_head: &'static str,
+    pub insert_outbox_many_tail: &'static str,
     /// Binds: user_id, channel, unread_only, limit, offset. Newest first.
     pub list: &'static str,
     /// Binds: user_id, channel, unread_only.
@@ -255,10 +258,17 @@ pub(super) const SQLITE: NotificationQueries = NotificationQueries {
     insert: "INSERT INTO notifications (id, user_id, type, channel, status, title, message, data, \
         tontine_id, session_id, payment_id, dedup_key, scheduled_at, created_at, sent_at, \
         delivered_at) \
-        VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $13, $14, $14) \
+        VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16) \
         ON CONFLICT (dedup_key) DO NOTHING",
+    insert_many_head: "INSERT INTO notifications (id, user_id, type, channel, status, title, \
+        message, data, tontine_id, session_id, payment_id, dedup_key, scheduled_at, created_at, \
+        sent_at, delivered_at) ",
+    insert_many_tail: " ON CONFLICT (dedup_key) DO NOTHING RETURNING id",
     insert_outbox: "INSERT INTO outbox (id, notification_id, channel, recipient, payload, \
-        next_attempt_at, created_at) VALUES ($1, $2, $3, $4, $5, $6, $6)",
+        next_attempt_at, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7)",
+    insert_outbox_many_head: "INSERT INTO outbox (id, notification_id, channel, recipient, \
+        payload, next_attempt_at, created_at) ",
+    insert_outbox_many_tail: "",
     list: concat!(
         notification_select!("data"),
         "WHERE user_id = $1 AND channel = $2 AND (NOT $3 OR read_at IS NULL) \
@@ -303,10 +313,23 @@ pub(super) const POSTGRES: NotificationQueries = NotificationQueries {
     insert: "INSERT INTO notifications (id, user_id, type, channel, status, title, message, data, \
         tontine_id, session_id, payment_id, dedup_key, scheduled_at, created_at, sent_at, \
         delivered_at) \
-        VALUES ($1, $2, $3, $4, $5, $6, $7, $8::jsonb, $9, $10, $11, $12, $13, $13, $14, $14) \
+        VALUES ($1, $2, $3, $4, $5, $6, $7, $8::jsonb, $9, $10, $11, $12, $13, $14, $15, $16) \
         ON CONFLICT (dedup_key) DO NOTHING",
+    insert_many_head: "INSERT INTO notifications (id, user_id, type, channel, status, title, \
+        message, data, tontine_id, session_id, payment_id, dedup_key, scheduled_at, created_at, \
+        sent_at, delivered_at) SELECT id, user_id, type, channel, status, title, message, \
+        data::jsonb, tontine_id, session_id, payment_id, dedup_key, scheduled_at, created_at, \
+        sent_at, delivered_at FROM (",
+    insert_many_tail: ") AS v (id, user_id, type, channel, status, title, message, data, \
+        tontine_id, session_id, payment_id, dedup_key, scheduled_at, created_at, sent_at, \
+        delivered_at) ON CONFLICT (dedup_key) DO NOTHING RETURNING id",
     insert_outbox: "INSERT INTO outbox (id, notification_id, channel, recipient, payload, \
-        next_attempt_at, created_at) VALUES ($1, $2, $3, $4, $5::jsonb, $6, $6)",
+        next_attempt_at, created_at) VALUES ($1, $2, $3, $4, $5::jsonb, $6, $7)",
+    insert_outbox_many_head: "INSERT INTO outbox (id, notification_id, channel, recipient, \
+        payload, next_attempt_at, created_at) SELECT id, notification_id, channel, recipient, \
+        payload::jsonb, next_attempt_at, created_at FROM (",
+    insert_outbox_many_tail: ") AS v (id, notification_id, channel, recipient, payload, \
+        next_attempt_at, created_at)",
     list: concat!(
         notification_select!("data::text AS data"),
         "WHERE user_id = $1 AND channel = $2 AND (NOT $3 OR read_at IS NULL) \
@@ -335,6 +358,53 @@ pub(crate) fn outbox_payload(n: &NewNotification) -> String {
         .to_string()
 }
 
+/// Binds a notification's 16 columns (`insert`): with `bind`, or `push_bind` for a row of a
+/// multi-row insert. In-app rows are delivered (and sent) by being written.
+macro_rules! bind_notification {
+    ($query:expr, $n:expr, $bind:ident) => {
+        $query
+            .$bind($n.id)
+            .$bind($n.user_id.as_uuid())
+            .$bind($n.kind.as_str())
+            .$bind($n.channel.as_str())
+            .$bind($crate::store::notifications::initial_status($n.channel).as_str())
+            .$bind(&$n.title)
+            .$bind(&$n.message)
+            .$bind($n.data.as_ref().map(|d| d.to_string()))
+            .$bind($n.tontine_id.map(|t| t.as_uuid()))
+            .$bind($n.session_id.map(|s| s.as_uuid()))
+            .$bind($n.payment_id)
+            .$bind($n.dedup_key.as_deref())
+            .$bind($n.at)
+            .$bind($n.at)
+            .$bind($crate::store::notifications::delivered_at($n))
+            .$bind($crate::store::notifications::delivered_at($n))
+    };
+}
+pub(super) use bind_notification;
+
+/// Binds the outbox row (`insert_outbox`) of a notification sent to `$recipient`.
+macro_rules! bind_outbox {
+    ($query:expr, $n:expr, $recipient:expr, $bind:ident) => {
+        $query
+            .$bind(kobiri_core::new_uuid())
+            .$bind($n.id)
+            .$bind($n.channel.as_str())
+            .$bind($recipient)
+            .$bind($crate::store::notifications::outbox_payload($n))
+            .$bind($n.at)
+            .$bind($n.at)
+    };
+}
+pub(super) use bind_outbox;
+
+/// Where the outbox sends `n`: nowhere for in-app rows.
+pub(crate) fn outbox_recipient(n: &NewNotification) -> Option<&str> {
+    (n.channel != Channel::InApp)
+        .then_some(n.recipient.as_deref())
+        .flatten()
+}
+
 /// Writes notifications (and their outbox rows) inside the caller's transaction. Evaluates
 /// to the number of notifications actually inserted (dedup keys already present are
 /// skipped).
@@ -342,42 +412,62 @@ macro_rules! insert_notifications {
     ($conn:expr, $nq:expr, $list:expr) => {{
         let mut inserted: u64 = 0;
         for n in $list.iter() {
-            let done = sqlx::query($nq.insert)
-                .bind(n.id)
-                .bind(n.user_id.as_uuid())
-                .bind(n.kind.as_str())
-                .bind(n.channel.as_str())
-                .bind($crate::store::notifications::initial_status(n.channel).as_str())
-                .bind(&n.title)
-                .bind(&n.message)
-                .bind(n.data.as_ref().map(|d| d.to_string()))
-                .bind(n.tontine_id.map(|t| t.as_uuid()))
-                .bind(n.session_id.map(|s| s.as_uuid()))
-                .bind(n.payment_id)
-                .bind(n.dedup_key.as_deref())
-                .bind(n.at)
-                .bind($crate::store::notifications::delivered_at(n))
+            let done =
+                $crate::store::notifications::bind_notification!(sqlx::query($nq.insert), n, bind)
+                    .execute(&mut *$conn)
+                    .await?;
+            inserted += done.rows_affected();
+            if done.rows_affected() == 1
+                && let Some(to) = $crate::store::notifications::outbox_recipient(n)
+            {
+                $crate::store::notifications::bind_outbox!(
+                    sqlx::query($nq.insert_outbox),
+                    n,
+                    to,
+                    bind
+                )
                 .execute(&mut *$conn)
                 .await?;
-            inserted += done.rows_affected();
-            if done.rows_affected() == 1 && n.channel != kobiri_core::Channel::InApp {
-                if let Some(recipient) = n.recipient.as_deref() {
-                    sqlx::query($nq.insert_outbox)
-                        .bind(kobiri_core::new_uuid())
-                        .bind(n.id)
-                        .bind(n.channel.as_str())
-                        .bind(recipient)
-                        .bind($crate::store::notifications::outbox_payload(n))
-                        .bind(n.at)
-                        .execute(&mut *$conn)
-                        .await?;
-                }
             }
         }
         inserted
     }};
 }
 pub(super) use insert_notifications;
+
+/// [`insert_notifications!`] for many at once (a sync batch's receipts): one statement for
+/// the notifications, one for their outbox rows, per bind limit's worth of rows.
+macro_rules! insert_notifications_many {
+    ($conn:expr, $nq:expr, $list:expr) => {{
+        let mut inserted = std::collections::HashSet::new();
+        for chunk in $list.chunks($crate::store::sync::rows_per_insert(16)) {
+            let mut query = sqlx::QueryBuilder::new($nq.insert_many_head);
+            query.push_values(chunk, |mut row, n| {
+                $crate::store::notifications::bind_notification!(row, n, push_bind);
+            });
+            query.push($nq.insert_many_tail);
+            let ids: Vec<uuid::Uuid> = query.build_query_scalar().fetch_all(&mut *$conn).await?;
+            inserted.extend(ids);
+        }
+        let outbox: Vec<(&$crate::store::NewNotification, &str)> = $list
+            .iter()
+            .filter(|n| inserted.contains(&n.id))
+            .filter_map(|n| $crate::store::notifications::outbox_recipient(n).map(|to| (n, to)))
+            .collect();
+        $crate::store::sync::insert_many!(
+            $conn,
+            $nq.insert_outbox_many_head,
+            $nq.insert_outbox_many_tail,
+            outbox,
+            7,
+            |row, entry| {
+                let (n, to) = *entry;
+                $crate::store::notifications::bind_outbox!(row, n, to, push_bind)
+            }
+        );
+    }};
+}
+pub(super) use insert_notifications_many;
 
 /// Implements `NotificationStore` for an engine's store, given its notification queries.
 macro_rules! impl_notification_store {

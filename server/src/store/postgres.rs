@@ -121,5 +121,6 @@ super::sync::impl_sync_store!(
     MEMBERS,
     super::passages::POSTGRES,
     users::SHARED,
-    audit::POSTGRES
+    audit::POSTGRES,
+    notifications::POSTGRES
 );

@@ -130,5 +130,6 @@ super::sync::impl_sync_store!(
     members::SHARED,
     super::passages::SHARED,
     users::SHARED,
-    audit::SQLITE
+    audit::SQLITE,
+    notifications::SQLITE
 );

@@ -129,6 +129,8 @@ pub struct SyncBatch {
     /// Incidents are kept even when the batch changes nothing else.
     pub incidents: Vec<NewIncident>,
     pub audits: Vec<NewAudit>,
+    /// Receipts to the members whose cash arrived (with their outbox rows).
+    pub notifications: Vec<super::NewNotification>,
     /// Sessions whose status the plan relied on: the batch is refused if one changed.
     pub sessions: Vec<(SessionId, SessionStatus)>,
     pub now: Timestamp,
@@ -480,7 +482,7 @@ macro_rules! insert_many {
 pub(super) use insert_many;
 
 macro_rules! impl_sync_store {
-    ($store:ty, $q:expr, $mq:expr, $pq:expr, $uq:expr, $aq:expr) => {
+    ($store:ty, $q:expr, $mq:expr, $pq:expr, $uq:expr, $aq:expr, $nq:expr) => {
         #[async_trait::async_trait]
         impl $crate::store::SyncStore for $store {
             async fn insert_device(
@@ -683,6 +685,7 @@ macro_rules! impl_sync_store {
                     11,
                     |row, a| { $crate::store::audit::bind_audit!(row, a, push_bind) }
                 );
+                $crate::store::notifications::insert_notifications_many!(tx, $nq, b.notifications);
                 $crate::store::sync::insert_many!(
                     tx,
                     $q.record_mutations,

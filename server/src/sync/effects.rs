@@ -7,19 +7,21 @@
 use std::collections::{HashMap, HashSet};
 
 use kobiri_core::{
-    Action, Amount, Currency, ErrorCode, MemberId, PaymentId, PaymentMethod, PaymentStatus, Phone,
-    PlatformRole, SessionId, TontineId, TontineRole, check_contribution, penalty_for,
+    Action, Amount, Currency, ErrorCode, Event, MemberId, NotificationType, PaymentId,
+    PaymentMethod, PaymentStatus, Phone, PlatformRole, SessionId, TontineId, TontineRole,
+    check_contribution, penalty_for,
     sync::{Mutation, MutationKind, Outcome, receipt_code},
 };
 use serde_json::json;
 
 use crate::{
     error::ApiResult,
+    notify::plan::{Links, Plan},
     state::AppState,
     store::{
-        AuditSource, Device, Member, NewAudit, NewFlag, NewMember, NewPayment, NewUser, PaymentKey,
-        Session, SyncBatch, SyncCancellation, SyncMember, SyncPayment, SyncPayoutConfirmation,
-        Timestamp, User,
+        AuditSource, Device, Member, NewAudit, NewFlag, NewMember, NewNotification, NewPayment,
+        NewUser, PaymentKey, Recipient, Session, SyncBatch, SyncCancellation, SyncMember,
+        SyncPayment, SyncPayoutConfirmation, Timestamp, Tontine, User,
     },
     tontines::TontineAccess,
 };
@@ -48,6 +50,8 @@ pub struct Effects<'a> {
     taken: HashSet<PaymentId>,
     new_phones: HashSet<String>,
     joined: HashMap<TontineId, u32>,
+    /// Active members with their contacts and choices, per tontine, for receipts.
+    recipients: HashMap<TontineId, Vec<Recipient>>,
 }
 
 impl<'a> Effects<'a> {
@@ -65,6 +69,7 @@ impl<'a> Effects<'a> {
             taken: HashSet::new(),
             new_phones: HashSet::new(),
             joined: HashMap::new(),
+            recipients: HashMap::new(),
         }
     }
 
@@ -119,6 +124,48 @@ impl<'a> Effects<'a> {
             self.live.insert(session, keys);
         }
         Ok(self.live.entry(session).or_default())
+    }
+
+    /// The receipt of cash that arrived, for the member who paid: on the channels they chose
+    /// for payment confirmations (SMS by default), once per payment. A member without a
+    /// smartphone keeps it as proof (`GET /api/v1/receipts/{code}` verifies the code).
+    async fn receipt(
+        &mut self,
+        tontine: &Tontine,
+        member: &Member,
+        cash: (PaymentId, SessionId, Amount),
+        receipt: &str,
+    ) -> ApiResult<Vec<NewNotification>> {
+        let (payment, session, amount) = cash;
+        if !self.recipients.contains_key(&tontine.id) {
+            let list = self
+                .state
+                .store()
+                .tontine_recipients(tontine.id, NotificationType::ConfirmationPaiement)
+                .await?;
+            self.recipients.insert(tontine.id, list);
+        }
+        let Some(recipient) = self
+            .recipients
+            .get(&tontine.id)
+            .and_then(|all| all.iter().find(|r| r.member_id == member.id))
+        else {
+            return Ok(Vec::new());
+        };
+        let event = Event::CashRecorded {
+            tontine: tontine.name.clone(),
+            amount,
+            receipt_code: receipt.to_owned(),
+            collector: self.caller.full_name(),
+        };
+        let links = Links {
+            tontine_id: Some(tontine.id),
+            session_id: Some(session),
+            payment_id: Some(payment.as_uuid()),
+            data: Some(json!({"payment_id": payment, "receipt_code": receipt})),
+        };
+        Ok(Plan::new(&event, links, self.now)
+            .for_recipient(recipient, Some(&format!("receipt:{payment}"))))
     }
 
     /// Reads once which of the request's new payment ids are already taken.
@@ -326,6 +373,15 @@ impl<'a> Effects<'a> {
                    "session_id": session.id, "method": "especes", "is_late": is_late,
                    "receipt_code": receipt, "flagged": flagged, "seq": m.seq}),
         ));
+        let receipts = self
+            .receipt(
+                &tontine,
+                &member,
+                (*payment_id, session.id, amount),
+                &receipt,
+            )
+            .await?;
+        batch.notifications.extend(receipts);
         batch.payments.push(SyncPayment {
             payment: NewPayment {
                 id: *payment_id,

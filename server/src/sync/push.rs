@@ -110,6 +110,7 @@ pub async fn plan(
         flags: Vec::new(),
         incidents: Vec::new(),
         audits: Vec::new(),
+        notifications: Vec::new(),
         sessions: Vec::new(),
         now,
     };

@@ -324,6 +324,78 @@ dual_test!(
 );
 
 dual_test!(
+    cash_that_arrives_by_sync_sends_the_member_a_receipt_once,
+    |app| async move {
+        let c = circle(&app, json!({})).await;
+        let mut phone = Phone::enroll(&app, &c.collector).await;
+        let pay = phone.pay(&c, &c.members[0], &session(&c));
+        let receipt = sync::receipt_code(&pay).to_string();
+        let MutationKind::RecordCashPayment { payment_id, .. } = &pay.kind else {
+            unreachable!()
+        };
+        let payment_id = payment_id.to_string();
+        assert_eq!(
+            outcomes(&phone.sync(&app, vec![pay.clone()]).await),
+            ["applied"]
+        );
+        assert_eq!(outcomes(&phone.sync(&app, vec![pay]).await), ["duplicate"]);
+        // In the member's inbox, and queued by SMS to their phone, once.
+        let inbox = assert_status(
+            app.get("/api/v1/notifications", c.members[0].token()).await,
+            StatusCode::OK,
+        )
+        .await;
+        let receipts: Vec<&Value> = inbox["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|n| n["type"] == "confirmation_paiement")
+            .collect();
+        assert_eq!(receipts.len(), 1, "{inbox}");
+        let message = receipts[0]["message"].as_str().unwrap();
+        assert!(
+            message.contains(&receipt) && message.contains("5000 XOF"),
+            "{message}"
+        );
+        let sms: Vec<_> = app
+            .store
+            .list_outbox()
+            .await
+            .unwrap()
+            .into_iter()
+            .filter(|e| e.channel == kobiri_core::Channel::Sms)
+            .collect();
+        assert_eq!(sms.len(), 1);
+        assert_eq!(sms[0].recipient, c.members[0].phone);
+        // The other member paid nothing and got nothing.
+        let other = assert_status(
+            app.get("/api/v1/notifications", c.members[1].token()).await,
+            StatusCode::OK,
+        )
+        .await;
+        assert!(
+            !other["items"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|n| n["type"] == "confirmation_paiement")
+        );
+        // Validation keeps the code the member already holds, and confirms with it.
+        let validated = assert_status(
+            app.post(
+                &format!("/api/v1/payments/{payment_id}/validate"),
+                c.treasurer.token(),
+                &json!({"action": "approve"}),
+            )
+            .await,
+            StatusCode::OK,
+        )
+        .await;
+        assert_eq!(validated["receipt_code"], receipt.as_str());
+    }
+);
+
+dual_test!(
     late_and_double_cash_is_flagged_then_resolved_by_the_treasurer,
     |app| async move {
         let c = circle(&app, json!({})).await;
