@@ -485,6 +485,8 @@ pub trait SyncStore {
         ids: &[kobiri_core::PaymentId],
     ) -> StoreResult<Vec<kobiri_core::PaymentId>>;
     async fn payment_by_receipt(&self, code: &str) -> StoreResult<Option<Payment>>;
+    /// The receipt codes among `codes` that payments already carry.
+    async fn receipts_taken(&self, codes: &[String]) -> StoreResult<Vec<String>>;
     async fn flags_of(
         &self,
         tontine: kobiri_core::TontineId,

@@ -50,6 +50,11 @@ impl PgStore {
     fn id_list(ids: &[uuid::Uuid]) -> Vec<uuid::Uuid> {
         ids.to_vec()
     }
+
+    /// A list of texts bound as one parameter (`= ANY($1)`).
+    fn text_list(texts: &[String]) -> Vec<String> {
+        texts.to_vec()
+    }
 }
 
 #[async_trait]

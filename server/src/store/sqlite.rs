@@ -67,6 +67,11 @@ impl SqliteStore {
     fn id_list(ids: &[uuid::Uuid]) -> String {
         serde_json::to_string(ids).unwrap_or_else(|_| "[]".to_owned())
     }
+
+    /// A list of texts bound as one parameter: a JSON array, read with `json_each`.
+    fn text_list(texts: &[String]) -> String {
+        serde_json::to_string(texts).unwrap_or_else(|_| "[]".to_owned())
+    }
 }
 
 #[async_trait]

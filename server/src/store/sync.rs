@@ -48,7 +48,8 @@ pub struct RecordedMutation {
 #[derive(Debug, Clone)]
 pub struct SyncPayment {
     pub payment: NewPayment,
-    pub receipt_code: String,
+    /// `None` when the chain's code is already another payment's (flagged).
+    pub receipt_code: Option<String>,
     pub flagged: bool,
     pub corrects: Option<PaymentId>,
 }
@@ -358,6 +359,8 @@ pub(super) struct SyncQueries {
     /// Binds: the engine's id list (`id_list`). The ids among them that are taken.
     pub payments_taken: &'static str,
     pub payment_by_receipt: &'static str,
+    /// Binds: the engine's text list (`text_list`). The receipt codes among them given out.
+    pub receipts_taken: &'static str,
     /// Binds: tontine, status (or NULL).
     pub flags_of: &'static str,
     pub flag_by_id: &'static str,
@@ -409,6 +412,8 @@ pub(super) const SHARED: SyncQueries = SyncQueries {
     payments_taken: "SELECT id FROM payments \
         WHERE id IN (SELECT unhex(replace(value, '-', '')) FROM json_each($1))",
     payment_by_receipt: "SELECT id FROM payments WHERE receipt_code = $1",
+    receipts_taken: "SELECT receipt_code FROM payments \
+        WHERE receipt_code IN (SELECT value FROM json_each($1))",
     flags_of: "SELECT id, tontine_id, payment_id, device_id, seq, code, reason, status, \
         resolution, resolution_note, resolved_by_id, resolved_at, created_at FROM sync_flags \
         WHERE tontine_id = $1 AND ($2 IS NULL OR status = $2) ORDER BY created_at, id",
@@ -427,6 +432,7 @@ pub(super) const SHARED: SyncQueries = SyncQueries {
 /// PostgreSQL: the session status read locks the row, so a session cannot close under a batch.
 pub(super) const POSTGRES: SyncQueries = SyncQueries {
     payments_taken: "SELECT id FROM payments WHERE id = ANY($1)",
+    receipts_taken: "SELECT receipt_code FROM payments WHERE receipt_code = ANY($1)",
     scope_states: "SELECT tontine_id, last_seq, min_seq FROM sync_scopes \
         WHERE tontine_id = ANY($1)",
     session_status: "SELECT status FROM sessions WHERE id = $1 FOR UPDATE",
@@ -844,6 +850,19 @@ macro_rules! impl_sync_store {
                     .into_iter()
                     .map(kobiri_core::PaymentId::from_uuid)
                     .collect())
+            }
+
+            async fn receipts_taken(
+                &self,
+                codes: &[String],
+            ) -> $crate::store::StoreResult<Vec<String>> {
+                if codes.is_empty() {
+                    return Ok(Vec::new());
+                }
+                Ok(sqlx::query_scalar($q.receipts_taken)
+                    .bind(Self::text_list(codes))
+                    .fetch_all(self.writer())
+                    .await?)
             }
 
             async fn payment_by_receipt(

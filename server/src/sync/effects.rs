@@ -48,6 +48,8 @@ pub struct Effects<'a> {
     live: HashMap<SessionId, Vec<PaymentKey>>,
     /// Payment ids already taken: on the server (read once per request) or in this batch.
     taken: HashSet<PaymentId>,
+    /// Receipt codes already given: on the server (read once per request) or in this batch.
+    taken_receipts: HashSet<String>,
     new_phones: HashSet<String>,
     joined: HashMap<TontineId, u32>,
     /// Active members with their contacts and choices, per tontine, for receipts.
@@ -67,6 +69,7 @@ impl<'a> Effects<'a> {
             member_lists: HashSet::new(),
             live: HashMap::new(),
             taken: HashSet::new(),
+            taken_receipts: HashSet::new(),
             new_phones: HashSet::new(),
             joined: HashMap::new(),
             recipients: HashMap::new(),
@@ -185,7 +188,30 @@ impl<'a> Effects<'a> {
             .await?
             .into_iter()
             .collect();
+        let codes: Vec<String> = mutations
+            .iter()
+            .filter(|m| {
+                matches!(
+                    m.kind,
+                    MutationKind::RecordCashPayment { .. } | MutationKind::CorrectPayment { .. }
+                )
+            })
+            .map(|m| receipt_code(m).to_string())
+            .collect();
+        self.taken_receipts = self
+            .state
+            .store()
+            .receipts_taken(&codes)
+            .await?
+            .into_iter()
+            .collect();
         Ok(())
+    }
+
+    /// Whether receipt `code` is another payment's (receipt codes are 40 bits: two payments
+    /// can, rarely, derive the same); if not, it is now this batch's.
+    fn take_receipt(&mut self, code: &str) -> bool {
+        !self.taken_receipts.insert(code.to_owned())
     }
 
     /// Whether `id` is taken; if not, it is now (by this batch).
@@ -339,6 +365,15 @@ impl<'a> Effects<'a> {
             code = "wrong_amount";
             reasons.push(e.to_string());
         }
+        let receipt = receipt_code(m).to_string();
+        let receipt_taken = self.take_receipt(&receipt);
+        if receipt_taken {
+            code = "receipt_collision";
+            reasons.push(format!(
+                "le code de reçu {receipt} est déjà celui d'un autre paiement : \
+                 donnez au membre un reçu vérifiable"
+            ));
+        }
         let live = self.live(session.id).await?;
         if live.iter().any(|k| k.member_id == member.id && !k.flagged) {
             code = "duplicate_payment";
@@ -360,7 +395,6 @@ impl<'a> Effects<'a> {
             tontine.grace_period_days,
             tontine.penalty,
         );
-        let receipt = receipt_code(m).to_string();
         if !batch.sessions.iter().any(|(id, _)| *id == session.id) {
             batch.sessions.push((session.id, session.status));
         }
@@ -373,15 +407,17 @@ impl<'a> Effects<'a> {
                    "session_id": session.id, "method": "especes", "is_late": is_late,
                    "receipt_code": receipt, "flagged": flagged, "seq": m.seq}),
         ));
-        let receipts = self
-            .receipt(
-                &tontine,
-                &member,
-                (*payment_id, session.id, amount),
-                &receipt,
-            )
-            .await?;
-        batch.notifications.extend(receipts);
+        if !receipt_taken {
+            let receipts = self
+                .receipt(
+                    &tontine,
+                    &member,
+                    (*payment_id, session.id, amount),
+                    &receipt,
+                )
+                .await?;
+            batch.notifications.extend(receipts);
+        }
         batch.payments.push(SyncPayment {
             payment: NewPayment {
                 id: *payment_id,
@@ -403,7 +439,8 @@ impl<'a> Effects<'a> {
                 notes: None,
                 now: self.now,
             },
-            receipt_code: receipt,
+            // A code that is another payment's cannot verify this one: none is stored.
+            receipt_code: (!receipt_taken).then(|| receipt.clone()),
             flagged,
             corrects: None,
         });
@@ -508,7 +545,8 @@ impl<'a> Effects<'a> {
                     notes: Some(reason.clone()),
                     now: self.now,
                 },
-                receipt_code: receipt_code(m).to_string(),
+                receipt_code: Some(receipt_code(m).to_string())
+                    .filter(|code| !self.take_receipt(code)),
                 flagged: false,
                 corrects: Some(original.id),
             });

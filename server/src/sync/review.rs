@@ -30,7 +30,7 @@ pub struct FlagResponse {
     /// The mutation's number on its device.
     pub seq: u64,
     /// `session_closed`, `duplicate_payment`, `wrong_amount`, `member_inactive`,
-    /// `correction` or `integrity`.
+    /// `receipt_collision`, `correction` or `integrity`.
     pub code: String,
     pub reason: String,
     /// `ouvert` or `resolu`.

@@ -451,6 +451,33 @@ pub async fn assert_error(resp: Response, expected: StatusCode, code: &str) -> V
 }
 
 impl TestApp {
+    /// Runs one statement straight on the database, binding a text and an id (to set up what
+    /// the API cannot, such as a rare collision).
+    pub async fn execute(&self, sql: &'static str, text: &str, id: uuid::Uuid) {
+        use sqlx::Connection;
+        let url = &self.config.database_url;
+        match self.engine {
+            Engine::Sqlite => {
+                let mut conn = sqlx::SqliteConnection::connect(url).await.unwrap();
+                sqlx::query(sql)
+                    .bind(text)
+                    .bind(id)
+                    .execute(&mut conn)
+                    .await
+                    .unwrap();
+            }
+            Engine::Postgres => {
+                let mut conn = sqlx::PgConnection::connect(url).await.unwrap();
+                sqlx::query(sql)
+                    .bind(text)
+                    .bind(id)
+                    .execute(&mut conn)
+                    .await
+                    .unwrap();
+            }
+        }
+    }
+
     /// `(channel, recipient)` of every outbox row (messages waiting for the sender worker),
     /// read straight from the database.
     pub async fn outbox_rows(&self) -> Vec<(String, String)> {

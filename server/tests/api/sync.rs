@@ -396,6 +396,61 @@ dual_test!(
 );
 
 dual_test!(
+    a_receipt_code_already_given_is_flagged_and_the_batch_goes_through,
+    |app| async move {
+        let c = circle(&app, json!({})).await;
+        let mut phone = Phone::enroll(&app, &c.collector).await;
+        let first = phone.pay(&c, &c.members[0], &session(&c));
+        let second = phone.pay(&c, &c.members[1], &session(&c));
+        assert_eq!(
+            outcomes(&phone.sync(&app, vec![first.clone()]).await),
+            ["applied"]
+        );
+        // Receipt codes are 40 bits: give the next payment's code to the first one, as a
+        // collision would.
+        let code = sync::receipt_code(&second).to_string();
+        let MutationKind::RecordCashPayment { payment_id, .. } = &first.kind else {
+            unreachable!()
+        };
+        app.execute(
+            "UPDATE payments SET receipt_code = $1 WHERE id = $2",
+            &code,
+            payment_id.as_uuid(),
+        )
+        .await;
+        let answer = phone.sync(&app, vec![second]).await;
+        let Outcome::Flagged { reason } = &answer.outcomes[0].outcome else {
+            panic!("{answer:?}")
+        };
+        assert!(reason.contains(&code), "{reason}");
+        let flags = assert_status(
+            app.get(
+                &format!("/api/v1/tontines/{}/flags", c.id()),
+                c.treasurer.token(),
+            )
+            .await,
+            StatusCode::OK,
+        )
+        .await;
+        assert_eq!(flags[0]["code"], "receipt_collision", "{flags}");
+        // The cash is there, without the code that belongs to the other payment.
+        let path = with_query("/api/v1/payments", &[("tontine_id", c.id())]);
+        let listed = assert_status(app.get(&path, c.treasurer.token()).await, StatusCode::OK).await;
+        assert_eq!(listed["total"], 2);
+        let codes: Vec<&Value> = listed["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|p| &p["receipt_code"])
+            .collect();
+        assert!(
+            codes.contains(&&Value::Null) && codes.contains(&&json!(code)),
+            "{listed}"
+        );
+    }
+);
+
+dual_test!(
     late_and_double_cash_is_flagged_then_resolved_by_the_treasurer,
     |app| async move {
         let c = circle(&app, json!({})).await;
