@@ -29,7 +29,7 @@ pub(crate) fn client(timeouts: Timeouts) -> Result<Client, ProviderError> {
 /// Sends `request` and checks the status: 2xx passes, 5xx and 429 are transient, other 4xx
 /// are rejections carrying the provider's message.
 pub(crate) async fn send(request: RequestBuilder) -> Result<Response, ProviderError> {
-    let response = request.send().await.map_err(transport)?;
+    let response = request.send().await.map_err(|e| transport(&e))?;
     let status = response.status();
     if status.is_success() {
         return Ok(response);
@@ -43,11 +43,11 @@ pub(crate) async fn send_json<T: DeserializeOwned>(
     request: RequestBuilder,
 ) -> Result<T, ProviderError> {
     let response = send(request).await?;
-    let bytes = response.bytes().await.map_err(transport)?;
+    let bytes = response.bytes().await.map_err(|e| transport(&e))?;
     serde_json::from_slice(&bytes).map_err(|e| ProviderError::Protocol(e.to_string()))
 }
 
-fn transport(error: reqwest::Error) -> ProviderError {
+fn transport(error: &reqwest::Error) -> ProviderError {
     let what = if error.is_timeout() {
         "délai dépassé"
     } else if error.is_connect() {

@@ -49,7 +49,11 @@ struct Init {
 }
 
 fn site_ok(site_id: &serde_json::Value) -> bool {
-    site_id.as_str() == Some(SITE_ID) || site_id.to_string() == SITE_ID
+    match site_id {
+        serde_json::Value::String(s) => s == SITE_ID,
+        serde_json::Value::Number(n) => n.to_string() == SITE_ID,
+        _ => false,
+    }
 }
 
 async fn init(State(shared): State<Arc<Shared>>, Json(body): Json<Init>) -> Response {
@@ -63,9 +67,7 @@ async fn init(State(shared): State<Arc<Shared>>, Json(body): Json<Init>) -> Resp
     new.currency = body.currency;
     new.notify_url = Some(body.notify_url);
     new.party = body.customer_phone_number.unwrap_or_default();
-    let txn = shared
-        .create_payment(new)
-        .unwrap_or_else(|existing| existing);
+    let (txn, _) = shared.create_payment(new);
     Json(json!({
         "code": "201",
         "message": "CREATED",

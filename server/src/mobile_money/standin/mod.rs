@@ -170,14 +170,15 @@ impl Shared {
         lock(&self.control).reported_amount.unwrap_or(amount)
     }
 
-    /// Records a new payment, or returns the existing one with the same reference as `Err`.
-    pub(crate) fn create_payment(&self, txn: Txn) -> Result<Txn, Txn> {
+    /// Records a new payment, or returns the existing one with the same reference; the flag
+    /// says whether it is new.
+    pub(crate) fn create_payment(&self, txn: Txn) -> (Txn, bool) {
         insert_once(&self.payments, txn, self.outcome())
     }
 
-    /// Records a new payout, or returns the existing one with the same idempotency key as
-    /// `Err`: the same key never pays twice.
-    pub(crate) fn create_payout(&self, txn: Txn) -> Result<Txn, Txn> {
+    /// Records a new payout, or returns the existing one with the same idempotency key (flag
+    /// `false`): the same key never pays twice.
+    pub(crate) fn create_payout(&self, txn: Txn) -> (Txn, bool) {
         insert_once(&self.payouts, txn, self.outcome())
     }
 
@@ -196,14 +197,14 @@ impl Shared {
     }
 }
 
-fn insert_once(list: &Mutex<Vec<Txn>>, mut txn: Txn, outcome: Outcome) -> Result<Txn, Txn> {
+fn insert_once(list: &Mutex<Vec<Txn>>, mut txn: Txn, outcome: Outcome) -> (Txn, bool) {
     let mut list = lock(list);
     if let Some(existing) = list.iter().find(|t| t.reference == txn.reference) {
-        return Err(existing.clone());
+        return (existing.clone(), false);
     }
     txn.outcome = outcome;
     list.push(txn.clone());
-    Ok(txn)
+    (txn, true)
 }
 
 fn query(list: &Mutex<Vec<Txn>>, matches: impl Fn(&Txn) -> bool) -> Option<Txn> {

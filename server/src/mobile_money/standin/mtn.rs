@@ -74,15 +74,15 @@ async fn disbursement_token(State(shared): State<Arc<Shared>>, headers: HeaderMa
     token(&shared, &headers, DISBURSEMENT_KEY)
 }
 
-/// Checks the headers every call carries; `Err` is the answer to give.
-fn authorize(shared: &Shared, headers: &HeaderMap, key: &str) -> Result<(), Response> {
+/// Checks the headers every call carries; `Some` is the refusal to answer.
+fn refuse(shared: &Shared, headers: &HeaderMap, key: &str) -> Option<Response> {
     if !shared.token_valid(headers) || header(headers, "ocp-apim-subscription-key") != key {
-        return Err(error(StatusCode::UNAUTHORIZED, "invalid token"));
+        return Some(error(StatusCode::UNAUTHORIZED, "invalid token"));
     }
     if header(headers, "x-target-environment") != "sandbox" {
-        return Err(error(StatusCode::BAD_REQUEST, "wrong target environment"));
+        return Some(error(StatusCode::BAD_REQUEST, "wrong target environment"));
     }
-    Ok(())
+    None
 }
 
 #[derive(Deserialize)]
@@ -128,8 +128,8 @@ fn create(shared: &Shared, headers: &HeaderMap, body: Transfer, payout: bool) ->
         shared.create_payment(new)
     };
     match created {
-        Ok(_) => StatusCode::ACCEPTED.into_response(),
-        Err(_) => error(StatusCode::CONFLICT, "RESOURCE_ALREADY_EXIST"),
+        (_, true) => StatusCode::ACCEPTED.into_response(),
+        (_, false) => error(StatusCode::CONFLICT, "RESOURCE_ALREADY_EXIST"),
     }
 }
 
@@ -138,10 +138,8 @@ async fn request_to_pay(
     headers: HeaderMap,
     Json(body): Json<Transfer>,
 ) -> Response {
-    match authorize(&shared, &headers, SUBSCRIPTION_KEY) {
-        Ok(()) => create(&shared, &headers, body, false),
-        Err(answer) => answer,
-    }
+    refuse(&shared, &headers, SUBSCRIPTION_KEY)
+        .unwrap_or_else(|| create(&shared, &headers, body, false))
 }
 
 async fn transfer(
@@ -149,10 +147,8 @@ async fn transfer(
     headers: HeaderMap,
     Json(body): Json<Transfer>,
 ) -> Response {
-    match authorize(&shared, &headers, DISBURSEMENT_KEY) {
-        Ok(()) => create(&shared, &headers, body, true),
-        Err(answer) => answer,
-    }
+    refuse(&shared, &headers, DISBURSEMENT_KEY)
+        .unwrap_or_else(|| create(&shared, &headers, body, true))
 }
 
 fn body(shared: &Shared, txn: &Txn, party: &str) -> serde_json::Value {
@@ -179,7 +175,7 @@ async fn payment_status(
     headers: HeaderMap,
     Path(id): Path<String>,
 ) -> Response {
-    if let Err(answer) = authorize(&shared, &headers, SUBSCRIPTION_KEY) {
+    if let Some(answer) = refuse(&shared, &headers, SUBSCRIPTION_KEY) {
         return answer;
     }
     match shared.query_payment(|t| t.reference == id) {
@@ -193,7 +189,7 @@ async fn transfer_status(
     headers: HeaderMap,
     Path(id): Path<String>,
 ) -> Response {
-    if let Err(answer) = authorize(&shared, &headers, DISBURSEMENT_KEY) {
+    if let Some(answer) = refuse(&shared, &headers, DISBURSEMENT_KEY) {
         return answer;
     }
     match shared.query_payout(|t| t.reference == id) {

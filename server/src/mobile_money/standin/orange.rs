@@ -100,7 +100,7 @@ async fn webpayment(
     new.notify_url = Some(body.notif_url);
     new.secret = Some(shared.next_id("notif-"));
     match shared.create_payment(new) {
-        Ok(created) => (
+        (created, true) => (
             StatusCode::CREATED,
             Json(json!({
                 "status": 201,
@@ -111,7 +111,7 @@ async fn webpayment(
             })),
         )
             .into_response(),
-        Err(_) => error(StatusCode::BAD_REQUEST, "order_id already used"),
+        (_, false) => error(StatusCode::BAD_REQUEST, "order_id already used"),
     }
 }
 

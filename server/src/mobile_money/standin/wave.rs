@@ -89,9 +89,7 @@ async fn create_session(
     let mut new = txn(body.client_reference, shared.next_id("cos-"), amount);
     new.currency = body.currency;
     new.party = body.restrict_payer_mobile.unwrap_or_default();
-    let txn = shared
-        .create_payment(new)
-        .unwrap_or_else(|existing| existing);
+    let (txn, _) = shared.create_payment(new);
     Json(session_body(&shared, &txn)).into_response()
 }
 
@@ -152,9 +150,7 @@ async fn create_payout(
     let mut new = txn(key.to_owned(), shared.next_id("pt-"), amount);
     new.currency = body.currency;
     new.party = body.mobile;
-    let txn = shared
-        .create_payout(new)
-        .unwrap_or_else(|existing| existing);
+    let (txn, _) = shared.create_payout(new);
     Json(payout_body(&shared, &txn)).into_response()
 }
 
