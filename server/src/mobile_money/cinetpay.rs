@@ -287,4 +287,9 @@ mod tests {
         let check = f.adapter.verify_callback(&message.as_request(), Utc::now());
         assert_eq!(check, Err(CallbackError::BadSignature));
     }
+
+    #[tokio::test]
+    async fn a_callback_sent_over_http_verifies() {
+        c::callback_over_http_verifies(&fixture().await).await;
+    }
 }

@@ -2,17 +2,23 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use axum::http::StatusCode;
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::RawQuery;
+use axum::http::{HeaderMap, StatusCode};
+use axum::routing::post;
+use chrono::Utc;
 use kobiri_core::{Amount, Currency, Phone};
 use rust_decimal::Decimal;
 use uuid::Uuid;
 
 use super::standin::{Outcome, StandIn};
 use super::{
-    MobileMoneyAdapter, PaymentRef, PaymentRequest, PayoutRef, PayoutRequest, Provider,
-    ProviderError, Started, Status,
+    CallbackCheck, CallbackRequest, MobileMoneyAdapter, PaymentKey, PaymentRef, PaymentRequest,
+    PayoutRef, PayoutRequest, Provider, ProviderError, Started, Status,
 };
 
 /// An adapter and the stand-in it talks to.
@@ -206,4 +212,55 @@ pub(crate) async fn payout_is_idempotent(f: &Fixture, key_header: &str) {
     };
     let answer = f.adapter.payout_status(&payout).await.unwrap();
     assert!(matches!(answer, Status::Succeeded { .. }), "{answer:?}");
+}
+
+type Received = Arc<Mutex<Vec<(HeaderMap, Option<String>, Vec<u8>)>>>;
+
+/// A local endpoint that keeps every callback it receives, as a handler would see it.
+async fn receiver() -> (String, Received, tokio::task::JoinHandle<()>) {
+    let received = Received::default();
+    let sink = received.clone();
+    let app = Router::new().route(
+        "/callbacks/{segment}",
+        post(
+            move |RawQuery(query): RawQuery, headers: HeaderMap, body: Bytes| async move {
+                sink.lock().unwrap().push((headers, query, body.to_vec()));
+                StatusCode::OK
+            },
+        ),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}/callbacks/test", listener.local_addr().unwrap());
+    let task = tokio::spawn(async move {
+        let _ = axum::serve(listener, app).await;
+    });
+    (url, received, task)
+}
+
+/// The stand-in POSTs its callback to `notify_url` (or Wave's webhook URL); what arrives
+/// verifies and names the payment.
+pub(crate) async fn callback_over_http_verifies(f: &Fixture) {
+    let (url, received, task) = receiver().await;
+    f.stand_in.set_webhook_url(&url);
+    let mut request = payment_request();
+    request.notify_url = url;
+    let started = f.adapter.start_payment(&request).await.unwrap();
+    let message = f.stand_in.callback(request.reference).unwrap();
+
+    assert_eq!(message.send().await.unwrap(), StatusCode::OK);
+
+    let (headers, query, body) = received.lock().unwrap().pop().unwrap();
+    let raw = CallbackRequest {
+        headers: &headers,
+        query: query.as_deref(),
+        body: &body,
+    };
+    let hint = match f.adapter.verify_callback(&raw, Utc::now()).unwrap() {
+        CallbackCheck::Hint(hint) => hint,
+        CallbackCheck::NeedsStoredSecret(check) => check
+            .check(started.callback_secret.as_deref().unwrap())
+            .unwrap(),
+    };
+    assert_eq!(hint.payment, PaymentKey::Reference(request.reference));
+    task.abort();
 }

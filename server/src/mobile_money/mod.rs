@@ -21,6 +21,7 @@ mod conformance;
 mod http;
 mod mtn;
 mod orange;
+mod registry;
 pub mod standin;
 mod wave;
 
@@ -39,11 +40,12 @@ pub use callback::{
 };
 pub use cinetpay::CinetPay;
 pub use config::{
-    CinetPayConfig, ConfigError, MobileMoneyConfig, MtnConfig, OrangeConfig, Registry, Secret,
-    Timeouts, WaveConfig,
+    CinetPayConfig, ConfigError, MobileMoneyConfig, MtnConfig, OrangeConfig, Secret, Timeouts,
+    WaveConfig,
 };
 pub use mtn::Mtn;
 pub use orange::Orange;
+pub use registry::Registry;
 pub use wave::Wave;
 
 /// A mobile-money method as the API names it.

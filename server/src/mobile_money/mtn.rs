@@ -369,4 +369,9 @@ mod tests {
         assert_eq!(hint.payment, PaymentKey::Reference(request.reference));
         assert_eq!(hint.claim, Claim::Failed);
     }
+
+    #[tokio::test]
+    async fn a_callback_sent_over_http_verifies() {
+        c::callback_over_http_verifies(&fixture().await).await;
+    }
 }

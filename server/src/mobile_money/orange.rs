@@ -293,4 +293,9 @@ mod tests {
         };
         assert_eq!(check.check("not-the-token"), Err(CallbackError::WrongToken));
     }
+
+    #[tokio::test]
+    async fn a_callback_sent_over_http_verifies() {
+        c::callback_over_http_verifies(&fixture().await).await;
+    }
 }

@@ -203,3 +203,8 @@ async fn the_stand_in_sends_its_webhook_to_the_configured_url() {
     assert_eq!(received[0].1, message.body);
     server.abort();
 }
+
+#[tokio::test]
+async fn a_callback_sent_over_http_verifies() {
+    c::callback_over_http_verifies(&fixture().await).await;
+}
