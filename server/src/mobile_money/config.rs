@@ -252,7 +252,7 @@ impl MobileMoneyConfig {
 
     /// Nothing configured: every lookup is `NotConfigured`.
     pub fn none() -> Self {
-        Self::from_vars(|_| None).unwrap_or(Self {
+        Self {
             orange: None,
             mtn: None,
             wave: None,
@@ -260,7 +260,7 @@ impl MobileMoneyConfig {
             free_money: Provider::CinetPay,
             moov_money: Provider::CinetPay,
             timeouts: Timeouts::default(),
-        })
+        }
     }
 }
 

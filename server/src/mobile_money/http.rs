@@ -35,6 +35,11 @@ pub(crate) async fn send(request: RequestBuilder) -> Result<Response, ProviderEr
         return Ok(response);
     }
     let body = response.text().await.unwrap_or_default();
+    // The body is not logged: it may echo phone numbers.
+    tracing::warn!(
+        status = status.as_u16(),
+        "mobile-money provider answered an error"
+    );
     Err(status_error(status, &body))
 }
 

@@ -12,6 +12,9 @@ pub mod mtn;
 pub mod orange;
 pub mod wave;
 
+mod ledger;
+mod message;
+
 use std::collections::HashSet;
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -21,7 +24,7 @@ use std::time::Duration;
 use axum::Router;
 use axum::body::{Body, to_bytes};
 use axum::extract::{Request, State};
-use axum::http::{HeaderMap, HeaderName, HeaderValue, StatusCode};
+use axum::http::{HeaderMap, StatusCode};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use rust_decimal::Decimal;
@@ -29,90 +32,11 @@ use serde_json::json;
 use tokio::task::JoinHandle;
 use uuid::Uuid;
 
-use super::callback::CallbackRequest;
+pub use ledger::{Outcome, Txn, TxnState};
+pub use message::{CallbackMessage, RecordedRequest};
 
-/// How the payer (or the provider) ends the next payments and payouts.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Outcome {
-    Succeed,
-    Fail,
-    /// Pending for this many status queries, then succeeded ("timeout then late success").
-    PendingFor(u32),
-}
-
-/// Where a stand-in transaction stands.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum TxnState {
-    Pending,
-    Succeeded,
-    Failed,
-}
-
-/// A payment or payout the stand-in knows.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Txn {
-    /// Our reference (order id, `X-Reference-Id`, `client_reference`, `transaction_id`, or
-    /// the payout's idempotency key).
-    pub reference: String,
-    /// The stand-in's own id for it.
-    pub operator_reference: String,
-    pub amount: Decimal,
-    pub currency: String,
-    /// The payer's or beneficiary's number as received.
-    pub party: String,
-    pub notify_url: Option<String>,
-    /// Orange's `notif_token`.
-    pub secret: Option<String>,
-    pub outcome: Outcome,
-    /// Status queries answered so far.
-    pub queries: u32,
-}
-
-impl Txn {
-    /// The state after `queries` status queries.
-    pub fn state(&self) -> TxnState {
-        match self.outcome {
-            Outcome::Succeed => TxnState::Succeeded,
-            Outcome::Fail => TxnState::Failed,
-            Outcome::PendingFor(n) if self.queries <= n => TxnState::Pending,
-            Outcome::PendingFor(_) => TxnState::Succeeded,
-        }
-    }
-
-    /// The state a callback announces: the outcome once reached.
-    pub fn final_state(&self) -> TxnState {
-        match self.outcome {
-            Outcome::Fail => TxnState::Failed,
-            Outcome::Succeed | Outcome::PendingFor(_) => TxnState::Succeeded,
-        }
-    }
-
-    /// The provider's transaction id, once succeeded.
-    pub fn transaction_id(&self) -> String {
-        format!("TX-{}", self.operator_reference)
-    }
-}
-
-/// A request the stand-in received.
-#[derive(Debug, Clone)]
-pub struct RecordedRequest {
-    pub method: String,
-    pub path: String,
-    pub headers: HeaderMap,
-    pub body: Vec<u8>,
-}
-
-impl RecordedRequest {
-    /// A header as text.
-    pub fn header(&self, name: &str) -> Option<&str> {
-        self.headers.get(name).and_then(|v| v.to_str().ok())
-    }
-
-    /// The body as JSON (`Null` when it is not JSON).
-    pub fn json(&self) -> serde_json::Value {
-        serde_json::from_slice(&self.body).unwrap_or_default()
-    }
-}
+pub(crate) use ledger::{decimal, txn};
+use ledger::{insert_once, query};
 
 /// What the stand-in should do with the next requests.
 #[derive(Debug)]
@@ -197,23 +121,6 @@ impl Shared {
     }
 }
 
-fn insert_once(list: &Mutex<Vec<Txn>>, mut txn: Txn, outcome: Outcome) -> (Txn, bool) {
-    let mut list = lock(list);
-    if let Some(existing) = list.iter().find(|t| t.reference == txn.reference) {
-        return (existing.clone(), false);
-    }
-    txn.outcome = outcome;
-    list.push(txn.clone());
-    (txn, true)
-}
-
-fn query(list: &Mutex<Vec<Txn>>, matches: impl Fn(&Txn) -> bool) -> Option<Txn> {
-    let mut list = lock(list);
-    let txn = list.iter_mut().find(|t| matches(t))?;
-    txn.queries += 1;
-    Some(txn.clone())
-}
-
 /// The bearer token of `headers`.
 pub(crate) fn bearer(headers: &HeaderMap) -> Option<&str> {
     headers
@@ -230,30 +137,6 @@ pub(crate) fn error(status: StatusCode, message: &str) -> Response {
         axum::Json(json!({ "code": status.as_u16(), "message": message })),
     )
         .into_response()
-}
-
-/// A JSON number or string as a decimal amount.
-pub(crate) fn decimal(value: &serde_json::Value) -> Option<Decimal> {
-    match value {
-        serde_json::Value::String(s) => s.parse().ok(),
-        serde_json::Value::Number(n) => n.to_string().parse().ok(),
-        _ => None,
-    }
-}
-
-/// A new transaction to record, before the stand-in applies its scenario.
-pub(crate) fn txn(reference: String, operator_reference: String, amount: Decimal) -> Txn {
-    Txn {
-        reference,
-        operator_reference,
-        amount,
-        currency: String::new(),
-        party: String::new(),
-        notify_url: None,
-        secret: None,
-        outcome: Outcome::Succeed,
-        queries: 0,
-    }
 }
 
 /// Records every request, then applies the injected delay and failure.
@@ -430,53 +313,5 @@ impl StandIn {
             Kind::Wave => wave::callback(&txn, webhook, chrono::Utc::now().timestamp()),
             Kind::CinetPay => cinetpay::callback(&txn),
         })
-    }
-}
-
-/// A callback as the provider sends it.
-#[derive(Debug, Clone)]
-pub struct CallbackMessage {
-    pub url: String,
-    pub headers: HeaderMap,
-    pub body: Vec<u8>,
-}
-
-impl CallbackMessage {
-    pub(crate) fn new(url: String, headers: &[(&'static str, String)], body: Vec<u8>) -> Self {
-        let mut map = HeaderMap::new();
-        for (name, value) in headers {
-            if let Ok(value) = HeaderValue::from_str(value) {
-                map.append(HeaderName::from_static(name), value);
-            }
-        }
-        Self {
-            url,
-            headers: map,
-            body,
-        }
-    }
-
-    /// The callback as a handler would see it, to verify without a network hop.
-    pub fn as_request(&self) -> CallbackRequest<'_> {
-        CallbackRequest {
-            headers: &self.headers,
-            query: self.url.split_once('?').map(|(_, q)| q),
-            body: &self.body,
-        }
-    }
-
-    /// POSTs the callback to its URL and returns the answer's status.
-    pub async fn send(&self) -> Result<StatusCode, reqwest::Error> {
-        let _ = rustls::crypto::ring::default_provider().install_default();
-        let client = reqwest::Client::builder()
-            .timeout(Duration::from_secs(10))
-            .build()?;
-        let response = client
-            .post(&self.url)
-            .headers(self.headers.clone())
-            .body(self.body.clone())
-            .send()
-            .await?;
-        Ok(response.status())
     }
 }
