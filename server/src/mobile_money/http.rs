@@ -137,6 +137,18 @@ impl TokenCache {
         *slot = Some((fresh.access_token.clone(), until));
         Ok(fresh.access_token)
     }
+
+    /// Passes `result` through, except that a 401 (token revoked or expired early) forgets the
+    /// token and becomes transient, so the next attempt fetches a new one.
+    pub async fn check<T>(&self, result: Result<T, ProviderError>) -> Result<T, ProviderError> {
+        match result {
+            Err(ProviderError::Rejected { status: 401, .. }) => {
+                *self.0.lock().await = None;
+                Err(ProviderError::Transient("jeton refusé, renouvelé".into()))
+            }
+            other => other,
+        }
+    }
 }
 
 /// The amount in whole units, for providers that take a JSON integer (XOF, XAF).

@@ -75,6 +75,13 @@ impl Mtn {
         }
     }
 
+    fn token(&self, product: Product) -> &TokenCache {
+        match product {
+            Product::Collection => &self.collection_token,
+            Product::Disbursement => &self.disbursement_token,
+        }
+    }
+
     /// A request with the bearer token, subscription key and target environment.
     async fn request(
         &self,
@@ -82,12 +89,9 @@ impl Mtn {
         method: reqwest::Method,
         path: &str,
     ) -> Result<RequestBuilder, ProviderError> {
-        let cache = match product {
-            Product::Collection => &self.collection_token,
-            Product::Disbursement => &self.disbursement_token,
-        };
         let key = self.subscription_key(product).expose();
-        let token = cache
+        let token = self
+            .token(product)
             .get(|| async move {
                 let request = self
                     .client
@@ -133,7 +137,7 @@ impl Mtn {
         if let Some(url) = callback_url {
             request = request.header("X-Callback-Url", url);
         }
-        match http::send(request).await {
+        match self.token(product).check(http::send(request).await).await {
             Ok(_) | Err(ProviderError::Rejected { status: 409, .. }) => Ok(()),
             Err(e) => Err(e),
         }
@@ -141,7 +145,10 @@ impl Mtn {
 
     async fn status(&self, product: Product, path: &str) -> Result<Status, ProviderError> {
         let request = self.request(product, reqwest::Method::GET, path).await?;
-        let answer: Transaction = http::send_json(request).await?;
+        let answer: Transaction = self
+            .token(product)
+            .check(http::send_json(request).await)
+            .await?;
         Ok(match answer.status.as_str() {
             "SUCCESSFUL" => Status::Succeeded {
                 transaction_id: answer.financial_transaction_id,

@@ -111,13 +111,14 @@ impl MobileMoneyAdapter for Orange {
             "reference": request.description,
         });
         let token = self.bearer().await?;
-        let answer: WebPayment = http::send_json(
+        let sent = http::send_json(
             self.client
                 .post(self.url("webpayment"))
                 .bearer_auth(token)
                 .json(&body),
         )
-        .await?;
+        .await;
+        let answer: WebPayment = self.token.check(sent).await?;
         Ok(Started {
             operator_reference: answer.pay_token,
             payment_url: answer.payment_url,
@@ -133,13 +134,14 @@ impl MobileMoneyAdapter for Orange {
             "pay_token": payment.operator_reference,
         });
         let token = self.bearer().await?;
-        let answer: TransactionStatus = http::send_json(
+        let sent = http::send_json(
             self.client
                 .post(self.url("transactionstatus"))
                 .bearer_auth(token)
                 .json(&body),
         )
-        .await?;
+        .await;
+        let answer: TransactionStatus = self.token.check(sent).await?;
         Ok(match answer.status.as_str() {
             "SUCCESS" => Status::Succeeded {
                 transaction_id: answer.txnid,
@@ -297,5 +299,26 @@ mod tests {
     #[tokio::test]
     async fn a_callback_sent_over_http_verifies() {
         c::callback_over_http_verifies(&fixture().await).await;
+    }
+
+    #[tokio::test]
+    async fn a_refused_token_is_forgotten_and_fetched_again() {
+        let f = fixture().await;
+        let (request, started) = c::start(&f).await;
+        f.stand_in
+            .fail_next(1, axum::http::StatusCode::UNAUTHORIZED);
+        let refused = f
+            .adapter
+            .payment_status(&c::payment_ref(&request, &started))
+            .await;
+        assert!(
+            refused.as_ref().is_err_and(ProviderError::is_transient),
+            "{refused:?}"
+        );
+        f.adapter
+            .payment_status(&c::payment_ref(&request, &started))
+            .await
+            .unwrap();
+        assert_eq!(f.stand_in.requests_to("/oauth/v3/token").len(), 2);
     }
 }
