@@ -25,6 +25,8 @@ pub enum ConfigError {
         "SECRET_KEY must be set to a non-default value of at least 32 characters in production"
     )]
     DefaultSecretInProduction,
+    #[error("mobile money: {0}")]
+    MobileMoney(#[from] crate::mobile_money::ConfigError),
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -123,6 +125,13 @@ pub struct Config {
     /// How often the in-process job runner schedules and runs jobs (reminders, late
     /// penalties); zero turns it off.
     pub jobs_interval: Duration,
+    /// Mobile-money providers (see `mobile_money::config` for the variables).
+    pub mobile_money: crate::mobile_money::MobileMoneyConfig,
+    /// The address providers reach this server at: callback URLs are
+    /// `{public_base_url}/api/v1/payments/callback/{segment}`.
+    pub public_base_url: String,
+    /// A mobile-money payment or payout still unconfirmed after this long fails.
+    pub mobile_money_timeout: Duration,
 }
 
 /// Reads variables from a map, so tests can build a configuration without touching the
@@ -237,6 +246,14 @@ impl Config {
             read_cache_ttl: Duration::from_millis(v.parse("READ_CACHE_TTL_MS", 1000)?),
             password_hash_concurrency: v.parse("PASSWORD_HASH_CONCURRENCY", cores)?.max(1),
             jobs_interval: Duration::from_secs(v.parse("JOBS_INTERVAL_SECONDS", 60)?),
+            mobile_money: crate::mobile_money::MobileMoneyConfig::from_vars(|name| {
+                v.get(name).map(str::to_owned)
+            })?,
+            public_base_url: v
+                .string("PUBLIC_BASE_URL", "http://localhost:8000")
+                .trim_end_matches('/')
+                .to_owned(),
+            mobile_money_timeout: minutes(v.parse("MOBILE_MONEY_PAYMENT_TIMEOUT_MINUTES", 30)?),
         })
     }
 

@@ -9,6 +9,7 @@ use crate::{
     clock::{SharedClock, SystemClock},
     config::Config,
     metrics::Metrics,
+    mobile_money::Registry,
     notify::{LogMailer, LogSms, Mailer, SmsSender, SmtpMailer},
     store::{Store, Timestamp},
 };
@@ -30,6 +31,8 @@ pub struct Inner {
     pub mailer: Arc<dyn Mailer>,
     pub sms: Arc<dyn SmsSender>,
     pub metrics: Metrics,
+    /// The configured mobile-money adapters.
+    pub mobile_money: Registry,
 }
 
 impl std::ops::Deref for AppState {
@@ -46,6 +49,8 @@ pub struct Parts {
     pub clock: SharedClock,
     pub mailer: Arc<dyn Mailer>,
     pub sms: Arc<dyn SmsSender>,
+    /// Mobile-money adapters; tests point them at stand-ins.
+    pub mobile_money: Registry,
 }
 
 impl Parts {
@@ -56,12 +61,14 @@ impl Parts {
             Some(smtp) => Arc::new(SmtpMailer::new(smtp)?),
             None => Arc::new(LogMailer),
         };
+        let mobile_money = Registry::from_config(&config.mobile_money)?;
         Ok(Self {
             config,
             store,
             clock: Arc::new(SystemClock),
             mailer,
             sms: Arc::new(LogSms),
+            mobile_money,
         })
     }
 }
@@ -74,6 +81,7 @@ impl AppState {
             clock,
             mailer,
             sms,
+            mobile_money,
         } = parts;
         Ok(Self(Arc::new(Inner {
             cache: crate::cache::ReadCache::new(config.read_cache_ttl),
@@ -88,6 +96,7 @@ impl AppState {
             clock,
             mailer,
             sms,
+            mobile_money,
         })))
     }
 

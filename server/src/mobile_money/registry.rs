@@ -104,3 +104,10 @@ impl Registry {
             .ok_or(ProviderError::NotConfigured(method))
     }
 }
+
+impl Registry {
+    /// The adapter of `provider`, when configured (the poller asks by stored provider).
+    pub fn for_provider(&self, provider: Provider) -> Option<Arc<dyn MobileMoneyAdapter>> {
+        self.adapters.get(&provider).cloned()
+    }
+}

@@ -122,3 +122,11 @@ super::sync::impl_sync_store!(
     users::SHARED,
     audit::POSTGRES
 );
+super::mobile_money::impl_mobile_money_store!(
+    PgStore,
+    PAYMENTS,
+    super::mobile_money::POSTGRES,
+    super::passages::POSTGRES,
+    audit::POSTGRES,
+    notifications::POSTGRES
+);

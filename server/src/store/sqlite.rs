@@ -131,3 +131,11 @@ super::sync::impl_sync_store!(
     users::SHARED,
     audit::SQLITE
 );
+super::mobile_money::impl_mobile_money_store!(
+    SqliteStore,
+    payments::SHARED,
+    super::mobile_money::SHARED,
+    super::passages::SHARED,
+    audit::SQLITE,
+    notifications::SQLITE
+);
