@@ -18,10 +18,14 @@ mod cinetpay;
 pub mod config;
 #[cfg(test)]
 mod conformance;
+pub mod handlers;
 mod http;
 mod mtn;
 mod orange;
+pub mod payout;
+pub mod poll;
 mod registry;
+pub mod settle;
 pub mod standin;
 mod wave;
 
@@ -43,10 +47,22 @@ pub use config::{
     CinetPayConfig, ConfigError, MobileMoneyConfig, MtnConfig, OrangeConfig, Secret, Timeouts,
     WaveConfig,
 };
+pub use handlers::{InitiatePaymentRequest, callback, callback_put, initiate, provider_error};
 pub use mtn::Mtn;
 pub use orange::Orange;
 pub use registry::Registry;
 pub use wave::Wave;
+
+/// The mobile-money routes: initiation, and the providers' callbacks (POST or PUT).
+pub fn router() -> axum::Router<crate::state::AppState> {
+    use axum::routing::post;
+    axum::Router::new()
+        .route("/payments/initiate", post(handlers::initiate))
+        .route(
+            "/payments/callback/{provider}",
+            post(handlers::callback).put(handlers::callback_put),
+        )
+}
 
 /// A mobile-money method as the API names it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
