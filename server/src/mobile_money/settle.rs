@@ -161,7 +161,7 @@ pub async fn settle(
         Status::Failed { reason } => (
             PaymentStatus::Echoue,
             None,
-            Some(format!("Paiement refusé par le fournisseur : {reason}")),
+            Some(format!("Échec du paiement mobile : {reason}")),
             "payment.failed",
             false,
         ),
