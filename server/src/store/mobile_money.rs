@@ -235,9 +235,11 @@ pub(super) struct MobileMoneyQueries {
     pub payout_by_key: &'static str,
     /// Binds: key, operator reference, now.
     pub record_payout_start: &'static str,
-    /// Binds: key, complete status, now, date. Guarded by payout status `en_cours` ($5).
+    /// Binds: key, complete status, now, date; guarded by payout status `en_cours` ($5); the
+    /// `valide` payout status ($6).
     pub payout_succeeded: &'static str,
-    /// Binds: key, reason, now. Guarded by payout status `en_cours` ($4).
+    /// Binds: key, reason, now; guarded by payout status `en_cours` ($4); the `echoue` payout
+    /// status ($5).
     pub payout_failed: &'static str,
 }
 
@@ -274,10 +276,10 @@ pub(super) const SHARED: MobileMoneyQueries = MobileMoneyQueries {
     payout_by_key: concat!(payout_select!(), "WHERE p.payout_key = $1"),
     record_payout_start: "UPDATE passages SET payout_reference = $2, updated_at = $3 \
         WHERE payout_key = $1",
-    payout_succeeded: "UPDATE passages SET payout_status = 'valide', status = $2, \
+    payout_succeeded: "UPDATE passages SET payout_status = $6, status = $2, \
         paid_at = $3, actual_date = COALESCE(actual_date, $4), amount_received = payout_amount, \
         confirmed_at = $3, updated_at = $3 WHERE payout_key = $1 AND payout_status = $5",
-    payout_failed: "UPDATE passages SET payout_status = 'echoue', payout_failure = $2, \
+    payout_failed: "UPDATE passages SET payout_status = $5, payout_failure = $2, \
         updated_at = $3 WHERE payout_key = $1 AND payout_status = $4",
 };
 
@@ -524,6 +526,7 @@ macro_rules! impl_mobile_money_store {
                         .bind(s.now)
                         .bind(s.now.date_naive())
                         .bind(live)
+                        .bind(kobiri_core::PaymentStatus::Valide.as_str())
                         .execute(&mut *tx)
                         .await?
                 } else {
@@ -532,6 +535,7 @@ macro_rules! impl_mobile_money_store {
                         .bind(s.reason.as_deref())
                         .bind(s.now)
                         .bind(live)
+                        .bind(kobiri_core::PaymentStatus::Echoue.as_str())
                         .execute(&mut *tx)
                         .await?
                 };

@@ -23,7 +23,6 @@ struct Momo {
     app: TestApp,
     mtn: StandIn,
     wave: StandIn,
-    #[allow(dead_code)]
     orange: StandIn,
 }
 
@@ -181,6 +180,26 @@ momo_test!(
                 .any(|n| n["type"] == "confirmation_paiement"),
             "{inbox}"
         );
+    }
+);
+
+momo_test!(
+    an_orange_payment_is_validated_once_its_callback_shows_the_stored_token,
+    |m| async move {
+        let c = circle(&m.app, json!({})).await;
+        let payment = m.initiated(&c, &c.members[0], "orange_money").await;
+        assert!(payment["payment_url"].is_string(), "{payment}");
+        // The stored notif_token is what authenticates Orange: a wrong one is refused.
+        let genuine = m.callback(&m.orange, &payment);
+        let mut forged = genuine.clone();
+        let mut body: Value = serde_json::from_slice(&forged.body).unwrap();
+        body["notif_token"] = json!("not-the-token");
+        forged.body = serde_json::to_vec(&body).unwrap();
+        assert_eq!(forged.send().await.unwrap(), StatusCode::UNAUTHORIZED);
+        assert_eq!(m.payment(&c, &payment).await["status"], "en_cours");
+        assert_eq!(genuine.send().await.unwrap(), StatusCode::OK);
+        assert_eq!(m.payment(&c, &payment).await["status"], "valide");
+        assert_eq!(m.collected(&c).await, "5000");
     }
 );
 
