@@ -331,4 +331,27 @@ mod tests {
         assert_eq!(smtp.port, 2525);
         assert_eq!(smtp.security, SmtpSecurity::StartTls);
     }
+
+    #[test]
+    fn mobile_money_reads_its_variables_and_defaults() {
+        let config = Config::from_vars(vars(&[])).unwrap();
+        assert_eq!(config.public_base_url, "http://localhost:8000");
+        assert_eq!(config.mobile_money_timeout, Duration::from_secs(1800));
+        assert!(config.mobile_money.wave.is_none());
+        let config = Config::from_vars(vars(&[
+            ("PUBLIC_BASE_URL", "https://kobiri.example/"),
+            ("MOBILE_MONEY_PAYMENT_TIMEOUT_MINUTES", "10"),
+            ("WAVE_API_KEY", "wave_sn_prod_x"),
+            ("WAVE_WEBHOOK_SECRET", "wave_sn_WHS_x"),
+        ]))
+        .unwrap();
+        assert_eq!(config.public_base_url, "https://kobiri.example");
+        assert_eq!(config.mobile_money_timeout, Duration::from_secs(600));
+        assert!(config.mobile_money.wave.is_some());
+        let partial = Config::from_vars(vars(&[("WAVE_API_KEY", "wave_sn_prod_x")])).unwrap_err();
+        assert!(
+            partial.to_string().contains("WAVE_WEBHOOK_SECRET"),
+            "{partial}"
+        );
+    }
 }

@@ -9,7 +9,7 @@ use chrono::TimeDelta;
 use kobiri_core::{PaymentId, PaymentStatus};
 
 use super::settle::{self, ConfirmError, Settled};
-use super::{ProviderError, Status, payout};
+use super::{Status, payout};
 use crate::{
     state::AppState,
     store::{AuditSource, MobilePayment, PollKind, PollTicket, StoreResult, Timestamp},
@@ -170,7 +170,7 @@ async fn poll_payout(state: &AppState, ticket: &PollTicket) -> StoreResult<bool>
     match payout::poll(state, &current).await {
         Ok(true) => return Ok(true),
         Ok(false) => {}
-        Err(e @ ProviderError::Transient(_)) | Err(e) => {
+        Err(e) => {
             tracing::warn!(passage = %current.passage, error = %e, "mobile money: payout query failed");
         }
     }
@@ -201,4 +201,15 @@ pub fn spawn(state: AppState, every: std::time::Duration) -> Option<tokio::task:
             }
         }
     }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn unanswered_queries_back_off_exponentially_up_to_sixteen_minutes() {
+        let waits: Vec<i64> = (1..=8).map(|n| backoff(n).num_seconds()).collect();
+        assert_eq!(waits, [30, 60, 120, 240, 480, 960, 960, 960]);
+    }
 }
