@@ -512,6 +512,7 @@ async fn pays_out_exactly_once(m: &Momo, stand_in: &StandIn, method: &str) {
         .find(|p| p["id"] == passage["id"])
         .unwrap_or_else(|| panic!("{path} listed"));
     assert_eq!(done["status"], "complete", "{done}");
+    assert_eq!(done["payout_status"], "valide", "{done}");
     assert_eq!(done["payout_method"], method);
     assert_eq!(m.audited(&c, "passage.payout_sent").await, 1);
     assert_eq!(m.audited(&c, "passage.payout_confirmed").await, 1);
