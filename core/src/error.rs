@@ -64,6 +64,18 @@ pub enum ErrorCode {
     Timeout,
     /// A dependency (database, mail) is down.
     ServiceUnavailable,
+    /// No adapter is configured for this mobile-money method.
+    ProviderNotConfigured,
+    /// The mobile-money provider could not be reached (timeout, 5xx).
+    ProviderUnavailable,
+    /// The mobile-money provider refused the request or answered nonsense.
+    ProviderRejected,
+    /// The method cannot send money out (no payout API).
+    PayoutUnavailable,
+    /// A provider callback failed its authentication (signature, token).
+    CallbackRejected,
+    /// The provider confirmed another amount than the one stored.
+    AmountMismatch,
     /// Anything unexpected; details only in the server log.
     InternalError,
 }
@@ -99,6 +111,12 @@ impl ErrorCode {
         ErrorCode::InvalidSyncRequest,
         ErrorCode::Timeout,
         ErrorCode::ServiceUnavailable,
+        ErrorCode::ProviderNotConfigured,
+        ErrorCode::ProviderUnavailable,
+        ErrorCode::ProviderRejected,
+        ErrorCode::PayoutUnavailable,
+        ErrorCode::CallbackRejected,
+        ErrorCode::AmountMismatch,
         ErrorCode::InternalError,
     ];
 
@@ -133,6 +151,12 @@ impl ErrorCode {
             ErrorCode::InvalidSyncRequest => "invalid_sync_request",
             ErrorCode::Timeout => "timeout",
             ErrorCode::ServiceUnavailable => "service_unavailable",
+            ErrorCode::ProviderNotConfigured => "provider_not_configured",
+            ErrorCode::ProviderUnavailable => "provider_unavailable",
+            ErrorCode::ProviderRejected => "provider_rejected",
+            ErrorCode::PayoutUnavailable => "payout_unavailable",
+            ErrorCode::CallbackRejected => "callback_rejected",
+            ErrorCode::AmountMismatch => "amount_mismatch",
             ErrorCode::InternalError => "internal_error",
         }
     }
@@ -172,6 +196,20 @@ impl ErrorCode {
             ErrorCode::InvalidSyncRequest => "Requête de synchronisation illisible",
             ErrorCode::Timeout => "Délai de traitement dépassé",
             ErrorCode::ServiceUnavailable => "Service temporairement indisponible",
+            ErrorCode::ProviderNotConfigured => {
+                "Ce moyen de paiement mobile n'est pas configuré sur ce serveur"
+            }
+            ErrorCode::ProviderUnavailable => {
+                "Le fournisseur de paiement mobile est momentanément indisponible, réessayez plus tard"
+            }
+            ErrorCode::ProviderRejected => "Le fournisseur de paiement mobile a refusé la demande",
+            ErrorCode::PayoutUnavailable => {
+                "Ce moyen de paiement n'est pas disponible pour les versements"
+            }
+            ErrorCode::CallbackRejected => "Notification du fournisseur non authentifiée",
+            ErrorCode::AmountMismatch => {
+                "Le montant confirmé par le fournisseur diffère du montant attendu"
+            }
             ErrorCode::InternalError => "Erreur interne du serveur",
         }
     }
@@ -302,7 +340,7 @@ mod tests {
             assert_eq!(serde_json::to_string(&code).unwrap(), format!("\"{s}\""));
             assert_eq!(code.to_string(), s);
         }
-        assert_eq!(ErrorCode::ALL.len(), 29);
+        assert_eq!(ErrorCode::ALL.len(), 35);
     }
 
     #[test]

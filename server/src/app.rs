@@ -38,6 +38,7 @@ pub fn router(state: AppState) -> Router {
         .merge(crate::notifications::router())
         .merge(sessions::router())
         .merge(payments::router())
+        .merge(crate::mobile_money::router())
         .merge(passages::router())
         .merge(crate::sync::api_router());
     let config = &state.config;
@@ -147,6 +148,7 @@ pub async fn serve(
         state.config.jobs_interval,
     );
     let outbox = spawn_outbox(&state);
+    let poller = crate::mobile_money::poll::spawn(state.clone(), state.config.jobs_interval);
     let app = tower::util::MapRequestLayer::new(trim_trailing_slash).layer(router(state));
     let service =
         ServiceExt::<Request<Body>>::into_make_service_with_connect_info::<SocketAddr>(app);
@@ -154,6 +156,10 @@ pub async fn serve(
         .with_graceful_shutdown(shutdown)
         .await;
     pruner.abort();
+    if let Some(poller) = poller {
+        // A pass cut short leaves leases that expire; nothing is settled twice.
+        poller.abort();
+    }
     if let Some(jobs) = jobs {
         jobs.stop(std::time::Duration::from_secs(10)).await;
     }

@@ -25,6 +25,8 @@ pub enum ConfigError {
         "SECRET_KEY must be set to a non-default value of at least 32 characters in production"
     )]
     DefaultSecretInProduction,
+    #[error("mobile money: {0}")]
+    MobileMoney(#[from] crate::mobile_money::ConfigError),
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -125,6 +127,13 @@ pub struct Config {
     pub jobs_interval: Duration,
     /// SMS gateway, push, and the outbox worker (see `notify::config`).
     pub notify: crate::notify::config::NotifyConfig,
+    /// Mobile-money providers (see `mobile_money::config` for the variables).
+    pub mobile_money: crate::mobile_money::MobileMoneyConfig,
+    /// The address providers reach this server at: callback URLs are
+    /// `{public_base_url}/api/v1/payments/callback/{segment}`.
+    pub public_base_url: String,
+    /// A mobile-money payment or payout still unconfirmed after this long fails.
+    pub mobile_money_timeout: Duration,
 }
 
 /// Reads variables from a map, so tests can build a configuration without touching the
@@ -240,6 +249,14 @@ impl Config {
             password_hash_concurrency: v.parse("PASSWORD_HASH_CONCURRENCY", cores)?.max(1),
             jobs_interval: Duration::from_secs(v.parse("JOBS_INTERVAL_SECONDS", 60)?),
             notify: crate::notify::config::NotifyConfig::from_vars(&v)?,
+            mobile_money: crate::mobile_money::MobileMoneyConfig::from_vars(|name| {
+                v.get(name).map(str::to_owned)
+            })?,
+            public_base_url: v
+                .string("PUBLIC_BASE_URL", "http://localhost:8000")
+                .trim_end_matches('/')
+                .to_owned(),
+            mobile_money_timeout: minutes(v.parse("MOBILE_MONEY_PAYMENT_TIMEOUT_MINUTES", 30)?),
         })
     }
 
@@ -318,5 +335,28 @@ mod tests {
         let smtp = config.smtp.unwrap();
         assert_eq!(smtp.port, 2525);
         assert_eq!(smtp.security, SmtpSecurity::StartTls);
+    }
+
+    #[test]
+    fn mobile_money_reads_its_variables_and_defaults() {
+        let config = Config::from_vars(vars(&[])).unwrap();
+        assert_eq!(config.public_base_url, "http://localhost:8000");
+        assert_eq!(config.mobile_money_timeout, Duration::from_secs(1800));
+        assert!(config.mobile_money.wave.is_none());
+        let config = Config::from_vars(vars(&[
+            ("PUBLIC_BASE_URL", "https://kobiri.example/"),
+            ("MOBILE_MONEY_PAYMENT_TIMEOUT_MINUTES", "10"),
+            ("WAVE_API_KEY", "wave_sn_prod_x"),
+            ("WAVE_WEBHOOK_SECRET", "wave_sn_WHS_x"),
+        ]))
+        .unwrap();
+        assert_eq!(config.public_base_url, "https://kobiri.example");
+        assert_eq!(config.mobile_money_timeout, Duration::from_secs(600));
+        assert!(config.mobile_money.wave.is_some());
+        let partial = Config::from_vars(vars(&[("WAVE_API_KEY", "wave_sn_prod_x")])).unwrap_err();
+        assert!(
+            partial.to_string().contains("WAVE_WEBHOOK_SECRET"),
+            "{partial}"
+        );
     }
 }

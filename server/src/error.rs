@@ -145,6 +145,10 @@ pub fn status_of(code: ErrorCode) -> StatusCode {
         C::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
         C::Timeout => StatusCode::REQUEST_TIMEOUT,
         C::ServiceUnavailable => StatusCode::SERVICE_UNAVAILABLE,
+        C::ProviderNotConfigured | C::PayoutUnavailable => StatusCode::BAD_REQUEST,
+        C::ProviderUnavailable | C::ProviderRejected => StatusCode::BAD_GATEWAY,
+        C::CallbackRejected => StatusCode::UNAUTHORIZED,
+        C::AmountMismatch => StatusCode::CONFLICT,
         C::InternalError => StatusCode::INTERNAL_SERVER_ERROR,
     }
 }

@@ -15,6 +15,7 @@ pub mod extract;
 pub mod health;
 pub mod jobs;
 pub mod metrics;
+pub mod mobile_money;
 pub mod money_input;
 pub mod notifications;
 pub mod notify;

@@ -9,6 +9,7 @@ use crate::{
     clock::{SharedClock, SystemClock},
     config::Config,
     metrics::Metrics,
+    mobile_money::Registry,
     notify::{
         AfricasTalkingSms, FcmPush, LogMailer, LogPush, LogSms, Mailer, OrangeSms, OutboxWorker,
         PushSender, Senders, SmsSender, SmtpMailer, config::SmsProvider,
@@ -35,6 +36,8 @@ pub struct Inner {
     /// Sends the outbox: the same SMS sender and mailer, and push (FCM when configured).
     pub outbox: OutboxWorker,
     pub metrics: Metrics,
+    /// The configured mobile-money adapters.
+    pub mobile_money: Registry,
 }
 
 impl std::ops::Deref for AppState {
@@ -51,6 +54,8 @@ pub struct Parts {
     pub clock: SharedClock,
     pub mailer: Arc<dyn Mailer>,
     pub sms: Arc<dyn SmsSender>,
+    /// Mobile-money adapters; tests point them at stand-ins.
+    pub mobile_money: Registry,
 }
 
 impl Parts {
@@ -61,11 +66,13 @@ impl Parts {
             Some(smtp) => Arc::new(SmtpMailer::new(smtp)?),
             None => Arc::new(LogMailer),
         };
+        let mobile_money = Registry::from_config(&config.mobile_money)?;
         Ok(Self {
             store,
             clock: Arc::new(SystemClock),
             mailer,
             sms: sms_sender(&config.notify.sms)?,
+            mobile_money,
             config,
         })
     }
@@ -96,6 +103,7 @@ impl AppState {
             clock,
             mailer,
             sms,
+            mobile_money,
         } = parts;
         let outbox = OutboxWorker {
             senders: Senders {
@@ -120,6 +128,7 @@ impl AppState {
             mailer,
             sms,
             outbox,
+            mobile_money,
         })))
     }
 

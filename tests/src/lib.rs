@@ -89,12 +89,15 @@ impl Server {
             .await
             .unwrap();
         let outbox = Recorder::default();
+        let mobile_money =
+            kobiri_server::mobile_money::Registry::from_config(&config.mobile_money).unwrap();
         let state = AppState::new(Parts {
             config,
             store,
             clock: Arc::new(SystemClock),
             mailer: Arc::new(outbox.clone()),
             sms: Arc::new(outbox),
+            mobile_money,
         })
         .unwrap();
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();

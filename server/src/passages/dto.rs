@@ -53,6 +53,10 @@ pub struct PassageResponse {
     pub confirmed_at: Option<DateTime<Utc>>,
     pub notes: Option<String>,
     pub postpone_reason: Option<String>,
+    /// A payout sent through a mobile-money provider: `en_cours` until the provider confirms,
+    /// then `valide` (the passage is complete) or `echoue` (see `payout_failure`).
+    pub payout_status: Option<String>,
+    pub payout_failure: Option<String>,
     /// `programme`, `en_cours` or `reporte`: the member still awaits the pot.
     pub is_pending: bool,
     pub is_complete: bool,
@@ -104,6 +108,8 @@ impl PassageResponse {
             confirmed_at: p.confirmed_at,
             notes: p.notes,
             postpone_reason: p.postpone_reason,
+            payout_status: p.payout_status,
+            payout_failure: p.payout_failure,
             is_pending: pending,
             is_complete: p.status == PassageStatus::Complete,
             amount_difference: difference(p.amount_received, p.expected_amount),

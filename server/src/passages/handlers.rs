@@ -274,6 +274,24 @@ pub async fn payout(
     }
     let to = passage.status.record_payout().map_err(refused)?;
     let draft = body.draft(passage.expected_amount)?;
+    // Mobile money without an operator reference, on a server where the method's provider is
+    // configured: Kobiri sends the pot itself. With a reference (a transfer made by hand), or
+    // without the provider, the payout is recorded as declared.
+    if let Ok(method) = crate::mobile_money::Method::try_from(body.payout_method)
+        && draft.reference.is_none()
+        && state.mobile_money.for_method(method).is_ok()
+    {
+        let sent = crate::mobile_money::payout::send(
+            &state,
+            &caller,
+            &passage,
+            method,
+            draft.phone,
+            draft.amount,
+        )
+        .await?;
+        return Ok(Json(PassageResponse::new(sent, state.now().date_naive())));
+    }
     let date = state.now().date_naive();
     let after = serde_json::json!({
         "status": to.as_str(),

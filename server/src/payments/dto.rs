@@ -44,6 +44,9 @@ pub struct PaymentResponse {
     pub created_at: DateTime<Utc>,
     pub user_name: String,
     pub user_phone: String,
+    /// Mobile money: the provider's page where the payer approves (only in the answer to
+    /// `POST /payments/initiate`, when the provider has one).
+    pub payment_url: Option<String>,
 }
 
 impl From<Payment> for PaymentResponse {
@@ -85,6 +88,7 @@ impl From<Payment> for PaymentResponse {
             created_at: p.created_at,
             user_name: p.user_name,
             user_phone: p.user_phone,
+            payment_url: None,
         }
     }
 }

@@ -35,7 +35,7 @@ fn text(field: &str, value: Option<&str>) -> ApiResult<Option<String>> {
         .map(Option::flatten)
 }
 
-fn rule(detail: impl Into<std::borrow::Cow<'static, str>>) -> ApiError {
+pub(crate) fn rule(detail: impl Into<std::borrow::Cow<'static, str>>) -> ApiError {
     ApiError::new(ErrorCode::BusinessRule).with_detail(detail)
 }
 
@@ -89,7 +89,7 @@ async fn paying_member(
 }
 
 /// The session paid for: the one named (it must belong to the tontine), else the open one.
-async fn target_session(
+pub(crate) async fn target_session(
     state: &AppState,
     tontine: TontineId,
     session_id: Option<uuid::Uuid>,
@@ -345,16 +345,16 @@ async fn confirmation(
         payment_id: Some(p.id.as_uuid()),
         data: Some(serde_json::json!({"payment_id": p.id})),
     };
-    notify_payer(state, &event, links, p.user_id).await
+    Ok(notify_payer(state, &event, links, p.user_id).await?)
 }
 
 /// The notifications of `event` for one member of the tontine, on the channels they chose.
-async fn notify_payer(
+pub(crate) async fn notify_payer(
     state: &AppState,
     event: &Event,
     links: Links,
     user: UserId,
-) -> ApiResult<Vec<NewNotification>> {
+) -> Result<Vec<NewNotification>, StoreError> {
     let Some(tontine) = links.tontine_id else {
         return Ok(Vec::new());
     };

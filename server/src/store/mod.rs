@@ -33,6 +33,7 @@ mod decimal;
 mod error;
 mod jobs;
 mod members;
+pub mod mobile_money;
 mod models;
 pub mod notifications;
 mod outbox;
@@ -55,6 +56,10 @@ pub use decimal::DbDecimal;
 pub use error::{StoreError, StoreResult};
 pub use jobs::{Job, JobKind, JobOutcome, JobStatus, MissedPayment, NewJob, SessionToSchedule};
 pub use members::{AddMember, Member, MemberPatch, NewMember};
+pub use mobile_money::{
+    MobilePayment, MobilePayout, PaymentStart, PayoutReservation, PayoutSettlement, PollKind,
+    PollTicket, Settlement,
+};
 pub use models::*;
 pub use notifications::{
     LIVE_PAYMENT_STATUSES, MarkRead, NewNotification, Notification, Preference, Recipient,
@@ -87,6 +92,7 @@ pub trait Store:
     + OutboxStore
     + JobStore
     + SyncStore
+    + MobileMoneyStore
     + HealthStore
     + Send
     + Sync
@@ -108,6 +114,7 @@ impl<T> Store for T where
         + OutboxStore
         + JobStore
         + SyncStore
+        + MobileMoneyStore
         + HealthStore
         + Send
         + Sync
@@ -496,6 +503,57 @@ pub trait SyncStore {
     /// Resolves an open flag; false if it was resolved meanwhile.
     async fn resolve_flag(&self, resolution: &FlagResolution) -> StoreResult<bool>;
     async fn incidents_of(&self, tontine: kobiri_core::TontineId) -> StoreResult<Vec<Incident>>;
+}
+
+/// Mobile-money payments and payouts, and their polling queue (see `store/mobile_money.rs`).
+#[async_trait]
+pub trait MobileMoneyStore {
+    /// Stores a payment `en_cours` with its provider, its first poll and its audit entry, in
+    /// one transaction, before the provider is called. A second live payment of the member
+    /// for the session is a `Conflict`.
+    async fn insert_mobile_payment(
+        &self,
+        payment: &NewPayment,
+        provider: crate::mobile_money::Provider,
+        first_poll: Timestamp,
+        audit: &NewAudit,
+    ) -> StoreResult<Payment>;
+    /// Stores what the provider answered to the start.
+    async fn record_payment_start(&self, start: &PaymentStart) -> StoreResult<()>;
+    /// A payment initiated through a provider.
+    async fn mobile_payment(
+        &self,
+        id: kobiri_core::PaymentId,
+    ) -> StoreResult<Option<MobilePayment>>;
+    async fn mobile_payment_by_operator_reference(
+        &self,
+        provider: crate::mobile_money::Provider,
+        reference: &str,
+    ) -> StoreResult<Option<MobilePayment>>;
+    /// Ends a payment still `en_cours` (see [`Settlement`]); `None` when it was settled
+    /// meanwhile, and then nothing changed.
+    async fn settle_payment(&self, settlement: &Settlement) -> StoreResult<Option<Payment>>;
+    /// Claims up to `limit` due polls until `lease_until`: two workers never hold the same.
+    async fn claim_polls(
+        &self,
+        now: Timestamp,
+        lease_until: Timestamp,
+        limit: u32,
+    ) -> StoreResult<Vec<PollTicket>>;
+    /// Releases a claimed poll until `next`.
+    async fn reschedule_poll(&self, id: uuid::Uuid, next: Timestamp) -> StoreResult<()>;
+    /// Reserves the passage's payout key with its first poll and audit entry; `false` when a
+    /// payout is already live or recorded (nothing written).
+    async fn reserve_payout(&self, reservation: &PayoutReservation) -> StoreResult<bool>;
+    async fn mobile_payout(&self, key: uuid::Uuid) -> StoreResult<Option<MobilePayout>>;
+    async fn record_payout_start(
+        &self,
+        key: uuid::Uuid,
+        operator_reference: &str,
+        now: Timestamp,
+    ) -> StoreResult<()>;
+    /// Ends a payout still `en_cours`; `false` when it was settled meanwhile.
+    async fn settle_payout(&self, settlement: &PayoutSettlement) -> StoreResult<bool>;
 }
 
 pub async fn connect(url: &str, max_connections: u32) -> anyhow::Result<Arc<dyn Store>> {

@@ -38,6 +38,9 @@ pub struct Passage {
     pub confirmed_at: Option<Timestamp>,
     pub notes: Option<String>,
     pub postpone_reason: Option<String>,
+    /// A payout sent through a provider: `en_cours`, `valide` or `echoue` (with the reason).
+    pub payout_status: Option<String>,
+    pub payout_failure: Option<String>,
     pub created_at: Timestamp,
     pub updated_at: Timestamp,
     /// The beneficiary's account.
@@ -152,6 +155,8 @@ pub(super) struct PassageRow {
     confirmed_at: Option<DateTime<Utc>>,
     notes: Option<String>,
     postpone_reason: Option<String>,
+    payout_status: Option<String>,
+    payout_failure: Option<String>,
     created_at: DateTime<Utc>,
     updated_at: DateTime<Utc>,
     currency: String,
@@ -193,6 +198,8 @@ impl TryFrom<PassageRow> for Passage {
             confirmed_at: r.confirmed_at,
             notes: r.notes,
             postpone_reason: r.postpone_reason,
+            payout_status: r.payout_status,
+            payout_failure: r.payout_failure,
             created_at: r.created_at,
             updated_at: r.updated_at,
             member_user_id: UserId::from_uuid(r.member_user_id),
@@ -227,7 +234,8 @@ macro_rules! passage_select {
         "SELECT p.id, p.tontine_id, p.member_id, p.session_id, p.order_number, \
          p.scheduled_date, p.actual_date, p.status, p.expected_amount, p.payout_amount, \
          p.amount_received, p.payout_method, p.payout_reference, p.payout_phone, p.paid_at, \
-         p.confirmed_by_member, p.confirmed_at, p.notes, p.postpone_reason, p.created_at, \
+         p.confirmed_by_member, p.confirmed_at, p.notes, p.postpone_reason, p.payout_status, \
+         p.payout_failure, p.created_at, \
          p.updated_at, t.currency, m.user_id AS member_user_id, u.first_name, u.last_name, \
          u.phone AS member_phone, u.email AS member_email \
          FROM passages p JOIN tontines t ON t.id = p.tontine_id \

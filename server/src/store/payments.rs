@@ -173,7 +173,8 @@ macro_rules! payment_select {
          p.proof_url, p.proof_description, p.validated_by_id, p.validated_at, p.rejection_reason, \
          p.penalty_amount, p.is_late, p.recorded_by_id, p.device_id, p.receipt_code, p.notes, \
          p.initiated_at, p.completed_at, p.created_at, p.flagged, p.corrects_id, u.first_name, u.last_name, \
-         u.phone AS user_phone FROM payments p JOIN users u ON u.id = p.user_id "
+         u.phone AS user_phone, p.provider, p.callback_secret, p.payment_url \
+         FROM payments p JOIN users u ON u.id = p.user_id "
     };
 }
 
@@ -270,6 +271,43 @@ macro_rules! bind_new_payment {
     };
 }
 pub(super) use bind_new_payment;
+pub(super) use payment_select;
+
+/// Adds a payment being validated to its session's `collected_amount` and its member's
+/// `total_contributions`, inside the caller's transaction `$tx` (rows locked on PostgreSQL).
+/// Every path that validates a payment (a treasurer's decision, a provider's confirmation)
+/// goes through it.
+macro_rules! credit_payment {
+    ($tx:expr, $q:expr, $payment:expr, $now:expr) => {{
+        let add = |current: $crate::store::DbDecimal| {
+            current
+                .0
+                .checked_add($payment.amount.value())
+                .map($crate::store::DbDecimal)
+                .ok_or_else(|| $crate::store::StoreError::corrupt("amount overflow"))
+        };
+        let collected: $crate::store::DbDecimal = sqlx::query_scalar($q.session_collected)
+            .bind($payment.session_id.as_uuid())
+            .fetch_one(&mut *$tx)
+            .await?;
+        sqlx::query($q.set_session_collected)
+            .bind($payment.session_id.as_uuid())
+            .bind(add(collected)?)
+            .bind($now)
+            .execute(&mut *$tx)
+            .await?;
+        let total: $crate::store::DbDecimal = sqlx::query_scalar($q.member_total)
+            .bind($payment.member_id.as_uuid())
+            .fetch_one(&mut *$tx)
+            .await?;
+        sqlx::query($q.set_member_total)
+            .bind($payment.member_id.as_uuid())
+            .bind(add(total)?)
+            .execute(&mut *$tx)
+            .await?;
+    }};
+}
+pub(super) use credit_payment;
 
 macro_rules! impl_payment_store {
     ($store:ty, $q:expr, $aq:expr, $nq:expr) => {
@@ -376,33 +414,7 @@ macro_rules! impl_payment_store {
                     return Ok(None);
                 }
                 if d.to == kobiri_core::PaymentStatus::Valide {
-                    let add = |current: $crate::store::DbDecimal| {
-                        current
-                            .0
-                            .checked_add(payment.amount.value())
-                            .map($crate::store::DbDecimal)
-                            .ok_or_else(|| $crate::store::StoreError::corrupt("amount overflow"))
-                    };
-                    let collected: $crate::store::DbDecimal =
-                        sqlx::query_scalar($q.session_collected)
-                            .bind(payment.session_id.as_uuid())
-                            .fetch_one(&mut *tx)
-                            .await?;
-                    sqlx::query($q.set_session_collected)
-                        .bind(payment.session_id.as_uuid())
-                        .bind(add(collected)?)
-                        .bind(d.now)
-                        .execute(&mut *tx)
-                        .await?;
-                    let total: $crate::store::DbDecimal = sqlx::query_scalar($q.member_total)
-                        .bind(payment.member_id.as_uuid())
-                        .fetch_one(&mut *tx)
-                        .await?;
-                    sqlx::query($q.set_member_total)
-                        .bind(payment.member_id.as_uuid())
-                        .bind(add(total)?)
-                        .execute(&mut *tx)
-                        .await?;
+                    $crate::store::payments::credit_payment!(tx, $q, payment, d.now);
                 }
                 $crate::store::audit::insert_audit!(&mut *tx, $aq, d.audit);
                 $crate::store::notifications::insert_notifications!(tx, $nq, d.notifications);

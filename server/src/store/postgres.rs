@@ -129,3 +129,11 @@ super::sync::impl_sync_store!(
     audit::POSTGRES,
     notifications::POSTGRES
 );
+super::mobile_money::impl_mobile_money_store!(
+    PgStore,
+    PAYMENTS,
+    super::mobile_money::POSTGRES,
+    super::passages::POSTGRES,
+    audit::POSTGRES,
+    notifications::POSTGRES
+);

@@ -138,3 +138,11 @@ super::sync::impl_sync_store!(
     audit::SQLITE,
     notifications::SQLITE
 );
+super::mobile_money::impl_mobile_money_store!(
+    SqliteStore,
+    payments::SHARED,
+    super::mobile_money::SHARED,
+    super::passages::SHARED,
+    audit::SQLITE,
+    notifications::SQLITE
+);

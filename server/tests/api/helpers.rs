@@ -97,6 +97,8 @@ pub struct TestApp {
     pub outbox: Recorder,
     pub store: Arc<dyn Store>,
     pub config: Config,
+    /// The server's state, for tests that run job passes themselves.
+    pub state: AppState,
     shutdown: Option<tokio::sync::oneshot::Sender<()>>,
     _db: TestDatabase,
 }
@@ -139,12 +141,14 @@ impl TestApp {
             clock: clock.clone(),
             mailer: Arc::new(outbox.clone()),
             sms: Arc::new(outbox.clone()),
+            mobile_money: kobiri_server::mobile_money::Registry::from_config(&config.mobile_money)
+                .unwrap(),
         })
         .unwrap();
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr: SocketAddr = listener.local_addr().unwrap();
         let (tx, rx) = tokio::sync::oneshot::channel::<()>();
-        tokio::spawn(kobiri_server::serve(listener, state, async move {
+        tokio::spawn(kobiri_server::serve(listener, state.clone(), async move {
             let _ = rx.await;
         }));
         Some(Self {
@@ -158,6 +162,7 @@ impl TestApp {
             outbox,
             store,
             config,
+            state,
             shutdown: Some(tx),
             _db: db,
         })

@@ -9,6 +9,7 @@ mod cli;
 mod jobs;
 mod lifecycle;
 mod matrix;
+mod mobile_money;
 mod notifications;
 mod ops;
 mod outbox;

@@ -291,6 +291,21 @@ const ROWS: &[Row] = &[
     Row { method: "POST", path: "/api/v1/payments/{id}/validate", setup: Setup::Paid,
         body: |_| json!({"action": "approve"}), expected: TRESORIER_UP, ..BASE },
 
+    // Mobile money: a member pays their own contribution. No provider is configured in the
+    // matrix, so members get 400 provider_not_configured after every access check; an admin
+    // who is not a member has no contribution to pay (403).
+    Row { method: "POST", path: "/api/v1/payments/initiate", setup: Setup::Open,
+        body: |f| json!({"session_id": f.session, "method": "wave",
+            "phone_number": "+221770000077"}),
+        expected: [404, 400, 400, 400, 400, 403], ..BASE },
+    // Provider callbacks are public: the provider authenticates itself (signature, token,
+    // status re-query), not a user, so every caller gets the same answer (404 here: no
+    // provider is configured).
+    Row { method: "POST", path: "/api/v1/payments/callback/{provider}", public: true,
+        setup: Setup::Paid, body: |_| json!({}), expected: [404; 6], ..BASE },
+    Row { method: "PUT", path: "/api/v1/payments/callback/{provider}", public: true,
+        setup: Setup::Paid, body: |_| json!({}), expected: [404; 6], ..BASE },
+
     // ---- passages (payout order)
     Row { method: "POST", path: "/api/v1/passages/generate/{tontine_id}", setup: Setup::Tontine,
         body: |_| json!({"method": "alphabetical"}), expected: PRESIDENT_ONLY, ..BASE },
@@ -505,6 +520,10 @@ fn fill(row: &Row, fx: &Fx) -> String {
             "{member_id}" => &fx.membre_member,
             "{receipt_code}" => &fx.receipt,
             "{flag_id}" => &fx.flag,
+            "{provider}" => {
+                out.push("wave".to_owned());
+                continue;
+            }
             "{id}" => match segments[i - 1] {
                 "tontines" => &fx.tontine,
                 "sessions" => &fx.session,

@@ -1,0 +1,113 @@
+//! The [`Registry`]: the configured adapters, looked up by method (to pay) or by callback path
+//! segment.
+
+use std::collections::HashMap;
+use std::fmt;
+use std::sync::Arc;
+
+use super::config::MobileMoneyConfig;
+use super::{
+    CallbackRoute, CinetPay, Method, MobileMoneyAdapter, Mtn, Orange, Provider, ProviderError, Wave,
+};
+
+/// The configured adapters, looked up by method (to pay) or by callback path segment.
+#[derive(Clone)]
+pub struct Registry {
+    adapters: HashMap<Provider, Arc<dyn MobileMoneyAdapter>>,
+    free_money: Provider,
+    moov_money: Provider,
+}
+
+impl fmt::Debug for Registry {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut configured: Vec<Provider> = self.adapters.keys().copied().collect();
+        configured.sort();
+        f.debug_struct("Registry")
+            .field("configured", &configured)
+            .field("free_money", &self.free_money)
+            .field("moov_money", &self.moov_money)
+            .finish()
+    }
+}
+
+impl Registry {
+    /// Builds one adapter (with its own HTTP client) per configured provider.
+    pub fn from_config(config: &MobileMoneyConfig) -> Result<Self, ProviderError> {
+        let mut registry = Self::empty(config.free_money, config.moov_money);
+        let t = config.timeouts;
+        if let Some(c) = &config.orange {
+            registry = registry.with(Arc::new(Orange::new(c.clone(), t)?));
+        }
+        if let Some(c) = &config.mtn {
+            registry = registry.with(Arc::new(Mtn::new(c.clone(), t)?));
+        }
+        if let Some(c) = &config.wave {
+            registry = registry.with(Arc::new(Wave::new(c.clone(), t)?));
+        }
+        if let Some(c) = &config.cinetpay {
+            registry = registry.with(Arc::new(CinetPay::new(c.clone(), t)?));
+        }
+        Ok(registry)
+    }
+
+    /// No adapter yet; Free Money and Moov Money served by the given providers.
+    pub fn empty(free_money: Provider, moov_money: Provider) -> Self {
+        Self {
+            adapters: HashMap::new(),
+            free_money,
+            moov_money,
+        }
+    }
+
+    /// Adds (or replaces) the adapter of its provider: for tests and custom wiring.
+    pub fn with(mut self, adapter: Arc<dyn MobileMoneyAdapter>) -> Self {
+        self.adapters.insert(adapter.provider(), adapter);
+        self
+    }
+
+    /// The provider that serves `method`, configured or not (store it with the payment).
+    pub fn provider_for(&self, method: Method) -> Provider {
+        match method {
+            Method::OrangeMoney => Provider::Orange,
+            Method::MtnMomo => Provider::Mtn,
+            Method::Wave => Provider::Wave,
+            Method::FreeMoney => self.free_money,
+            Method::MoovMoney => self.moov_money,
+        }
+    }
+
+    /// The adapter for paying with `method`, or `NotConfigured`.
+    pub fn for_method(&self, method: Method) -> Result<Arc<dyn MobileMoneyAdapter>, ProviderError> {
+        self.adapters
+            .get(&self.provider_for(method))
+            .cloned()
+            .ok_or(ProviderError::NotConfigured(method))
+    }
+
+    /// The adapter that handles callbacks on path segment `route`.
+    pub fn for_callback(
+        &self,
+        route: CallbackRoute,
+    ) -> Result<Arc<dyn MobileMoneyAdapter>, ProviderError> {
+        let (provider, method) = match route {
+            CallbackRoute::Orange => (Provider::Orange, Method::OrangeMoney),
+            CallbackRoute::Mtn => (Provider::Mtn, Method::MtnMomo),
+            CallbackRoute::Wave => (Provider::Wave, Method::Wave),
+            CallbackRoute::Free => (self.free_money, Method::FreeMoney),
+            CallbackRoute::Moov => (self.moov_money, Method::MoovMoney),
+            // The aggregator's own segment; reported as the first method it serves by default.
+            CallbackRoute::CinetPay => (Provider::CinetPay, Method::FreeMoney),
+        };
+        self.adapters
+            .get(&provider)
+            .cloned()
+            .ok_or(ProviderError::NotConfigured(method))
+    }
+}
+
+impl Registry {
+    /// The adapter of `provider`, when configured (the poller asks by stored provider).
+    pub fn for_provider(&self, provider: Provider) -> Option<Arc<dyn MobileMoneyAdapter>> {
+        self.adapters.get(&provider).cloned()
+    }
+}
