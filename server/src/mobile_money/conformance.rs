@@ -264,3 +264,29 @@ pub(crate) async fn callback_over_http_verifies(f: &Fixture) {
     assert_eq!(hint.payment, PaymentKey::Reference(request.reference));
     task.abort();
 }
+
+/// The scenarios above that need nothing but the adapter's `fixture()`, as one `#[tokio::test]`
+/// each: every adapter's tests invoke this once, with a `fixture()` in scope.
+macro_rules! scenario_tests {
+    () => {
+        $crate::mobile_money::conformance::scenario_tests!(
+            payment_succeeds,
+            payment_fails,
+            pending_then_success,
+            server_error_is_transient,
+            timeout_is_transient,
+            client_error_is_rejected,
+            unknown_reference_is_rejected,
+            callback_over_http_verifies,
+        );
+    };
+    ($($scenario:ident),+ $(,)?) => {
+        $(
+            #[tokio::test]
+            async fn $scenario() {
+                $crate::mobile_money::conformance::$scenario(&fixture().await).await;
+            }
+        )*
+    };
+}
+pub(crate) use scenario_tests;

@@ -281,40 +281,7 @@ mod tests {
         Fixture::new(stand_in, adapter)
     }
 
-    #[tokio::test]
-    async fn a_payment_the_payer_approves_succeeds_with_its_amount() {
-        c::payment_succeeds(&fixture().await).await;
-    }
-
-    #[tokio::test]
-    async fn a_refused_payment_fails_with_mtn_s_reason() {
-        c::payment_fails(&fixture().await).await;
-    }
-
-    #[tokio::test]
-    async fn a_payment_pending_at_first_succeeds_later() {
-        c::pending_then_success(&fixture().await).await;
-    }
-
-    #[tokio::test]
-    async fn server_errors_are_transient_and_recover() {
-        c::server_error_is_transient(&fixture().await).await;
-    }
-
-    #[tokio::test]
-    async fn a_slow_provider_is_transient() {
-        c::timeout_is_transient(&fixture().await).await;
-    }
-
-    #[tokio::test]
-    async fn a_client_error_is_a_rejection() {
-        c::client_error_is_rejected(&fixture().await).await;
-    }
-
-    #[tokio::test]
-    async fn an_unknown_reference_is_rejected() {
-        c::unknown_reference_is_rejected(&fixture().await).await;
-    }
+    c::scenario_tests!();
 
     #[tokio::test]
     async fn a_different_paid_amount_is_reported() {
@@ -375,10 +342,5 @@ mod tests {
         };
         assert_eq!(hint.payment, PaymentKey::Reference(request.reference));
         assert_eq!(hint.claim, Claim::Failed);
-    }
-
-    #[tokio::test]
-    async fn a_callback_sent_over_http_verifies() {
-        c::callback_over_http_verifies(&fixture().await).await;
     }
 }

@@ -198,40 +198,7 @@ mod tests {
         Fixture::new(stand_in, adapter)
     }
 
-    #[tokio::test]
-    async fn a_payment_the_payer_approves_succeeds() {
-        c::payment_succeeds(&fixture().await).await;
-    }
-
-    #[tokio::test]
-    async fn a_refused_payment_fails() {
-        c::payment_fails(&fixture().await).await;
-    }
-
-    #[tokio::test]
-    async fn a_payment_pending_at_first_succeeds_later() {
-        c::pending_then_success(&fixture().await).await;
-    }
-
-    #[tokio::test]
-    async fn server_errors_are_transient_and_recover() {
-        c::server_error_is_transient(&fixture().await).await;
-    }
-
-    #[tokio::test]
-    async fn a_slow_provider_is_transient() {
-        c::timeout_is_transient(&fixture().await).await;
-    }
-
-    #[tokio::test]
-    async fn a_client_error_is_a_rejection() {
-        c::client_error_is_rejected(&fixture().await).await;
-    }
-
-    #[tokio::test]
-    async fn an_unknown_reference_is_rejected() {
-        c::unknown_reference_is_rejected(&fixture().await).await;
-    }
+    c::scenario_tests!();
 
     #[tokio::test]
     async fn payouts_are_unsupported() {
@@ -294,11 +261,6 @@ mod tests {
             panic!("Orange callbacks need the stored token")
         };
         assert_eq!(check.check("not-the-token"), Err(CallbackError::WrongToken));
-    }
-
-    #[tokio::test]
-    async fn a_callback_sent_over_http_verifies() {
-        c::callback_over_http_verifies(&fixture().await).await;
     }
 
     #[tokio::test]

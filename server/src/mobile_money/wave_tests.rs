@@ -16,40 +16,7 @@ fn adapter(stand_in: &StandIn) -> Wave {
     Wave::new(standin::wave::config(stand_in), c::short_timeouts()).unwrap()
 }
 
-#[tokio::test]
-async fn a_payment_the_payer_approves_succeeds_with_its_amount() {
-    c::payment_succeeds(&fixture().await).await;
-}
-
-#[tokio::test]
-async fn a_cancelled_payment_fails() {
-    c::payment_fails(&fixture().await).await;
-}
-
-#[tokio::test]
-async fn a_payment_pending_at_first_succeeds_later() {
-    c::pending_then_success(&fixture().await).await;
-}
-
-#[tokio::test]
-async fn server_errors_are_transient_and_recover() {
-    c::server_error_is_transient(&fixture().await).await;
-}
-
-#[tokio::test]
-async fn a_slow_provider_is_transient() {
-    c::timeout_is_transient(&fixture().await).await;
-}
-
-#[tokio::test]
-async fn a_client_error_is_a_rejection() {
-    c::client_error_is_rejected(&fixture().await).await;
-}
-
-#[tokio::test]
-async fn an_unknown_reference_is_rejected() {
-    c::unknown_reference_is_rejected(&fixture().await).await;
-}
+c::scenario_tests!();
 
 #[tokio::test]
 async fn a_different_paid_amount_is_reported() {
@@ -202,9 +169,4 @@ async fn the_stand_in_sends_its_webhook_to_the_configured_url() {
     assert!(received[0].0.starts_with("t="));
     assert_eq!(received[0].1, message.body);
     server.abort();
-}
-
-#[tokio::test]
-async fn a_callback_sent_over_http_verifies() {
-    c::callback_over_http_verifies(&fixture().await).await;
 }
