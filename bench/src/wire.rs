@@ -27,6 +27,27 @@ fn gzip(bytes: &[u8], level: u32) -> anyhow::Result<usize> {
 }
 
 /// Bytes per mutation, with one decimal.
+/// One line per compression of `body` (zstd and gzip at each level), bytes per mutation.
+fn compressed(out: &mut String, body: &[u8], n: usize) -> anyhow::Result<()> {
+    for level in ZSTD_LEVELS {
+        let z = zstd(body, level)?;
+        writeln!(
+            out,
+            "    zstd -{level}                         {:>7}   ({z} bytes)",
+            per(z, n)
+        )?;
+    }
+    for level in GZIP_LEVELS {
+        let g = gzip(body, level)?;
+        writeln!(
+            out,
+            "    gzip -{level}                         {:>7}   ({g} bytes)",
+            per(g, n)
+        )?;
+    }
+    Ok(())
+}
+
 fn per(total: usize, n: usize) -> String {
     let tenths = total * 10 / n.max(1);
     format!("{}.{}", tenths / 10, tenths % 10)
@@ -97,22 +118,7 @@ pub fn report(batch: usize, tontines: usize, members: usize) -> anyhow::Result<S
         per(body.len(), n),
         body.len()
     )?;
-    for level in ZSTD_LEVELS {
-        let z = zstd(&body, level)?;
-        writeln!(
-            out,
-            "    zstd -{level}                         {:>7}   ({z} bytes)",
-            per(z, n)
-        )?;
-    }
-    for level in GZIP_LEVELS {
-        let g = gzip(&body, level)?;
-        writeln!(
-            out,
-            "    gzip -{level}                         {:>7}   ({g} bytes)",
-            per(g, n)
-        )?;
-    }
+    compressed(&mut out, &body, n)?;
     let json = serde_json::to_vec(&SyncRequest {
         protocol_version: PROTOCOL_VERSION,
         device_id: device,
@@ -125,21 +131,6 @@ pub fn report(batch: usize, tontines: usize, members: usize) -> anyhow::Result<S
         per(json.len(), n),
         json.len()
     )?;
-    for level in ZSTD_LEVELS {
-        let z = zstd(&json, level)?;
-        writeln!(
-            out,
-            "    zstd -{level}                         {:>7}   ({z} bytes)",
-            per(z, n)
-        )?;
-    }
-    for level in GZIP_LEVELS {
-        let g = gzip(&json, level)?;
-        writeln!(
-            out,
-            "    gzip -{level}                         {:>7}   ({g} bytes)",
-            per(g, n)
-        )?;
-    }
+    compressed(&mut out, &json, n)?;
     Ok(out)
 }
