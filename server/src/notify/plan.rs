@@ -119,17 +119,33 @@ impl<'a> Plan<'a> {
     /// carries `{dedup_key}:{channel}`, so writing the same plan twice writes nothing more.
     pub fn for_recipient(&self, r: &Recipient, dedup_key: Option<&str>) -> Vec<NewNotification> {
         let mut rows = vec![self.row(r, Channel::InApp, None, dedup_key.map(str::to_owned))];
-        for &channel in Channel::ALL {
-            if channel == Channel::InApp || !self.wants(r, channel) {
-                continue;
-            }
-            let Some(address) = address(r, channel) else {
-                continue;
-            };
-            let key = dedup_key.map(|k| format!("{k}:{channel}"));
-            rows.push(self.row(r, channel, Some(address), key));
-        }
+        rows.extend(self.outside_app(r, dedup_key));
         rows
+    }
+
+    /// The rows of a message meant to reach the recipient outside the app (a receipt, which
+    /// is proof for a member without a smartphone): their chosen channels other than in-app,
+    /// and the in-app row only when none of those reaches them. Keys as [`Self::for_recipient`].
+    pub fn outside_app_for(&self, r: &Recipient, dedup_key: Option<&str>) -> Vec<NewNotification> {
+        let rows = self.outside_app(r, dedup_key);
+        if rows.is_empty() {
+            vec![self.row(r, Channel::InApp, None, dedup_key.map(str::to_owned))]
+        } else {
+            rows
+        }
+    }
+
+    /// The rows for the recipient's channels other than in-app that have an address.
+    fn outside_app(&self, r: &Recipient, dedup_key: Option<&str>) -> Vec<NewNotification> {
+        Channel::ALL
+            .iter()
+            .filter(|&&channel| channel != Channel::InApp && self.wants(r, channel))
+            .filter_map(|&channel| {
+                let address = address(r, channel)?;
+                let key = dedup_key.map(|k| format!("{k}:{channel}"));
+                Some(self.row(r, channel, Some(address), key))
+            })
+            .collect()
     }
 
     /// The rows for every recipient, with no dedup key.
@@ -301,6 +317,17 @@ mod tests {
             channels_of(&plan.for_recipient(&r, None)),
             [Channel::InApp, Channel::Sms]
         );
+    }
+
+    #[test]
+    fn a_message_outside_the_app_falls_back_to_in_app_only_when_nothing_else_reaches() {
+        let plan = Plan::new(&reminder(), Links::default(), Utc::now());
+        let rows = plan.outside_app_for(&recipient(vec![], None), Some("receipt:p"));
+        assert_eq!(channels_of(&rows), [Channel::Sms]);
+        assert_eq!(rows[0].dedup_key.as_deref(), Some("receipt:p:sms"));
+        let kind = NotificationType::RappelCotisation;
+        let rows = plan.outside_app_for(&recipient(vec![off(kind, Channel::Sms)], None), None);
+        assert_eq!(channels_of(&rows), [Channel::InApp]);
     }
 
     #[test]

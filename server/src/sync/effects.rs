@@ -129,8 +129,9 @@ impl<'a> Effects<'a> {
         Ok(self.live.entry(session).or_default())
     }
 
-    /// The receipt of cash that arrived, for the member who paid: on the channels they chose
-    /// for payment confirmations (SMS by default), once per payment. A member without a
+    /// The receipt of cash that arrived, for the member who paid: on the channels outside the
+    /// app they chose for payment confirmations (SMS by default; in-app only if they turned
+    /// all of those off), once per payment. The member's app shows the payment itself. A member without a
     /// smartphone keeps it as proof (`GET /api/v1/receipts/{code}` verifies the code).
     async fn receipt(
         &mut self,
@@ -168,7 +169,7 @@ impl<'a> Effects<'a> {
             data: Some(json!({"payment_id": payment, "receipt_code": receipt})),
         };
         Ok(Plan::new(&event, links, self.now)
-            .for_recipient(recipient, Some(&format!("receipt:{payment}"))))
+            .outside_app_for(recipient, Some(&format!("receipt:{payment}"))))
     }
 
     /// Reads once which of the request's new payment ids are already taken.

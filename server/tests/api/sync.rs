@@ -339,24 +339,7 @@ dual_test!(
             ["applied"]
         );
         assert_eq!(outcomes(&phone.sync(&app, vec![pay]).await), ["duplicate"]);
-        // In the member's inbox, and queued by SMS to their phone, once.
-        let inbox = assert_status(
-            app.get("/api/v1/notifications", c.members[0].token()).await,
-            StatusCode::OK,
-        )
-        .await;
-        let receipts: Vec<&Value> = inbox["items"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .filter(|n| n["type"] == "confirmation_paiement")
-            .collect();
-        assert_eq!(receipts.len(), 1, "{inbox}");
-        let message = receipts[0]["message"].as_str().unwrap();
-        assert!(
-            message.contains(&receipt) && message.contains("5000 XOF"),
-            "{message}"
-        );
+        // Queued by SMS to the member's phone, once, and not copied to the in-app inbox.
         let sms: Vec<_> = app
             .store
             .list_outbox()
@@ -367,19 +350,18 @@ dual_test!(
             .collect();
         assert_eq!(sms.len(), 1);
         assert_eq!(sms[0].recipient, c.members[0].phone);
-        // The other member paid nothing and got nothing.
-        let other = assert_status(
-            app.get("/api/v1/notifications", c.members[1].token()).await,
-            StatusCode::OK,
-        )
-        .await;
+        kobiri_server::notify::worker::run_outbox_pass(&app.state)
+            .await
+            .unwrap();
+        let text = app.last_sms_to(&c.members[0].phone).unwrap();
         assert!(
-            !other["items"]
-                .as_array()
-                .unwrap()
-                .iter()
-                .any(|n| n["type"] == "confirmation_paiement")
+            text.contains(&receipt) && text.contains("5000 XOF"),
+            "{text}"
         );
+        assert!(inbox_receipts(&app, &c.members[0]).await.is_empty());
+        // The other member paid nothing and got nothing.
+        assert!(inbox_receipts(&app, &c.members[1]).await.is_empty());
+        assert_eq!(app.outbox.sms().len(), 1);
         // Validation keeps the code the member already holds, and confirms with it.
         let validated = assert_status(
             app.post(
@@ -392,6 +374,49 @@ dual_test!(
         )
         .await;
         assert_eq!(validated["receipt_code"], receipt.as_str());
+    }
+);
+
+/// The payment confirmations in `member`'s in-app inbox.
+async fn inbox_receipts(app: &TestApp, member: &TestUser) -> Vec<Value> {
+    let inbox = assert_status(
+        app.get("/api/v1/notifications", member.token()).await,
+        StatusCode::OK,
+    )
+    .await;
+    inbox["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|n| n["type"] == "confirmation_paiement")
+        .cloned()
+        .collect()
+}
+
+dual_test!(
+    a_member_who_turned_sms_off_finds_the_receipt_in_the_app,
+    |app| async move {
+        let c = circle(&app, json!({})).await;
+        assert_status(
+            app.put(
+                "/api/v1/notifications/preferences",
+                c.members[0].token(),
+                &json!({"preferences": [
+                    {"type": "confirmation_paiement", "channel": "sms", "enabled": false}
+                ]}),
+            )
+            .await,
+            StatusCode::OK,
+        )
+        .await;
+        let mut phone = Phone::enroll(&app, &c.collector).await;
+        let pay = phone.pay(&c, &c.members[0], &session(&c));
+        let receipt = sync::receipt_code(&pay).to_string();
+        assert_eq!(outcomes(&phone.sync(&app, vec![pay]).await), ["applied"]);
+        let inbox = inbox_receipts(&app, &c.members[0]).await;
+        assert_eq!(inbox.len(), 1, "{inbox:?}");
+        assert!(inbox[0]["message"].as_str().unwrap().contains(&receipt));
+        assert!(app.outbox_rows().await.is_empty());
     }
 );
 
