@@ -262,7 +262,7 @@ pub async fn pull(
             .filter(|r| r.entity == Entity::Payment.as_str() && !r.deleted)
             .map(|r| PaymentId::from_uuid(r.entity_id))
             .collect();
-        let (rows, read) = visible_rows(state, &access, view, &changed).await?;
+        let (mut rows, read) = visible_rows(state, &access, view, &changed).await?;
         let mut changes = Vec::with_capacity(refs.len().min(PAGE as usize));
         let mut cursor = c.cursor;
         for r in refs.into_iter().take(PAGE as usize) {
@@ -270,13 +270,18 @@ pub async fn pull(
             let Ok(entity) = r.entity.parse::<Entity>() else {
                 continue;
             };
-            let data = rows.get(&(entity, r.entity_id));
+            // Payment rows leave the map (the checksum takes their digests from `read`); the
+            // others stay for the checksum.
+            let data = match entity {
+                Entity::Payment => rows.remove(&(entity, r.entity_id)),
+                _ => rows.get(&(entity, r.entity_id)).cloned(),
+            };
             if r.deleted || data.is_some() {
                 changes.push(Change {
                     change_seq: r.change_seq,
                     entity,
                     id: r.entity_id,
-                    row: if r.deleted { None } else { data.cloned() },
+                    row: if r.deleted { None } else { data },
                 });
             }
         }
