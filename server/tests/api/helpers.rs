@@ -625,3 +625,24 @@ pub fn orange_sms_env(
         ("ORANGE_SMS_SENDER", orange.sender),
     ]
 }
+
+/// The variables that configure MTN MoMo (collections and disbursements) at its stand-in.
+pub fn mtn_env(
+    stand_in: &kobiri_server::mobile_money::standin::StandIn,
+) -> Vec<(&'static str, String)> {
+    let mtn = kobiri_server::mobile_money::standin::mtn::config(stand_in);
+    vec![
+        ("MTN_MOMO_API_KEY", mtn.api_user.expose().to_owned()),
+        ("MTN_MOMO_API_SECRET", mtn.api_key.expose().to_owned()),
+        (
+            "MTN_MOMO_SUBSCRIPTION_KEY",
+            mtn.subscription_key.expose().to_owned(),
+        ),
+        (
+            "MTN_MOMO_DISBURSEMENT_SUBSCRIPTION_KEY",
+            mtn.disbursement_subscription_key.expose().to_owned(),
+        ),
+        ("MTN_MOMO_TARGET_ENVIRONMENT", mtn.target_environment),
+        ("MTN_MOMO_BASE_URL", mtn.base_url),
+    ]
+}

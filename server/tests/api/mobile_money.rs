@@ -90,13 +90,7 @@ impl Momo {
     }
 
     async fn collected(&self, c: &Circle) -> String {
-        let path = format!("/api/v1/sessions/{}", c.session["id"].as_str().unwrap());
-        let session = assert_status(
-            self.app.get(&path, c.president.token()).await,
-            StatusCode::OK,
-        )
-        .await;
-        session["collected_amount"].as_str().unwrap().to_owned()
+        collected(&self.app, c).await
     }
 
     /// How many audit entries of the tontine have `action`.
@@ -440,34 +434,41 @@ momo_test!(
     }
 );
 
+/// The `collected_amount` of `c`'s open session.
+pub async fn collected(server: &Http, c: &Circle) -> String {
+    let path = format!("/api/v1/sessions/{}", c.session["id"].as_str().unwrap());
+    let session = assert_status(server.get(&path, c.president.token()).await, StatusCode::OK).await;
+    session["collected_amount"].as_str().unwrap().to_owned()
+}
+
 /// The first passage of `c`'s tontine, drawn and started.
-async fn started_passage(m: &Momo, c: &Circle) -> Value {
+pub async fn started_passage(app: &TestApp, c: &Circle) -> Value {
     let order = assert_status(
-        m.app
-            .post(
-                &format!("/api/v1/passages/generate/{}", c.id()),
-                c.president.token(),
-                &json!({"method": "join_date"}),
-            )
-            .await,
+        app.post(
+            &format!("/api/v1/passages/generate/{}", c.id()),
+            c.president.token(),
+            &json!({"method": "join_date"}),
+        )
+        .await,
         StatusCode::OK,
     )
     .await;
     let passage = order["passages"][0].clone();
     let path = format!("/api/v1/passages/{}/start", passage["id"].as_str().unwrap());
     assert_status(
-        m.app.post(&path, c.president.token(), &json!({})).await,
+        app.post(&path, c.president.token(), &json!({})).await,
         StatusCode::OK,
     )
     .await
 }
 
-async fn payout(m: &Momo, c: &Circle, passage: &Value, method: &str) -> reqwest::Response {
+/// The treasurer asks `server` to send `passage`'s pot with `method`.
+pub async fn payout(server: &Http, c: &Circle, passage: &Value, method: &str) -> reqwest::Response {
     let path = format!(
         "/api/v1/passages/{}/payout",
         passage["id"].as_str().unwrap()
     );
-    m.app
+    server
         .post(
             &path,
             c.treasurer.token(),
@@ -480,17 +481,17 @@ async fn payout(m: &Momo, c: &Circle, passage: &Value, method: &str) -> reqwest:
 /// the passage completes when it confirms.
 async fn pays_out_exactly_once(m: &Momo, stand_in: &StandIn, method: &str) {
     let c = circle(&m.app, json!({})).await;
-    let passage = started_passage(m, &c).await;
+    let passage = started_passage(&m.app, &c).await;
     let (a, b) = tokio::join!(
-        payout(m, &c, &passage, method),
-        payout(m, &c, &passage, method)
+        payout(&m.app, &c, &passage, method),
+        payout(&m.app, &c, &passage, method)
     );
     let mut statuses = [a.status(), b.status()];
     statuses.sort();
     assert_eq!(statuses, [StatusCode::OK, StatusCode::CONFLICT]);
     m.poll_after(TimeDelta::seconds(1)).await;
     m.poll_after(TimeDelta::minutes(1)).await;
-    let again = payout(m, &c, &passage, method).await;
+    let again = payout(&m.app, &c, &passage, method).await;
     assert_eq!(again.status(), StatusCode::CONFLICT);
     assert_eq!(stand_in.payouts().len(), 1, "{:?}", stand_in.payouts());
     assert!(stand_in.payouts()[0].party.ends_with("770009988"));
@@ -530,9 +531,9 @@ momo_test!(
 
 momo_test!(orange_money_cannot_send_payouts, |m| async move {
     let c = circle(&m.app, json!({})).await;
-    let passage = started_passage(&m, &c).await;
+    let passage = started_passage(&m.app, &c).await;
     let body = assert_error(
-        payout(&m, &c, &passage, "orange_money").await,
+        payout(&m.app, &c, &passage, "orange_money").await,
         StatusCode::BAD_REQUEST,
         "payout_unavailable",
     )
