@@ -1,9 +1,12 @@
 //! The test harness: the real router on `127.0.0.1:0` against a fresh database, SQLite (a
-//! temporary file) or PostgreSQL (a database created for the test and dropped after it).
+//! temporary file) or PostgreSQL (a database created for the test and dropped after it), and
+//! real `kobiri-server` processes for the tests that need several replicas.
 
 use std::{
     net::SocketAddr,
+    ops::Deref,
     sync::{Arc, Once},
+    time::Duration,
 };
 
 use chrono::Utc;
@@ -89,10 +92,16 @@ macro_rules! dual_test_with {
     };
 }
 
-pub struct TestApp {
-    pub engine: Engine,
+/// An HTTP client for one server: the in-process app or a spawned process.
+pub struct Http {
+    /// `http://127.0.0.1:<port>`
     pub address: String,
     pub client: reqwest::Client,
+}
+
+pub struct TestApp {
+    pub engine: Engine,
+    pub http: Http,
     pub clock: Arc<ManualClock>,
     pub outbox: Recorder,
     pub store: Arc<dyn Store>,
@@ -108,6 +117,90 @@ impl Drop for TestApp {
         if let Some(tx) = self.shutdown.take() {
             let _ = tx.send(());
         }
+    }
+}
+
+impl Deref for TestApp {
+    type Target = Http;
+
+    fn deref(&self) -> &Http {
+        &self.http
+    }
+}
+
+impl Http {
+    pub fn new(address: String) -> Self {
+        Self {
+            address,
+            client: reqwest::Client::builder()
+                .redirect(reqwest::redirect::Policy::none())
+                .build()
+                .unwrap(),
+        }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{}", self.address, path)
+    }
+
+    pub fn request(&self, method: Method, path: &str, token: Option<&str>) -> RequestBuilder {
+        let builder = self.client.request(method, self.url(path));
+        match token {
+            Some(t) => builder.bearer_auth(t),
+            None => builder,
+        }
+    }
+
+    pub async fn get(&self, path: &str, token: Option<&str>) -> Response {
+        self.request(Method::GET, path, token).send().await.unwrap()
+    }
+
+    pub async fn post(&self, path: &str, token: Option<&str>, body: &Value) -> Response {
+        self.request(Method::POST, path, token)
+            .json(body)
+            .send()
+            .await
+            .unwrap()
+    }
+
+    pub async fn put(&self, path: &str, token: Option<&str>, body: &Value) -> Response {
+        self.request(Method::PUT, path, token)
+            .json(body)
+            .send()
+            .await
+            .unwrap()
+    }
+
+    pub async fn delete(&self, path: &str, token: Option<&str>) -> Response {
+        self.request(Method::DELETE, path, token)
+            .send()
+            .await
+            .unwrap()
+    }
+
+    /// Posts an `application/x-www-form-urlencoded` body.
+    pub async fn post_form(&self, path: &str, form: &[(&str, &str)]) -> Response {
+        self.request(Method::POST, path, None)
+            .form(form)
+            .send()
+            .await
+            .unwrap()
+    }
+
+    /// Posts raw bytes with the given content type.
+    pub async fn post_raw(
+        &self,
+        path: &str,
+        token: Option<&str>,
+        content_type: &str,
+        body: impl Into<reqwest::Body>,
+    ) -> Response {
+        self.request(Method::POST, path, token)
+            .header(reqwest::header::CONTENT_TYPE, content_type)
+            .body(body)
+            .send()
+            .await
+            .unwrap()
     }
 }
 
@@ -153,11 +246,7 @@ impl TestApp {
         }));
         Some(Self {
             engine,
-            address: format!("http://{addr}"),
-            client: reqwest::Client::builder()
-                .redirect(reqwest::redirect::Policy::none())
-                .build()
-                .unwrap(),
+            http: Http::new(format!("http://{addr}")),
             clock,
             outbox,
             store,
@@ -172,45 +261,6 @@ impl TestApp {
     pub fn clock_today(&self) -> String {
         use kobiri_server::clock::Clock;
         self.clock.now().date_naive().to_string()
-    }
-
-    pub fn url(&self, path: &str) -> String {
-        format!("{}{}", self.address, path)
-    }
-
-    pub fn request(&self, method: Method, path: &str, token: Option<&str>) -> RequestBuilder {
-        let builder = self.client.request(method, self.url(path));
-        match token {
-            Some(t) => builder.bearer_auth(t),
-            None => builder,
-        }
-    }
-
-    pub async fn get(&self, path: &str, token: Option<&str>) -> Response {
-        self.request(Method::GET, path, token).send().await.unwrap()
-    }
-
-    pub async fn post(&self, path: &str, token: Option<&str>, body: &Value) -> Response {
-        self.request(Method::POST, path, token)
-            .json(body)
-            .send()
-            .await
-            .unwrap()
-    }
-
-    pub async fn put(&self, path: &str, token: Option<&str>, body: &Value) -> Response {
-        self.request(Method::PUT, path, token)
-            .json(body)
-            .send()
-            .await
-            .unwrap()
-    }
-
-    pub async fn delete(&self, path: &str, token: Option<&str>) -> Response {
-        self.request(Method::DELETE, path, token)
-            .send()
-            .await
-            .unwrap()
     }
 
     /// Registers an account and returns it as a JSON object.
@@ -302,31 +352,6 @@ impl TestApp {
 }
 
 impl TestApp {
-    /// Posts an `application/x-www-form-urlencoded` body.
-    pub async fn post_form(&self, path: &str, form: &[(&str, &str)]) -> Response {
-        self.request(Method::POST, path, None)
-            .form(form)
-            .send()
-            .await
-            .unwrap()
-    }
-
-    /// Posts raw bytes with the given content type.
-    pub async fn post_raw(
-        &self,
-        path: &str,
-        token: Option<&str>,
-        content_type: &str,
-        body: impl Into<reqwest::Body>,
-    ) -> Response {
-        self.request(Method::POST, path, token)
-            .header(reqwest::header::CONTENT_TYPE, content_type)
-            .body(body)
-            .send()
-            .await
-            .unwrap()
-    }
-
     /// Refreshes with `refresh_token`.
     pub async fn refresh(&self, refresh_token: &str) -> Response {
         self.post(
@@ -500,4 +525,124 @@ impl TestApp {
             }
         }
     }
+}
+
+/// A real `kobiri-server` process (the binary, as a replica runs in production) on a database,
+/// listening on a loopback port; killed when dropped.
+pub struct ServerProcess {
+    http: Http,
+    child: tokio::process::Child,
+    _logs: tempfile::TempDir,
+}
+
+impl Deref for ServerProcess {
+    type Target = Http;
+
+    fn deref(&self) -> &Http {
+        &self.http
+    }
+}
+
+impl ServerProcess {
+    /// Starts the binary on `database_url` with a quiet test configuration (job runner, poller
+    /// and outbox worker off) overridden by `env`, and waits until `/health` answers.
+    pub async fn spawn(database_url: &str, env: &[(&str, String)]) -> Self {
+        let mut exits = Vec::new();
+        for _ in 0..3 {
+            match Self::try_spawn(database_url, env).await {
+                Ok(process) => return process,
+                Err(stderr) => exits.push(stderr),
+            }
+        }
+        panic!("kobiri-server exited at start three times: {exits:#?}");
+    }
+
+    /// `Err` with the process's stderr when it exited before answering (its port was taken
+    /// meanwhile, or it refused the configuration).
+    async fn try_spawn(database_url: &str, env: &[(&str, String)]) -> Result<Self, String> {
+        // The server logs the port it was given, not the one it bound: hand it a free one.
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .unwrap()
+            .port();
+        let logs = tempfile::tempdir().unwrap();
+        let stderr_path = logs.path().join("stderr");
+        let mut command = tokio::process::Command::new(env!("CARGO_BIN_EXE_kobiri-server"));
+        command
+            .env("DATABASE_URL", database_url)
+            .env("ENVIRONMENT", "test")
+            .env("HOST", "127.0.0.1")
+            .env("PORT", port.to_string())
+            .env("LOG_DIR", logs.path())
+            .env("LOG_LEVEL", "warn")
+            .env("JOBS_INTERVAL_SECONDS", "0")
+            .env("OUTBOX_INTERVAL_SECONDS", "0");
+        for (name, value) in env {
+            command.env(name, value);
+        }
+        let mut child = command
+            .stdout(std::process::Stdio::null())
+            .stderr(std::fs::File::create(&stderr_path).unwrap())
+            .kill_on_drop(true)
+            .spawn()
+            .unwrap();
+        let http = Http::new(format!("http://127.0.0.1:{port}"));
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+        while tokio::time::Instant::now() < deadline {
+            if child.try_wait().unwrap().is_some() {
+                return Err(std::fs::read_to_string(&stderr_path).unwrap_or_default());
+            }
+            let health = http.client.get(http.url("/health")).send().await;
+            if health.is_ok_and(|r| r.status().is_success()) {
+                return Ok(Self {
+                    http,
+                    child,
+                    _logs: logs,
+                });
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        panic!("kobiri-server did not answer /health within 30 s");
+    }
+
+    /// Kills the process and waits for it.
+    pub async fn stop(mut self) {
+        let _ = self.child.kill().await;
+    }
+}
+
+/// The variables that send a process's SMS through the Orange stand-in.
+pub fn orange_sms_env(
+    standin: &kobiri_server::notify::standin::StandIn,
+) -> Vec<(&'static str, String)> {
+    let orange = standin.orange_config();
+    vec![
+        ("SMS_PROVIDER", "orange".to_owned()),
+        ("ORANGE_SMS_BASE_URL", orange.base_url),
+        ("ORANGE_OAUTH_URL", orange.oauth_url),
+        ("ORANGE_SMS_CLIENT_ID", orange.client_id),
+        ("ORANGE_SMS_CLIENT_SECRET", orange.client_secret),
+        ("ORANGE_SMS_SENDER", orange.sender),
+    ]
+}
+
+/// The variables that configure MTN MoMo (collections and disbursements) at its stand-in.
+pub fn mtn_env(
+    stand_in: &kobiri_server::mobile_money::standin::StandIn,
+) -> Vec<(&'static str, String)> {
+    let mtn = kobiri_server::mobile_money::standin::mtn::config(stand_in);
+    vec![
+        ("MTN_MOMO_API_KEY", mtn.api_user.expose().to_owned()),
+        ("MTN_MOMO_API_SECRET", mtn.api_key.expose().to_owned()),
+        (
+            "MTN_MOMO_SUBSCRIPTION_KEY",
+            mtn.subscription_key.expose().to_owned(),
+        ),
+        (
+            "MTN_MOMO_DISBURSEMENT_SUBSCRIPTION_KEY",
+            mtn.disbursement_subscription_key.expose().to_owned(),
+        ),
+        ("MTN_MOMO_TARGET_ENVIRONMENT", mtn.target_environment),
+        ("MTN_MOMO_BASE_URL", mtn.base_url),
+    ]
 }

@@ -16,6 +16,7 @@ mod outbox;
 mod passages;
 mod passwords;
 mod payments;
+mod replicas;
 mod sync;
 mod tokens;
 mod tontines;

@@ -1,6 +1,8 @@
 //! Mobile money end to end, on both engines, against the providers' local stand-ins:
 //! initiation, callbacks (genuine, duplicated, forged), the poller (late success, timeout,
-//! retried start, two pollers racing) and payouts through MTN and Wave.
+//! retried start, two pollers racing) and payouts through MTN and Wave. The methods with a
+//! hosted page and authenticated callbacks (Wave, Orange Money, and Free Money and Moov Money
+//! through CinetPay) share one table of scenarios.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -13,6 +15,7 @@ use reqwest::StatusCode;
 use rust_decimal::Decimal;
 use serde_json::{Value, json};
 
+use crate::dual_test;
 use crate::helpers::*;
 use crate::payments::{Circle, circle};
 
@@ -24,24 +27,28 @@ struct Momo {
     mtn: StandIn,
     wave: StandIn,
     orange: StandIn,
+    /// Serves Free Money and Moov Money (their default provider).
+    cinetpay: StandIn,
 }
 
 impl Momo {
-    /// A server with Orange, MTN and Wave configured at their stand-ins (CinetPay, hence Free
-    /// Money and Moov Money, not configured).
+    /// A server with Orange, MTN, Wave and CinetPay configured at their stand-ins.
     async fn spawn(engine: Engine) -> Option<Self> {
         let mtn = StandIn::mtn().await.unwrap();
         let wave = StandIn::wave().await.unwrap();
         let orange = StandIn::orange().await.unwrap();
-        let (m, w, o) = (
+        let cinetpay = StandIn::cinetpay().await.unwrap();
+        let (m, w, o, cp) = (
             standin::mtn::config(&mtn),
             standin::wave::config(&wave),
             standin::orange::config(&orange),
+            standin::cinetpay::config(&cinetpay),
         );
         let app = TestApp::spawn_with(engine, move |c| {
             c.mobile_money.mtn = Some(m);
             c.mobile_money.wave = Some(w);
             c.mobile_money.orange = Some(o);
+            c.mobile_money.cinetpay = Some(cp);
             c.public_base_url = PUBLIC.to_owned();
         })
         .await?;
@@ -51,7 +58,56 @@ impl Momo {
             mtn,
             wave,
             orange,
+            cinetpay,
         })
+    }
+
+    /// The stand-in of the provider serving `method`.
+    fn stand_in(&self, method: &str) -> &StandIn {
+        match method {
+            "wave" => &self.wave,
+            "orange_money" => &self.orange,
+            "mtn_momo" => &self.mtn,
+            "free_money" | "moov_money" => &self.cinetpay,
+            other => panic!("no stand-in serves {other}"),
+        }
+    }
+
+    /// The callback for `payment` with its proof of origin forged: a Wave signature made with
+    /// another secret, an Orange `notif_token` that is not the stored one, a CinetPay `x-token`
+    /// that is not the merchant secret's HMAC of the form.
+    fn forged_callback(&self, method: &str, payment: &Value) -> CallbackMessage {
+        let mut forged = self.callback(self.stand_in(method), payment);
+        match method {
+            "wave" => {
+                let t = chrono::Utc::now().timestamp();
+                let bad = standin::wave::signature("not-the-secret", t, &forged.body);
+                forged
+                    .headers
+                    .insert("wave-signature", bad.parse().unwrap());
+            }
+            "orange_money" => {
+                let mut body: Value = serde_json::from_slice(&forged.body).unwrap();
+                body["notif_token"] = json!("not-the-token");
+                forged.body = serde_json::to_vec(&body).unwrap();
+            }
+            "free_money" | "moov_money" => {
+                let bad = "0".repeat(64);
+                forged.headers.insert("x-token", bad.parse().unwrap());
+            }
+            other => panic!("no forgery for {other}"),
+        }
+        forged
+    }
+
+    /// `payer`'s own payments.
+    async fn payments_of(&self, payer: &TestUser) -> Vec<Value> {
+        let mine = assert_status(
+            self.app.get("/api/v1/payments", payer.token()).await,
+            StatusCode::OK,
+        )
+        .await;
+        mine["items"].as_array().unwrap().clone()
     }
 
     async fn initiate(&self, c: &Circle, payer: &TestUser, method: &str) -> reqwest::Response {
@@ -90,13 +146,7 @@ impl Momo {
     }
 
     async fn collected(&self, c: &Circle) -> String {
-        let path = format!("/api/v1/sessions/{}", c.session["id"].as_str().unwrap());
-        let session = assert_status(
-            self.app.get(&path, c.president.token()).await,
-            StatusCode::OK,
-        )
-        .await;
-        session["collected_amount"].as_str().unwrap().to_owned()
+        collected(&self.app, c).await
     }
 
     /// How many audit entries of the tontine have `action`.
@@ -145,20 +195,58 @@ macro_rules! momo_test {
     };
 }
 
-momo_test!(
-    a_wave_payment_is_validated_by_its_signed_callback,
-    |m| async move {
+/// The shared API scenarios: `method_scenarios!(module, "method")` runs all of them for a
+/// method with a hosted page and authenticated callbacks, on both engines
+/// (`module::scenario::sqlite`, `module::scenario::postgres`); a list after the method runs
+/// only those.
+macro_rules! method_scenarios {
+    ($module:ident, $method:literal) => {
+        method_scenarios!($module, $method, [
+            is_paid_once_by_its_callback,
+            refuses_a_forged_callback,
+            is_settled_by_the_poller_without_a_callback,
+            ends_echoue_when_the_provider_says_no,
+        ]);
+    };
+    ($module:ident, $method:literal, [$($scenario:ident),+ $(,)?]) => {
+        mod $module {
+            use super::*;
+
+            $(momo_test!($scenario, |m| scenario::$scenario(&m, $method));)+
+        }
+    };
+}
+
+method_scenarios!(wave, "wave");
+method_scenarios!(orange_money, "orange_money");
+method_scenarios!(free_money, "free_money");
+method_scenarios!(moov_money, "moov_money");
+// MTN has no hosted page and nothing to forge (its callback is a mere trigger).
+method_scenarios!(
+    mtn_momo,
+    "mtn_momo",
+    [ends_echoue_when_the_provider_says_no]
+);
+
+mod scenario {
+    use super::*;
+
+    /// 201 with the provider's reference and hosted page; the genuine callback validates the
+    /// payment, moves the session's total and tells the member; a duplicate changes nothing.
+    pub async fn is_paid_once_by_its_callback(m: &Momo, method: &str) {
         let c = circle(&m.app, json!({})).await;
         let awa = &c.members[0];
-        let payment = m.initiated(&c, awa, "wave").await;
+        let payment = m.initiated(&c, awa, method).await;
         assert_eq!(payment["status"], "en_cours");
+        assert_eq!(payment["method"], method);
         assert_eq!(payment["amount"], "5000");
         assert_eq!(payment["requires_validation"], false);
         assert!(payment["operator_reference"].is_string(), "{payment}");
         assert!(payment["payment_url"].is_string(), "{payment}");
 
-        let answer = m.callback(&m.wave, &payment).send().await.unwrap();
-        assert_eq!(answer, StatusCode::OK);
+        let callback = m.callback(m.stand_in(method), &payment);
+        assert_eq!(callback.send().await.unwrap(), StatusCode::OK);
+        assert_eq!(callback.send().await.unwrap(), StatusCode::OK, "duplicate");
 
         let paid = m.payment(&c, &payment).await;
         assert_eq!(paid["status"], "valide");
@@ -172,51 +260,115 @@ momo_test!(
             StatusCode::OK,
         )
         .await;
-        assert!(
-            inbox["items"]
-                .as_array()
-                .unwrap()
-                .iter()
-                .any(|n| n["type"] == "confirmation_paiement"),
-            "{inbox}"
-        );
+        let confirmations = inbox["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|n| n["type"] == "confirmation_paiement")
+            .count();
+        assert_eq!(confirmations, 1, "{inbox}");
     }
-);
 
-momo_test!(
-    an_orange_payment_is_validated_once_its_callback_shows_the_stored_token,
-    |m| async move {
+    /// A callback whose proof of origin is forged is 401 and changes nothing; the genuine one
+    /// still settles the payment.
+    pub async fn refuses_a_forged_callback(m: &Momo, method: &str) {
         let c = circle(&m.app, json!({})).await;
-        let payment = m.initiated(&c, &c.members[0], "orange_money").await;
-        assert!(payment["payment_url"].is_string(), "{payment}");
-        // The stored notif_token is what authenticates Orange: a wrong one is refused.
-        let genuine = m.callback(&m.orange, &payment);
-        let mut forged = genuine.clone();
-        let mut body: Value = serde_json::from_slice(&forged.body).unwrap();
-        body["notif_token"] = json!("not-the-token");
-        forged.body = serde_json::to_vec(&body).unwrap();
+        let payment = m.initiated(&c, &c.members[0], method).await;
+        let forged = m.forged_callback(method, &payment);
         assert_eq!(forged.send().await.unwrap(), StatusCode::UNAUTHORIZED);
         assert_eq!(m.payment(&c, &payment).await["status"], "en_cours");
+        assert_eq!(m.collected(&c).await, "0");
+        assert_eq!(m.audited(&c, "payment.confirmed").await, 0);
+        let genuine = m.callback(m.stand_in(method), &payment);
         assert_eq!(genuine.send().await.unwrap(), StatusCode::OK);
         assert_eq!(m.payment(&c, &payment).await["status"], "valide");
         assert_eq!(m.collected(&c).await, "5000");
     }
-);
 
-momo_test!(a_payment_the_payer_refuses_ends_echoue, |m| async move {
-    let c = circle(&m.app, json!({})).await;
-    m.mtn.set_outcome(Outcome::Fail);
-    let payment = m.initiated(&c, &c.members[0], "mtn_momo").await;
-    let answer = m.callback(&m.mtn, &payment).send().await.unwrap();
-    assert_eq!(answer, StatusCode::OK);
-    let failed = m.payment(&c, &payment).await;
-    assert_eq!(failed["status"], "echoue");
-    assert!(failed["rejection_reason"].is_string(), "{failed}");
-    assert_eq!(m.collected(&c).await, "0");
-    // The member may try again: a failed payment is not live.
-    m.mtn.set_outcome(Outcome::Succeed);
-    m.initiated(&c, &c.members[0], "mtn_momo").await;
-});
+    /// No callback ever comes: the poller asks the provider once, 30 s after the start, and
+    /// settles the payment; it never asks again.
+    pub async fn is_settled_by_the_poller_without_a_callback(m: &Momo, method: &str) {
+        let c = circle(&m.app, json!({})).await;
+        let payment = m.initiated(&c, &c.members[0], method).await;
+        assert_eq!(
+            m.poll_after(TimeDelta::seconds(5)).await,
+            poll::PollReport::default()
+        );
+        let report = m.poll_after(TimeDelta::seconds(26)).await;
+        assert_eq!(report.settled, 1, "{report:?}");
+        assert_eq!(m.payment(&c, &payment).await["status"], "valide");
+        assert_eq!(m.collected(&c).await, "5000");
+        assert_eq!(m.audited(&c, "payment.confirmed").await, 1);
+        assert_eq!(
+            m.poll_after(TimeDelta::hours(1)).await,
+            poll::PollReport::default()
+        );
+        let id = uuid::Uuid::parse_str(payment["id"].as_str().unwrap()).unwrap();
+        assert_eq!(m.stand_in(method).payment(id).unwrap().queries, 1);
+    }
+
+    /// The payer refuses on the provider's side: the payment ends `echoue` with the reason,
+    /// and the member may try again. A provider that refuses the start itself answers 502 and
+    /// the payment is failed, not left pending.
+    pub async fn ends_echoue_when_the_provider_says_no(m: &Momo, method: &str) {
+        let c = circle(&m.app, json!({})).await;
+        let stand_in = m.stand_in(method);
+        stand_in.set_outcome(Outcome::Fail);
+        let payment = m.initiated(&c, &c.members[0], method).await;
+        let answer = m.callback(stand_in, &payment).send().await.unwrap();
+        assert_eq!(answer, StatusCode::OK);
+        let failed = m.payment(&c, &payment).await;
+        assert_eq!(failed["status"], "echoue");
+        assert!(failed["rejection_reason"].is_string(), "{failed}");
+        assert_eq!(m.collected(&c).await, "0");
+        stand_in.set_outcome(Outcome::Succeed);
+        m.initiated(&c, &c.members[0], method).await;
+
+        stand_in.fail_next(1, StatusCode::BAD_REQUEST);
+        assert_error(
+            m.initiate(&c, &c.members[1], method).await,
+            StatusCode::BAD_GATEWAY,
+            "provider_rejected",
+        )
+        .await;
+        let refused = m.payments_of(&c.members[1]).await;
+        assert_eq!(refused.len(), 1);
+        assert_eq!(refused[0]["status"], "echoue", "{refused:?}");
+        assert_eq!(m.collected(&c).await, "0");
+    }
+}
+
+momo_test!(
+    a_cinetpay_notification_on_the_aggregators_own_route_settles_the_payment,
+    |m| async move {
+        let c = circle(&m.app, json!({})).await;
+        let free = m.initiated(&c, &c.members[0], "free_money").await;
+        let moov = m.initiated(&c, &c.members[1], "moov_money").await;
+        // Each method's notify_url names its own route…
+        for (payment, segment) in [(&free, "free"), (&moov, "moov")] {
+            let id = uuid::Uuid::parse_str(payment["id"].as_str().unwrap()).unwrap();
+            let notify_url = m.cinetpay.payment(id).unwrap().notify_url.unwrap();
+            assert_eq!(
+                notify_url,
+                format!("{PUBLIC}/api/v1/payments/callback/{segment}")
+            );
+        }
+        // … and CinetPay's own route takes the notifications of both.
+        let aggregator = m.app.url("/api/v1/payments/callback/cinetpay");
+        for payment in [&free, &moov] {
+            let mut message = m.callback(&m.cinetpay, payment);
+            message.url.clone_from(&aggregator);
+            let mut forged = m.forged_callback(payment["method"].as_str().unwrap(), payment);
+            forged.url.clone_from(&aggregator);
+            assert_eq!(forged.send().await.unwrap(), StatusCode::UNAUTHORIZED);
+            assert_eq!(m.payment(&c, payment).await["status"], "en_cours");
+            assert_eq!(message.send().await.unwrap(), StatusCode::OK);
+            assert_eq!(m.payment(&c, payment).await["status"], "valide");
+        }
+        assert_eq!(m.collected(&c).await, "10000");
+        assert_eq!(m.audited(&c, "payment.confirmed").await, 2);
+    }
+);
 
 momo_test!(
     a_payment_pending_at_first_is_settled_later_by_the_poller,
@@ -281,12 +433,7 @@ momo_test!(
             let mut id = None;
             for _ in 0..50 {
                 tokio::time::sleep(Duration::from_millis(20)).await;
-                let mine = assert_status(
-                    m.app.get("/api/v1/payments", moussa.token()).await,
-                    StatusCode::OK,
-                )
-                .await;
-                if let Some(p) = mine["items"].as_array().unwrap().first() {
+                if let Some(p) = m.payments_of(&moussa).await.first() {
                     id = Some(p["id"].as_str().unwrap().to_owned());
                     break;
                 }
@@ -320,30 +467,11 @@ momo_test!(
     }
 );
 
-momo_test!(a_duplicate_callback_changes_nothing, |m| async move {
-    let c = circle(&m.app, json!({})).await;
-    let payment = m.initiated(&c, &c.members[0], "wave").await;
-    let callback = m.callback(&m.wave, &payment);
-    assert_eq!(callback.send().await.unwrap(), StatusCode::OK);
-    assert_eq!(callback.send().await.unwrap(), StatusCode::OK);
-    assert_eq!(m.payment(&c, &payment).await["status"], "valide");
-    assert_eq!(m.collected(&c).await, "5000");
-    assert_eq!(m.audited(&c, "payment.confirmed").await, 1);
-});
-
 momo_test!(
     forged_callbacks_are_refused_and_change_nothing,
     |m| async move {
         let c = circle(&m.app, json!({})).await;
         let payment = m.initiated(&c, &c.members[0], "wave").await;
-        // Wave: a signature made with another secret.
-        let mut forged = m.callback(&m.wave, &payment);
-        let t = chrono::Utc::now().timestamp();
-        let bad = standin::wave::signature("not-the-secret", t, &forged.body);
-        forged
-            .headers
-            .insert("wave-signature", bad.parse().unwrap());
-        assert_eq!(forged.send().await.unwrap(), StatusCode::UNAUTHORIZED);
         // MTN: a reference no payment has.
         let unknown = m
             .app
@@ -405,13 +533,6 @@ momo_test!(
     |m| async move {
         let c = circle(&m.app, json!({})).await;
         let awa = &c.members[0];
-        // Free Money goes through CinetPay, which this server does not configure.
-        assert_error(
-            m.initiate(&c, awa, "free_money").await,
-            StatusCode::BAD_REQUEST,
-            "provider_not_configured",
-        )
-        .await;
         assert_invalid(m.initiate(&c, awa, "especes").await, "method").await;
         let bad_phone = m
             .app
@@ -440,34 +561,58 @@ momo_test!(
     }
 );
 
+dual_test!(
+    a_method_whose_provider_is_not_configured_is_refused,
+    |app| async move {
+        // No provider is configured for tests: Free Money's CinetPay among them.
+        let c = circle(&app, json!({})).await;
+        let body = json!({"session_id": c.session["id"], "method": "free_money",
+            "phone_number": c.members[0].phone});
+        assert_error(
+            app.post("/api/v1/payments/initiate", c.members[0].token(), &body)
+                .await,
+            StatusCode::BAD_REQUEST,
+            "provider_not_configured",
+        )
+        .await;
+    }
+);
+
+/// The `collected_amount` of `c`'s open session.
+pub async fn collected(server: &Http, c: &Circle) -> String {
+    let path = format!("/api/v1/sessions/{}", c.session["id"].as_str().unwrap());
+    let session = assert_status(server.get(&path, c.president.token()).await, StatusCode::OK).await;
+    session["collected_amount"].as_str().unwrap().to_owned()
+}
+
 /// The first passage of `c`'s tontine, drawn and started.
-async fn started_passage(m: &Momo, c: &Circle) -> Value {
+pub async fn started_passage(app: &TestApp, c: &Circle) -> Value {
     let order = assert_status(
-        m.app
-            .post(
-                &format!("/api/v1/passages/generate/{}", c.id()),
-                c.president.token(),
-                &json!({"method": "join_date"}),
-            )
-            .await,
+        app.post(
+            &format!("/api/v1/passages/generate/{}", c.id()),
+            c.president.token(),
+            &json!({"method": "join_date"}),
+        )
+        .await,
         StatusCode::OK,
     )
     .await;
     let passage = order["passages"][0].clone();
     let path = format!("/api/v1/passages/{}/start", passage["id"].as_str().unwrap());
     assert_status(
-        m.app.post(&path, c.president.token(), &json!({})).await,
+        app.post(&path, c.president.token(), &json!({})).await,
         StatusCode::OK,
     )
     .await
 }
 
-async fn payout(m: &Momo, c: &Circle, passage: &Value, method: &str) -> reqwest::Response {
+/// The treasurer asks `server` to send `passage`'s pot with `method`.
+pub async fn payout(server: &Http, c: &Circle, passage: &Value, method: &str) -> reqwest::Response {
     let path = format!(
         "/api/v1/passages/{}/payout",
         passage["id"].as_str().unwrap()
     );
-    m.app
+    server
         .post(
             &path,
             c.treasurer.token(),
@@ -480,17 +625,17 @@ async fn payout(m: &Momo, c: &Circle, passage: &Value, method: &str) -> reqwest:
 /// the passage completes when it confirms.
 async fn pays_out_exactly_once(m: &Momo, stand_in: &StandIn, method: &str) {
     let c = circle(&m.app, json!({})).await;
-    let passage = started_passage(m, &c).await;
+    let passage = started_passage(&m.app, &c).await;
     let (a, b) = tokio::join!(
-        payout(m, &c, &passage, method),
-        payout(m, &c, &passage, method)
+        payout(&m.app, &c, &passage, method),
+        payout(&m.app, &c, &passage, method)
     );
     let mut statuses = [a.status(), b.status()];
     statuses.sort();
     assert_eq!(statuses, [StatusCode::OK, StatusCode::CONFLICT]);
     m.poll_after(TimeDelta::seconds(1)).await;
     m.poll_after(TimeDelta::minutes(1)).await;
-    let again = payout(m, &c, &passage, method).await;
+    let again = payout(&m.app, &c, &passage, method).await;
     assert_eq!(again.status(), StatusCode::CONFLICT);
     assert_eq!(stand_in.payouts().len(), 1, "{:?}", stand_in.payouts());
     assert!(stand_in.payouts()[0].party.ends_with("770009988"));
@@ -530,9 +675,9 @@ momo_test!(
 
 momo_test!(orange_money_cannot_send_payouts, |m| async move {
     let c = circle(&m.app, json!({})).await;
-    let passage = started_passage(&m, &c).await;
+    let passage = started_passage(&m.app, &c).await;
     let body = assert_error(
-        payout(&m, &c, &passage, "orange_money").await,
+        payout(&m.app, &c, &passage, "orange_money").await,
         StatusCode::BAD_REQUEST,
         "payout_unavailable",
     )

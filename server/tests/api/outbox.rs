@@ -489,31 +489,13 @@ async fn two_server_processes_on_one_postgres_send_each_message_exactly_once() {
     standin.set_latency(Duration::from_millis(50));
     let user = app.user("racer").await;
     queue_many(&app, &user, N).await;
-    let orange = standin.orange_config();
-    let logs = tempfile::tempdir().unwrap();
-    let spawn = || {
-        tokio::process::Command::new(env!("CARGO_BIN_EXE_kobiri-server"))
-            .env("DATABASE_URL", &app.config.database_url)
-            .env("ENVIRONMENT", "test")
-            .env("HOST", "127.0.0.1")
-            .env("PORT", "0")
-            .env("LOG_DIR", logs.path())
-            .env("LOG_LEVEL", "warn")
-            .env("JOBS_INTERVAL_SECONDS", "0")
-            .env("OUTBOX_INTERVAL_SECONDS", "1")
-            .env("SMS_PROVIDER", "orange")
-            .env("ORANGE_SMS_BASE_URL", &orange.base_url)
-            .env("ORANGE_OAUTH_URL", &orange.oauth_url)
-            .env("ORANGE_SMS_CLIENT_ID", &orange.client_id)
-            .env("ORANGE_SMS_CLIENT_SECRET", &orange.client_secret)
-            .env("ORANGE_SMS_SENDER", &orange.sender)
-            .stdout(std::process::Stdio::null())
-            .stderr(std::process::Stdio::null())
-            .kill_on_drop(true)
-            .spawn()
-            .unwrap()
-    };
-    let (mut first, mut second) = (spawn(), spawn());
+    let mut env = orange_sms_env(&standin);
+    env.push(("OUTBOX_INTERVAL_SECONDS", "1".to_owned()));
+    let url = &app.config.database_url;
+    let (first, second) = tokio::join!(
+        ServerProcess::spawn(url, &env),
+        ServerProcess::spawn(url, &env)
+    );
     for _ in 0..600 {
         if standin.sms().len() >= N {
             break;
@@ -522,8 +504,8 @@ async fn two_server_processes_on_one_postgres_send_each_message_exactly_once() {
     }
     // Give a duplicate, if any, the time to arrive.
     tokio::time::sleep(Duration::from_millis(2500)).await;
-    let _ = first.kill().await;
-    let _ = second.kill().await;
+    first.stop().await;
+    second.stop().await;
     let mut texts: Vec<String> = standin.sms().into_iter().map(|s| s.text).collect();
     assert_eq!(texts.len(), N, "every message sent, none twice");
     assert_eq!(standin.oauth_tokens_issued(), 2, "both processes sent some");

@@ -118,7 +118,7 @@ pub async fn circle_named(app: &TestApp, prefix: &str, extra: Value) -> Circle {
 }
 
 pub async fn pay(
-    app: &TestApp,
+    app: &Http,
     c: &Circle,
     recorder: &TestUser,
     member: &TestUser,

@@ -22,9 +22,9 @@ use crate::payments::{Circle, circle};
 type ScopeRows = BTreeMap<(String, Uuid), BTreeMap<String, String>>;
 
 /// A phone as the server sees it: an enrolled device that numbers and chains its mutations.
-struct Phone {
-    device: DeviceId,
-    token: String,
+pub struct Phone {
+    pub device: DeviceId,
+    pub token: String,
     seq: u64,
     last: [u8; 32],
     /// The phone's copy of each scope: rows by (entity, id), and the cursor.
@@ -33,7 +33,7 @@ struct Phone {
 }
 
 impl Phone {
-    async fn enroll(app: &TestApp, user: &TestUser) -> Phone {
+    pub async fn enroll(app: &Http, user: &TestUser) -> Phone {
         let body = json!({"name": "Téléphone de terrain", "platform": "android"});
         let enrolled = assert_status(
             app.post("/api/v1/devices", user.token(), &body).await,
@@ -63,7 +63,7 @@ impl Phone {
         m
     }
 
-    fn pay(&mut self, c: &Circle, member: &TestUser, session: &str) -> Mutation {
+    pub fn pay(&mut self, c: &Circle, member: &TestUser, session: &str) -> Mutation {
         self.record(MutationKind::RecordCashPayment {
             payment_id: PaymentId::new(),
             tontine_id: TontineId::from_uuid(c.id().parse().unwrap()),
@@ -74,7 +74,7 @@ impl Phone {
         })
     }
 
-    fn request(&self, mutations: Vec<Mutation>) -> SyncRequest {
+    pub fn request(&self, mutations: Vec<Mutation>) -> SyncRequest {
         SyncRequest {
             protocol_version: PROTOCOL_VERSION,
             device_id: self.device,
@@ -91,7 +91,7 @@ impl Phone {
     }
 
     /// Pushes in CBOR, applies the answer to the phone's copy, checks every checksum.
-    async fn sync(&mut self, app: &TestApp, mutations: Vec<Mutation>) -> SyncResponse {
+    async fn sync(&mut self, app: &Http, mutations: Vec<Mutation>) -> SyncResponse {
         let body = sync::encode_request(&self.request(mutations));
         let resp = app
             .client
@@ -143,7 +143,7 @@ impl Phone {
     }
 
     /// Syncs until every scope is up to date.
-    async fn pull_all(&mut self, app: &TestApp) {
+    async fn pull_all(&mut self, app: &Http) {
         for _ in 0..20 {
             let answer = self.sync(app, Vec::new()).await;
             if answer
@@ -174,7 +174,7 @@ fn session(c: &Circle) -> String {
     c.session["id"].as_str().unwrap().to_owned()
 }
 
-fn outcomes(answer: &SyncResponse) -> Vec<&'static str> {
+pub fn outcomes(answer: &SyncResponse) -> Vec<&'static str> {
     answer
         .outcomes
         .iter()
@@ -187,8 +187,8 @@ fn outcomes(answer: &SyncResponse) -> Vec<&'static str> {
         .collect()
 }
 
-async fn post_sync(
-    app: &TestApp,
+pub async fn post_sync(
+    app: &Http,
     token: &str,
     content_type: &str,
     body: Vec<u8>,
