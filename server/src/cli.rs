@@ -47,6 +47,8 @@ pub async fn run(cli: Cli, config: Config) -> anyhow::Result<()> {
         Command::Serve => {
             let addr = SocketAddr::new(config.host, config.port);
             let listener = tokio::net::TcpListener::bind(addr).await?;
+            // The bound address: with PORT=0 the system chose the port.
+            let addr = listener.local_addr()?;
             let engine = store.engine();
             let state = AppState::new(Parts::from_config(config, store)?)?;
             tracing::info!(%addr, database = engine.as_str(), "Kobiri listening");
