@@ -64,7 +64,9 @@ pub use models::*;
 pub use notifications::{
     LIVE_PAYMENT_STATUSES, MarkRead, NewNotification, Notification, Preference, Recipient,
 };
-pub use outbox::{NewPushToken, OutboxEntry, OutboxMessage, OutboxOutcome, PushPlatform};
+pub use outbox::{
+    ACCOUNT_CODE_KEY, NewPushToken, OutboxEntry, OutboxMessage, OutboxOutcome, PushPlatform,
+};
 pub use passages::{
     NewPassage, Passage, PassageChange, PassageEdit, PassagePlan, ReplacePassages, SessionSlot,
 };
@@ -196,7 +198,8 @@ pub trait TokenStore {
 
 #[async_trait]
 pub trait CodeStore {
-    /// Stores a new code and retires every earlier live code of that user and purpose.
+    /// Stores a new code with the outbox row that carries it, and retires every earlier live
+    /// code of that user and purpose, in one transaction.
     async fn replace_code(&self, code: &NewCode) -> StoreResult<()>;
     /// The user's latest unconsumed code for `purpose`, expired or not.
     async fn latest_code(&self, user: UserId, purpose: CodePurpose) -> StoreResult<Option<Code>>;
@@ -204,6 +207,9 @@ pub trait CodeStore {
     async fn record_failed_attempt(&self, id: uuid::Uuid) -> StoreResult<u32>;
     /// Consumes the code; `false` if it was consumed meanwhile.
     async fn consume_code(&self, id: uuid::Uuid, now: Timestamp) -> StoreResult<bool>;
+    /// Whether the code can still be used: neither consumed, nor replaced by a newer code,
+    /// nor expired.
+    async fn code_is_live(&self, id: uuid::Uuid, now: Timestamp) -> StoreResult<bool>;
 }
 
 #[async_trait]

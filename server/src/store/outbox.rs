@@ -10,6 +10,11 @@ use uuid::Uuid;
 
 use super::{StoreError, Timestamp};
 
+/// The payload key of a row that carries an account code (see `notify::codes`). Such a
+/// payload is cleared when the row becomes final, so the code in clear does not outlive its
+/// delivery.
+pub const ACCOUNT_CODE_KEY: &str = "account_code";
+
 /// A claimed outbox row.
 #[derive(Debug, Clone, PartialEq)]
 pub struct OutboxMessage {
@@ -22,6 +27,13 @@ pub struct OutboxMessage {
     pub payload: serde_json::Value,
     /// Counting this try.
     pub attempts: u32,
+}
+
+impl OutboxMessage {
+    /// Whether the payload holds an account code in clear.
+    pub fn carries_code(&self) -> bool {
+        self.payload.get(ACCOUNT_CODE_KEY).is_some()
+    }
 }
 
 /// How a try ended.
@@ -193,8 +205,8 @@ pub(super) struct OutboxQueries {
     /// Binds: lease end, the pending status, now, limit.
     pub claim: &'static str,
     /// Binds: id, attempts, status, provider id, error, sent_at, finished_at,
-    /// next_attempt_at, the pending status. Only the try that holds the row (same attempt,
-    /// still pending) may finish it. Returns the notification id.
+    /// next_attempt_at, the pending status, whether to clear the payload. Only the try that
+    /// holds the row (same attempt, still pending) may finish it. Returns the notification id.
     pub finish: &'static str,
     /// Binds: notification id, status, sent_at.
     pub reflect: &'static str,
@@ -217,8 +229,8 @@ pub(super) const SQLITE: OutboxQueries = OutboxQueries {
         RETURNING id, notification_id, channel, recipient, payload, attempts",
     finish: "UPDATE outbox SET status = $3, provider_message_id = $4, last_error = $5, \
         sent_at = $6, finished_at = $7, next_attempt_at = COALESCE($8, next_attempt_at), \
-        locked_until = NULL WHERE id = $1 AND attempts = $2 AND status = $9 \
-        RETURNING notification_id",
+        locked_until = NULL, payload = CASE WHEN $10 THEN '{}' ELSE payload END \
+        WHERE id = $1 AND attempts = $2 AND status = $9 RETURNING notification_id",
     reflect: "UPDATE notifications SET status = $2, sent_at = COALESCE($3, sent_at) WHERE id = $1",
     list: "SELECT id, notification_id, channel, recipient, status, attempts, \
         provider_message_id, last_error, next_attempt_at, sent_at, created_at FROM outbox \
@@ -281,6 +293,7 @@ macro_rules! impl_outbox_store {
                     .bind(finished_at)
                     .bind(next)
                     .bind(kobiri_core::NotificationStatus::EnAttente.as_str())
+                    .bind(finished_at.is_some() && message.carries_code())
                     .fetch_optional(&mut *tx)
                     .await?;
                 let Some(notification) = held else {

@@ -6,6 +6,7 @@ mod helpers;
 
 mod auth;
 mod cli;
+mod codes;
 mod jobs;
 mod lifecycle;
 mod matrix;

@@ -399,8 +399,12 @@ fn id(v: &Value) -> String {
 }
 
 /// The code in the last e-mail sent to `email`.
-fn emailed_code(app: &TestApp, email: &str) -> String {
-    code_in(&app.last_email_to(email).expect("an e-mail with a code"))
+async fn emailed_code(app: &TestApp, email: &str) -> String {
+    code_in(
+        &app.last_email_to(email)
+            .await
+            .expect("an e-mail with a code"),
+    )
 }
 
 /// A fresh fixture for one run of `caller`, as far as `setup` asks, built over HTTP by the
@@ -422,13 +426,13 @@ async fn fixture(app: &TestApp, cast: &Cast, caller: Role, setup: Setup, run: us
         Setup::ResetCode => {
             let body = json!({"email": me.email});
             post_ok(app, me, "/api/v1/auth/forgot-password", body).await;
-            fx.secret = emailed_code(app, &me.email);
+            fx.secret = emailed_code(app, &me.email).await;
             return fx;
         }
         Setup::VerifyCode => {
             let body = json!({"channel": "email"});
             post_ok(app, me, "/api/v1/auth/send-verification", body).await;
-            fx.secret = emailed_code(app, &me.email);
+            fx.secret = emailed_code(app, &me.email).await;
             return fx;
         }
         _ => {}
