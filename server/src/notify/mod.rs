@@ -9,6 +9,7 @@
 mod africastalking;
 pub mod codes;
 pub mod config;
+pub mod delivery;
 mod email;
 mod fcm;
 pub mod gsm;

@@ -65,7 +65,8 @@ pub use notifications::{
     LIVE_PAYMENT_STATUSES, MarkRead, NewNotification, Notification, Preference, Recipient,
 };
 pub use outbox::{
-    ACCOUNT_CODE_KEY, NewPushToken, OutboxEntry, OutboxMessage, OutboxOutcome, PushPlatform,
+    ACCOUNT_CODE_KEY, Delivery, DeliveryRecorded, NewPushToken, OutboxEntry, OutboxMessage,
+    OutboxOutcome, PushPlatform,
 };
 pub use passages::{
     NewPassage, Passage, PassageChange, PassageEdit, PassagePlan, ReplacePassages, SessionSlot,
@@ -408,6 +409,16 @@ pub trait OutboxStore {
         outcome: &OutboxOutcome,
         now: Timestamp,
     ) -> StoreResult<bool>;
+    /// Applies a gateway's delivery report to the SMS row its message id names, and to the
+    /// row's notification, in one transaction. Only a row still `envoyee` moves (to
+    /// `delivree` with `delivered_at`, or `echouee` with `last_error`), so a repeated, late or
+    /// contradicting report never moves a row backwards. `None` when no row has that id.
+    async fn record_delivery(
+        &self,
+        provider_message_id: &str,
+        delivery: &Delivery,
+        now: Timestamp,
+    ) -> StoreResult<Option<DeliveryRecorded>>;
     /// Every outbox row, oldest first (operators and tests).
     async fn list_outbox(&self) -> StoreResult<Vec<OutboxEntry>>;
     /// Stores a device's push token (replacing the device's earlier one).

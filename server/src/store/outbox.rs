@@ -47,6 +47,25 @@ pub enum OutboxOutcome {
     Failed { error: String },
 }
 
+/// What a gateway's delivery report says became of a message it accepted.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Delivery {
+    /// It reached the phone: `delivree`.
+    Delivered,
+    /// It never will (a definitive failure): `echouee`, with why.
+    Failed { error: String },
+    /// Still on its way (queued, sent to the network…): nothing to record.
+    InTransit,
+}
+
+/// How the outbox row stands after a delivery report.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DeliveryRecorded {
+    pub status: NotificationStatus,
+    /// False for a repeated, late or in-transit report: nothing changed.
+    pub changed: bool,
+}
+
 /// An outbox row as stored, for operators and tests.
 #[derive(Debug, Clone, PartialEq)]
 pub struct OutboxEntry {
@@ -60,6 +79,7 @@ pub struct OutboxEntry {
     pub last_error: Option<String>,
     pub next_attempt_at: Timestamp,
     pub sent_at: Option<Timestamp>,
+    pub delivered_at: Option<Timestamp>,
     pub created_at: Timestamp,
 }
 
@@ -136,6 +156,7 @@ pub(super) struct EntryRow {
     last_error: Option<String>,
     next_attempt_at: DateTime<Utc>,
     sent_at: Option<DateTime<Utc>>,
+    delivered_at: Option<DateTime<Utc>>,
     created_at: DateTime<Utc>,
 }
 
@@ -154,6 +175,7 @@ impl TryFrom<EntryRow> for OutboxEntry {
             last_error: r.last_error,
             next_attempt_at: r.next_attempt_at,
             sent_at: r.sent_at,
+            delivered_at: r.delivered_at,
             created_at: r.created_at,
         })
     }
@@ -201,6 +223,32 @@ pub(crate) fn outcome_columns(outcome: &OutboxOutcome, now: Timestamp) -> Column
     }
 }
 
+/// The columns a delivery report sets (status, error, delivered_at); `None` when it says the
+/// message is still in transit.
+pub(crate) fn delivery_columns(
+    delivery: &Delivery,
+    now: Timestamp,
+) -> Option<(NotificationStatus, Option<&str>, Option<Timestamp>)> {
+    match delivery {
+        Delivery::Delivered => Some((NotificationStatus::Delivree, None, Some(now))),
+        Delivery::Failed { error } => Some((NotificationStatus::Echouee, Some(error), None)),
+        Delivery::InTransit => None,
+    }
+}
+
+/// The answer of `record_delivery` from the row's status (`None`: no row has that id).
+pub(crate) fn recorded(
+    status: Option<String>,
+    changed: bool,
+) -> Result<Option<DeliveryRecorded>, StoreError> {
+    status
+        .map(|s| {
+            let status = s.parse().map_err(StoreError::corrupt)?;
+            Ok(DeliveryRecorded { status, changed })
+        })
+        .transpose()
+}
+
 pub(super) struct OutboxQueries {
     /// Binds: lease end, the pending status, now, limit.
     pub claim: &'static str,
@@ -211,6 +259,13 @@ pub(super) struct OutboxQueries {
     /// Binds: notification id, status, sent_at.
     pub reflect: &'static str,
     pub list: &'static str,
+    /// Binds: provider message id, channel, new status, error, delivered_at, the sent
+    /// status. Only a row still `envoyee` moves. Returns the notification ids.
+    pub deliver: &'static str,
+    /// Binds: notification id, new status, delivered_at, the sent status.
+    pub reflect_delivery: &'static str,
+    /// Binds: provider message id, channel.
+    pub status_by_provider_id: &'static str,
     /// Binds: token, device id.
     pub drop_token_or_device: &'static str,
     /// Binds: id, user, device, token, platform, now.
@@ -233,8 +288,15 @@ pub(super) const SQLITE: OutboxQueries = OutboxQueries {
         WHERE id = $1 AND attempts = $2 AND status = $9 RETURNING notification_id",
     reflect: "UPDATE notifications SET status = $2, sent_at = COALESCE($3, sent_at) WHERE id = $1",
     list: "SELECT id, notification_id, channel, recipient, status, attempts, \
-        provider_message_id, last_error, next_attempt_at, sent_at, created_at FROM outbox \
-        ORDER BY created_at, id",
+        provider_message_id, last_error, next_attempt_at, sent_at, delivered_at, created_at \
+        FROM outbox ORDER BY created_at, id",
+    deliver: "UPDATE outbox SET status = $3, last_error = COALESCE($4, last_error), \
+        delivered_at = $5 WHERE provider_message_id = $1 AND channel = $2 AND status = $6 \
+        RETURNING notification_id",
+    reflect_delivery: "UPDATE notifications SET status = $2, \
+        delivered_at = COALESCE($3, delivered_at) WHERE id = $1 AND status = $4",
+    status_by_provider_id: "SELECT status FROM outbox \
+        WHERE provider_message_id = $1 AND channel = $2 ORDER BY created_at DESC, id DESC LIMIT 1",
     drop_token_or_device: "DELETE FROM push_tokens WHERE token = $1 OR device_id = $2",
     insert_token: "INSERT INTO push_tokens (id, user_id, device_id, token, platform, created_at) \
         VALUES ($1, $2, $3, $4, $5, $6)",
@@ -309,6 +371,56 @@ macro_rules! impl_outbox_store {
                 }
                 tx.commit().await?;
                 Ok(true)
+            }
+
+            async fn record_delivery(
+                &self,
+                provider_message_id: &str,
+                delivery: &$crate::store::Delivery,
+                now: $crate::store::Timestamp,
+            ) -> $crate::store::StoreResult<Option<$crate::store::DeliveryRecorded>> {
+                let sms = kobiri_core::Channel::Sms.as_str();
+                let Some((status, error, delivered_at)) =
+                    $crate::store::outbox::delivery_columns(delivery, now)
+                else {
+                    let current = sqlx::query_scalar($oq.status_by_provider_id)
+                        .bind(provider_message_id)
+                        .bind(sms)
+                        .fetch_optional(self.reader())
+                        .await?;
+                    return $crate::store::outbox::recorded(current, false);
+                };
+                let sent = kobiri_core::NotificationStatus::Envoyee.as_str();
+                let mut tx = self.writer().begin().await?;
+                let moved: Vec<Option<uuid::Uuid>> = sqlx::query_scalar($oq.deliver)
+                    .bind(provider_message_id)
+                    .bind(sms)
+                    .bind(status.as_str())
+                    .bind(error)
+                    .bind(delivered_at)
+                    .bind(sent)
+                    .fetch_all(&mut *tx)
+                    .await?;
+                for notification in moved.iter().flatten() {
+                    sqlx::query($oq.reflect_delivery)
+                        .bind(notification)
+                        .bind(status.as_str())
+                        .bind(delivered_at)
+                        .bind(sent)
+                        .execute(&mut *tx)
+                        .await?;
+                }
+                let current = if moved.is_empty() {
+                    sqlx::query_scalar($oq.status_by_provider_id)
+                        .bind(provider_message_id)
+                        .bind(sms)
+                        .fetch_optional(&mut *tx)
+                        .await?
+                } else {
+                    Some(status.as_str().to_owned())
+                };
+                tx.commit().await?;
+                $crate::store::outbox::recorded(current, !moved.is_empty())
             }
 
             async fn list_outbox(

@@ -213,6 +213,10 @@ const ROWS: &[Row] = &[
             {"type": "information", "channel": "email", "enabled": true}]}), ..BASE },
     Row { method: "POST", path: "/api/v1/notifications/send-reminder", setup: Setup::Open,
         body: |f| json!({"session_id": f.session}), expected: TRESORIER_UP, ..BASE },
+    // SMS gateways' delivery reports are public: a token in the URL authenticates the gateway,
+    // not a user (404 here: no SMS_DELIVERY_REPORT_TOKEN is configured).
+    Row { method: "POST", path: "/api/v1/notifications/delivery-reports/{gateway}",
+        public: true, body: |_| json!({}), expected: [404; 6], ..BASE },
 
     // ---- tontines and members
     Row { method: "POST", path: "/api/v1/tontines", expected: [201; 6],
@@ -526,6 +530,10 @@ fn fill(row: &Row, fx: &Fx) -> String {
             "{flag_id}" => &fx.flag,
             "{provider}" => {
                 out.push("wave".to_owned());
+                continue;
+            }
+            "{gateway}" => {
+                out.push("africastalking".to_owned());
                 continue;
             }
             "{id}" => match segments[i - 1] {

@@ -84,7 +84,7 @@ pub async fn notification(app: &TestApp, id: uuid::Uuid) -> (String, bool) {
     (row.0, row.1.is_some())
 }
 
-async fn remind(app: &TestApp, g: &Group, channels: &[&str]) {
+pub async fn remind(app: &TestApp, g: &Group, channels: &[&str]) {
     let body = json!({"session_id": g.session_id, "channels": channels});
     assert_status(
         app.post(
