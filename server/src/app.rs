@@ -169,11 +169,13 @@ pub async fn serve(
     served
 }
 
-/// The outbox worker's loop, every `OUTBOX_INTERVAL_SECONDS` (zero: off).
+/// The outbox worker's loop, every `OUTBOX_INTERVAL_SECONDS` (zero: off) and whenever a
+/// handler wakes it (an account code must not wait for the next tick).
 fn spawn_outbox(state: &AppState) -> Option<crate::jobs::JobRunner> {
     let state = state.clone();
     let every = state.config.notify.outbox.interval;
-    crate::jobs::spawn_loop("outbox", every, move || {
+    let wake = Some(state.outbox_wake.clone());
+    crate::jobs::spawn_loop("outbox", every, wake, move || {
         let state = state.clone();
         async move {
             let report = crate::notify::run_outbox_pass(&state).await?;

@@ -51,6 +51,7 @@ use crate::{auth, error, health, state::AppState, store, users};
         crate::notifications::handlers::put_preferences,
         crate::notifications::handlers::send_reminder,
         crate::notifications::push_tokens::register,
+        crate::notifications::delivery_reports::delivery_report,
         crate::passages::handlers::generate, crate::passages::handlers::reorder,
         crate::passages::handlers::list, crate::passages::handlers::schedule,
         crate::passages::handlers::start, crate::passages::handlers::payout,

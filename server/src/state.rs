@@ -31,10 +31,10 @@ pub struct Inner {
     pub tokens: TokenService,
     pub codes: CodeService,
     pub limits: RateLimits,
-    pub mailer: Arc<dyn Mailer>,
-    pub sms: Arc<dyn SmsSender>,
-    /// Sends the outbox: the same SMS sender and mailer, and push (FCM when configured).
+    /// Sends the outbox: the SMS sender, the mailer, and push (FCM when configured).
     pub outbox: OutboxWorker,
+    /// Wakes this process's outbox worker before its next tick (see [`AppState::wake_outbox`]).
+    pub outbox_wake: Arc<tokio::sync::Notify>,
     pub metrics: Metrics,
     /// The configured mobile-money adapters.
     pub mobile_money: Registry,
@@ -125,9 +125,8 @@ impl AppState {
             config,
             store,
             clock,
-            mailer,
-            sms,
             outbox,
+            outbox_wake: Arc::default(),
             mobile_money,
         })))
     }
@@ -138,5 +137,12 @@ impl AppState {
 
     pub fn store(&self) -> &dyn Store {
         self.store.as_ref()
+    }
+
+    /// Asks this process's outbox worker for a pass now, for a message that must not wait for
+    /// the next `OUTBOX_INTERVAL_SECONDS` tick (an account code). A wake during a pass runs
+    /// another pass right after it; with the worker off (interval zero) nothing happens.
+    pub fn wake_outbox(&self) {
+        self.outbox_wake.notify_one();
     }
 }

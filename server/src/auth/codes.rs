@@ -1,6 +1,7 @@
 //! Six-digit one-time codes (password reset, verification): generated uniformly, stored as an
 //! HMAC keyed by the server secret (a bare hash of a 6-digit code is reversed in a second),
-//! valid 15 minutes, 5 tries.
+//! valid 15 minutes, 5 tries. The code in clear leaves only through the outbox row stored with
+//! it (see `notify::codes`).
 
 use chrono::TimeDelta;
 use hmac::{Hmac, Mac};
@@ -10,6 +11,7 @@ use sha2::Sha256;
 
 use crate::{
     error::ApiError,
+    notify::codes::{self, CodeRecipient},
     store::{Code, CodePurpose, NewCode, Store, Timestamp, TokenHash},
 };
 
@@ -46,25 +48,29 @@ impl CodeService {
         TokenHash(mac.finalize().into_bytes().into())
     }
 
-    /// Makes a new code for `user` (retiring earlier ones) and returns it in clear, to send.
+    /// Makes a new code for `user` (retiring earlier ones) and queues the message that
+    /// carries it to `to`, in one transaction. The outbox worker sends it.
     pub async fn issue(
         &self,
         store: &dyn Store,
         user: UserId,
         purpose: CodePurpose,
+        to: &CodeRecipient,
         now: Timestamp,
-    ) -> Result<String, ApiError> {
+    ) -> Result<(), ApiError> {
         let code = format!("{:06}", rand::rng().random_range(0..1_000_000u32));
+        let id = kobiri_core::new_uuid();
         let record = NewCode {
-            id: kobiri_core::new_uuid(),
+            id,
             user_id: user,
             purpose,
             hash: self.hash(user, purpose, &code),
             expires_at: now + CODE_TTL,
             created_at: now,
+            message: codes::message(purpose, &code, id, to),
         };
         store.replace_code(&record).await?;
-        Ok(code)
+        Ok(())
     }
 
     /// Checks `code` against the user's live code for `purpose` and consumes it on success.

@@ -20,7 +20,7 @@ use super::{
 use crate::{
     error::{ApiError, ApiResult, ErrorBody},
     extract::{AppJson, ClientIp, body_rejection, is_json, parse_json},
-    notify::{EmailMessage, SmsMessage, templates},
+    notify::codes::CodeRecipient,
     state::AppState,
     store::{CodePurpose, NewUser, Rotation, User, VerifyChannel},
 };
@@ -304,11 +304,13 @@ pub async fn change_password(
 }
 
 /// Ask for a password-reset code by e-mail or SMS. The answer is the same whether or not an
-/// account exists.
+/// account exists. For an active account, the code and its message are stored in one
+/// transaction and the outbox worker sends the message at once (with retries if the gateway
+/// is down).
 #[utoipa::path(post, path = "/api/v1/auth/forgot-password", tag = "auth",
     request_body = ForgotPasswordRequest,
     responses(
-        (status = 200, description = "Code sent if the account exists", body = MessageResponse),
+        (status = 200, description = "Code queued for sending if the account exists", body = MessageResponse),
         (status = 429, description = "Too many requests", body = ErrorBody)))]
 pub async fn forgot_password(
     State(state): State<AppState>,
@@ -318,36 +320,29 @@ pub async fn forgot_password(
     let who = Identifier::from_fields(body.email.as_deref(), body.phone.as_deref(), None)?;
     state.limits.check_forgot(ip, who.key())?;
     if let Some(user) = find_user(&state, &who).await?.filter(|u| u.is_active) {
-        let code = state
-            .codes
-            .issue(
-                state.store(),
-                user.id,
-                CodePurpose::PasswordReset,
-                state.now(),
-            )
-            .await?;
-        let app = &state.config.app_name;
-        let sent = match who {
-            Identifier::Email(email) => {
-                state
-                    .mailer
-                    .send(templates::reset_email(email, app, &code))
-                    .await
-            }
-            Identifier::Phone(phone) => {
-                state
-                    .sms
-                    .send(templates::reset_sms(phone, app, &code))
-                    .await
-            }
+        let to = match who {
+            Identifier::Email(email) => CodeRecipient::Email(email),
+            Identifier::Phone(phone) => CodeRecipient::Sms(phone),
         };
-        if let Err(e) = sent {
-            // Same answer to the client: telling it would reveal that the account exists.
-            tracing::error!(error = %e, user_id = %user.id, "reset code not sent");
-        }
+        send_code(&state, user.id, CodePurpose::PasswordReset, &to).await?;
     }
     Ok(Json(MessageResponse::new(FORGOT_ANSWER)))
+}
+
+/// Issues a code and queues the message that carries it, in one transaction, then wakes the
+/// outbox worker so the code leaves now rather than at the worker's next tick.
+async fn send_code(
+    state: &AppState,
+    user: kobiri_core::UserId,
+    purpose: CodePurpose,
+    to: &CodeRecipient,
+) -> ApiResult<()> {
+    state
+        .codes
+        .issue(state.store(), user, purpose, to, state.now())
+        .await?;
+    state.wake_outbox();
+    Ok(())
 }
 
 /// Set a new password with the code received; every refresh token of the account is revoked.
@@ -395,42 +390,30 @@ pub async fn reset_password(
     Ok(Json(MessageResponse::new("Mot de passe réinitialisé")))
 }
 
-/// Send a verification code to the caller's e-mail address or phone.
+/// Send a verification code to the caller's e-mail address or phone. The code and its
+/// message are stored in one transaction and the outbox worker sends the message at once; the
+/// answer is 200 as soon as it is queued. A gateway that is down does not fail the request
+/// (this route answered 503 before codes went through the outbox): the worker retries with
+/// backoff while the code is valid (15 minutes).
 #[utoipa::path(post, path = "/api/v1/auth/send-verification", tag = "auth", security(("bearer" = [])),
     request_body = SendVerificationRequest,
     responses(
-        (status = 200, description = "Code sent", body = MessageResponse),
-        (status = 400, description = "No e-mail address on the account", body = ErrorBody),
-        (status = 503, description = "The message could not be sent", body = ErrorBody)))]
+        (status = 200, description = "Code queued for sending", body = MessageResponse),
+        (status = 400, description = "No e-mail address on the account", body = ErrorBody)))]
 pub async fn send_verification(
     State(state): State<AppState>,
     AuthUser(user): AuthUser,
     AppJson(body): AppJson<SendVerificationRequest>,
 ) -> ApiResult<Json<MessageResponse>> {
     let channel = VerifyChannel::from(body.channel);
-    let code = state
-        .codes
-        .issue(state.store(), user.id, channel.into(), state.now())
-        .await?;
-    let app = &state.config.app_name;
-    let sent = match channel {
-        VerifyChannel::Email => {
-            let email = user.email.clone().ok_or_else(|| {
-                ApiError::new(ErrorCode::BusinessRule)
-                    .with_detail("Aucune adresse e-mail sur ce compte")
-            })?;
-            let message: EmailMessage = templates::verify_email(email, app, &code);
-            state.mailer.send(message).await
-        }
-        VerifyChannel::Sms => {
-            let message: SmsMessage = templates::verify_sms(user.phone.clone(), app, &code);
-            state.sms.send(message).await
-        }
+    let to = match channel {
+        VerifyChannel::Email => CodeRecipient::Email(user.email.clone().ok_or_else(|| {
+            ApiError::new(ErrorCode::BusinessRule)
+                .with_detail("Aucune adresse e-mail sur ce compte")
+        })?),
+        VerifyChannel::Sms => CodeRecipient::Sms(user.phone.clone()),
     };
-    sent.map_err(|e| {
-        tracing::error!(error = %e, "verification code not sent");
-        ApiError::new(ErrorCode::ServiceUnavailable)
-    })?;
+    send_code(&state, user.id, channel.into(), &to).await?;
     Ok(Json(MessageResponse::new("Code de vérification envoyé")))
 }
 

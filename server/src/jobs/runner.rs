@@ -5,7 +5,11 @@
 use std::{sync::Arc, time::Duration};
 
 use chrono::TimeDelta;
-use tokio::{sync::watch, task::JoinHandle, time::MissedTickBehavior};
+use tokio::{
+    sync::{Notify, watch},
+    task::JoinHandle,
+    time::MissedTickBehavior,
+};
 
 use super::{LEASE, MAX_ATTEMPTS, penalties, reminders, session_jobs};
 use crate::{
@@ -114,7 +118,7 @@ pub struct JobRunner {
 /// Starts the runner: a pass at once, then every `every`. `None` when `every` is zero
 /// (`JOBS_INTERVAL_SECONDS=0` turns jobs off, as the tests do).
 pub fn spawn(store: Arc<dyn Store>, clock: SharedClock, every: Duration) -> Option<JobRunner> {
-    spawn_loop("job", every, move || {
+    spawn_loop("job", every, None, move || {
         let (store, clock) = (store.clone(), clock.clone());
         async move {
             let report = run_pass(store.as_ref(), clock.as_ref()).await?;
@@ -123,10 +127,15 @@ pub fn spawn(store: Arc<dyn Store>, clock: SharedClock, every: Duration) -> Opti
     })
 }
 
-/// Runs `pass` at once, then every `every`, until stopped; `None` when `every` is zero. A
-/// pass answers what to log (`None`: nothing happened). The job runner and the outbox worker
-/// both run this way.
-pub fn spawn_loop<F, Fut>(name: &'static str, every: Duration, pass: F) -> Option<JobRunner>
+/// Runs `pass` at once, then every `every` and whenever `wake` is notified, until stopped;
+/// `None` when `every` is zero. A pass answers what to log (`None`: nothing happened). The job
+/// runner and the outbox worker both run this way.
+pub fn spawn_loop<F, Fut>(
+    name: &'static str,
+    every: Duration,
+    wake: Option<Arc<Notify>>,
+    pass: F,
+) -> Option<JobRunner>
 where
     F: Fn() -> Fut + Send + 'static,
     Fut: Future<Output = StoreResult<Option<String>>> + Send,
@@ -143,6 +152,7 @@ where
                 biased;
                 _ = stopped.changed() => break,
                 _ = tick.tick() => {}
+                () = woken(wake.as_deref()) => {}
             }
             match pass().await {
                 Ok(Some(report)) => tracing::info!(report, "{name} pass"),
@@ -152,6 +162,14 @@ where
         }
     });
     Some(JobRunner { stop, handle })
+}
+
+/// Completes when `wake` is notified; never without one.
+async fn woken(wake: Option<&Notify>) {
+    match wake {
+        Some(wake) => wake.notified().await,
+        None => std::future::pending().await,
+    }
 }
 
 impl JobRunner {

@@ -1,10 +1,11 @@
 //! The `/notifications` routes: the caller's in-app inbox (list, unread count, mark read),
-//! their channel choices per notification type, reminders sent by a tontine's managers, and
-//! the push tokens of the caller's devices.
+//! their channel choices per notification type, reminders sent by a tontine's managers, the
+//! push tokens of the caller's devices, and the SMS gateways' delivery reports.
 //!
 //! The inbox is the caller's `in_app` notifications; the SMS and e-mail copies of the same
 //! notification are delivery records for the outbox worker and are not listed.
 
+pub mod delivery_reports;
 pub mod dto;
 pub mod handlers;
 pub mod push_tokens;
@@ -30,4 +31,8 @@ pub fn router() -> Router<AppState> {
             post(handlers::send_reminder),
         )
         .route("/devices/{id}/push-token", post(push_tokens::register))
+        .route(
+            "/notifications/delivery-reports/{gateway}",
+            post(delivery_reports::delivery_report),
+        )
 }

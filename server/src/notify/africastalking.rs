@@ -1,13 +1,18 @@
 //! Africa's Talking SMS: a form POST to `{AFRICASTALKING_BASE_URL}/version1/messaging` with the
 //! `apiKey` header; each recipient gets a `statusCode` (100 processed, 101 sent, 102 queued
-//! are accepted) and a `messageId`.
+//! are accepted) and a `messageId`. Delivery reports come back as a form naming that id
+//! ([`delivery_report`]).
 
 use async_trait::async_trait;
 use serde::Deserialize;
 
 use super::{
-    SendError, SendResult, Sent, SmsMessage, SmsSender, config::AfricasTalkingConfig, http,
+    SendError, SendResult, Sent, SmsMessage, SmsSender,
+    config::AfricasTalkingConfig,
+    delivery::{DeliveryReport, ReportError, required},
+    http,
 };
+use crate::store::Delivery;
 
 #[derive(Debug)]
 pub struct AfricasTalkingSms {
@@ -106,6 +111,40 @@ impl SmsSender for AfricasTalkingSms {
     }
 }
 
+/// An Africa's Talking delivery report: a form with `id` (the `messageId` of the send
+/// answer), `status`, `phoneNumber`, `networkCode`, `failureReason` (on failures) and
+/// `retryCount`. `Success` is delivery to the phone; `Failed` and `Rejected` are definitive;
+/// `Sent`, `Submitted` and `Buffered` are steps on the way (an unknown status is taken as one,
+/// with a warning).
+pub(super) fn delivery_report(body: &[u8]) -> Result<DeliveryReport, ReportError> {
+    let fields: std::collections::HashMap<String, String> =
+        url::form_urlencoded::parse(body).into_owned().collect();
+    let field = |name: &str| fields.get(name).map(String::as_str);
+    let provider_message_id = required(field("id"), "id")?;
+    let status = required(field("status"), "status")?;
+    let delivery = match status.as_str() {
+        "Success" => Delivery::Delivered,
+        "Failed" | "Rejected" => Delivery::Failed {
+            error: match required(field("failureReason"), "failureReason") {
+                Ok(reason) => format!("Africa's Talking: {status} ({reason})"),
+                Err(_) => format!("Africa's Talking: {status}"),
+            },
+        },
+        "Sent" | "Submitted" | "Buffered" => Delivery::InTransit,
+        other => {
+            tracing::warn!(
+                status = other,
+                "Africa's Talking: unknown delivery status, taken as in transit"
+            );
+            Delivery::InTransit
+        }
+    };
+    Ok(DeliveryReport {
+        provider_message_id,
+        delivery,
+    })
+}
+
 #[cfg(test)]
 #[allow(clippy::unwrap_used)]
 mod tests {
@@ -146,5 +185,30 @@ mod tests {
         config.api_key = "wrong".into();
         let bad = AfricasTalkingSms::new(config).unwrap();
         assert!(bad.send(sms("+221771234567")).await.is_err());
+    }
+
+    #[test]
+    fn delivery_reports_map_success_failures_and_steps() {
+        let read = |body: &str| delivery_report(body.as_bytes());
+        let ok = read("id=ATXid_1&status=Success&phoneNumber=%2B221771234567&networkCode=60801")
+            .unwrap();
+        assert_eq!(ok.provider_message_id, "ATXid_1");
+        assert_eq!(ok.delivery, Delivery::Delivered);
+        let failed = read("id=ATXid_2&status=Failed&failureReason=UserInBlacklist&retryCount=0");
+        assert_eq!(
+            failed.unwrap().delivery,
+            Delivery::Failed {
+                error: "Africa's Talking: Failed (UserInBlacklist)".into()
+            }
+        );
+        let rejected = read("id=ATXid_3&status=Rejected").unwrap();
+        assert!(matches!(rejected.delivery, Delivery::Failed { .. }));
+        for step in ["Sent", "Submitted", "Buffered", "SomethingNew"] {
+            let report = read(&format!("id=ATXid_4&status={step}")).unwrap();
+            assert_eq!(report.delivery, Delivery::InTransit, "{step}");
+        }
+        assert!(read("status=Success").is_err());
+        assert!(read("id=ATXid_5").is_err());
+        assert!(read("{\"id\": \"ATXid_6\"}").is_err());
     }
 }

@@ -4,7 +4,10 @@
 
 use std::{path::PathBuf, str::FromStr, time::Duration};
 
-use crate::config::{ConfigError, Vars};
+use crate::{
+    config::{ConfigError, Vars},
+    mobile_money::Secret,
+};
 
 /// Which SMS gateway `SMS_PROVIDER` names.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -65,7 +68,14 @@ pub struct NotifyConfig {
     pub sms: SmsProvider,
     pub fcm: Option<FcmConfig>,
     pub outbox: OutboxConfig,
+    /// `SMS_DELIVERY_REPORT_TOKEN`: the secret the gateways' delivery reports must carry in
+    /// their URL (`?token=`); unset, the delivery-report routes answer 404.
+    pub delivery_report_token: Option<Secret>,
 }
+
+/// The shortest delivery-report token accepted: it is the only thing that authenticates a
+/// report.
+const MIN_REPORT_TOKEN_CHARS: usize = 16;
 
 /// `SMS_PROVIDER` before its settings are read.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -126,9 +136,20 @@ impl NotifyConfig {
             service_account_file: PathBuf::from(file),
         });
         let max_attempts: u32 = v.parse("OUTBOX_MAX_ATTEMPTS", 8)?;
+        let delivery_report_token = match v.get("SMS_DELIVERY_REPORT_TOKEN") {
+            Some(token) if token.trim().chars().count() < MIN_REPORT_TOKEN_CHARS => {
+                return Err(ConfigError::Invalid {
+                    name: "SMS_DELIVERY_REPORT_TOKEN",
+                    value: "***".into(),
+                    reason: format!("at least {MIN_REPORT_TOKEN_CHARS} characters"),
+                });
+            }
+            token => token.map(|t| Secret::new(t.trim())),
+        };
         Ok(Self {
             sms,
             fcm,
+            delivery_report_token,
             outbox: OutboxConfig {
                 max_attempts: max_attempts.max(1),
                 interval: Duration::from_secs(v.parse("OUTBOX_INTERVAL_SECONDS", 5)?),
@@ -180,6 +201,25 @@ mod tests {
         };
         assert_eq!(orange.sender, "2210000");
         assert_eq!(orange.base_url, "https://api.orange.com");
+    }
+
+    #[test]
+    fn a_delivery_report_token_is_optional_but_not_short() {
+        assert!(config(&[]).unwrap().notify.delivery_report_token.is_none());
+        let err = config(&[("SMS_DELIVERY_REPORT_TOKEN", "short")]).unwrap_err();
+        assert!(
+            err.to_string().starts_with("SMS_DELIVERY_REPORT_TOKEN"),
+            "{err}"
+        );
+        assert!(
+            !err.to_string().contains("short"),
+            "the value is not echoed"
+        );
+        let notify = config(&[("SMS_DELIVERY_REPORT_TOKEN", "a-long-enough-token")])
+            .unwrap()
+            .notify;
+        let token = notify.delivery_report_token.unwrap();
+        assert_eq!(token.expose(), "a-long-enough-token");
     }
 
     #[test]

@@ -2,11 +2,14 @@
 //! logs them, production sends them, and tests read them (or point them at [`standin`]).
 //!
 //! Notifications reach these senders only through the outbox ([`worker`]): a row written in
-//! the same transaction as its cause, sent with retries. A sender answers with the provider's
-//! message id, or a [`SendError`] that tells the worker what to do next.
+//! the same transaction as its cause, sent with retries. Account codes too ([`codes`]): their
+//! row is written with the code. A sender answers with the provider's message id, or a
+//! [`SendError`] that tells the worker what to do next.
 
 mod africastalking;
+pub mod codes;
 pub mod config;
+pub mod delivery;
 mod email;
 mod fcm;
 pub mod gsm;

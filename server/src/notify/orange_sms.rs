@@ -1,6 +1,12 @@
 //! Orange SMS API: an OAuth client-credentials token (`POST {ORANGE_OAUTH_URL}/oauth/v3/token`,
 //! cached until it expires), then `POST {ORANGE_SMS_BASE_URL}/smsmessaging/v1/outbound/
 //! tel:+{sender}/requests` per SMS. The answer's `resourceURL` ends with the message id.
+//!
+//! Delivery reports: Orange posts a `deliveryInfoNotification` to the `notifyURL` of the
+//! sender's delivery-receipt subscription ([`delivery_report`]). Kobiri reads its
+//! `callbackData` as the message id of the `resourceURL`, which is what it records as
+//! `provider_message_id` (check this against the Orange account in use: a report whose id
+//! matches no message is answered 404 and logged).
 
 use async_trait::async_trait;
 use reqwest::StatusCode;
@@ -9,8 +15,10 @@ use serde_json::json;
 use super::{
     SendError, SendResult, Sent, SmsMessage, SmsSender,
     config::OrangeConfig,
+    delivery::{DeliveryReport, ReportError, required},
     http::{self, TokenCache},
 };
+use crate::store::Delivery;
 
 #[derive(Debug)]
 pub struct OrangeSms {
@@ -93,6 +101,41 @@ impl SmsSender for OrangeSms {
     }
 }
 
+/// An Orange delivery report: `{"deliveryInfoNotification": {"callbackData": <message id>,
+/// "deliveryInfo": {"address": "tel:+…", "deliveryStatus": …}}}`. `DeliveredToTerminal` is
+/// delivery to the phone and `DeliveryImpossible` a definitive failure; `DeliveredToNetwork`,
+/// `MessageWaiting`, `DeliveryUncertain` and `DeliveryNotificationNotSupported` say nothing
+/// final (an unknown status is taken as in transit, with a warning).
+pub(super) fn delivery_report(body: &[u8]) -> Result<DeliveryReport, ReportError> {
+    let value: serde_json::Value = serde_json::from_slice(body)
+        .map_err(|_| ReportError("un objet JSON est attendu".into()))?;
+    let notification = &value["deliveryInfoNotification"];
+    let provider_message_id = required(notification["callbackData"].as_str(), "callbackData")?;
+    let info = &notification["deliveryInfo"];
+    let status = required(info["deliveryStatus"].as_str(), "deliveryStatus")?;
+    let delivery = match status.as_str() {
+        "DeliveredToTerminal" => Delivery::Delivered,
+        "DeliveryImpossible" => Delivery::Failed {
+            error: format!("Orange SMS: {status}"),
+        },
+        "DeliveredToNetwork"
+        | "MessageWaiting"
+        | "DeliveryUncertain"
+        | "DeliveryNotificationNotSupported" => Delivery::InTransit,
+        other => {
+            tracing::warn!(
+                status = other,
+                "Orange SMS: unknown delivery status, taken as in transit"
+            );
+            Delivery::InTransit
+        }
+    };
+    Ok(DeliveryReport {
+        provider_message_id,
+        delivery,
+    })
+}
+
 #[cfg(test)]
 #[allow(clippy::unwrap_used)]
 mod tests {
@@ -135,5 +178,34 @@ mod tests {
         assert!(sender.send(sms("x")).await.is_ok());
         let err = sender.send(sms("")).await.unwrap_err();
         assert!(matches!(err, SendError::Permanent(_)), "{err}");
+    }
+
+    #[test]
+    fn delivery_reports_map_terminal_impossible_and_steps() {
+        let read = |id: &str, status: &str| {
+            let body = serde_json::json!({"deliveryInfoNotification": {"callbackData": id,
+                "deliveryInfo": {"address": "tel:+221771234567", "deliveryStatus": status}}});
+            delivery_report(body.to_string().as_bytes())
+        };
+        let ok = read("abc123", "DeliveredToTerminal").unwrap();
+        assert_eq!(ok.provider_message_id, "abc123");
+        assert_eq!(ok.delivery, Delivery::Delivered);
+        assert_eq!(
+            read("abc123", "DeliveryImpossible").unwrap().delivery,
+            Delivery::Failed {
+                error: "Orange SMS: DeliveryImpossible".into()
+            }
+        );
+        for step in [
+            "DeliveredToNetwork",
+            "MessageWaiting",
+            "DeliveryUncertain",
+            "New",
+        ] {
+            assert_eq!(read("abc123", step).unwrap().delivery, Delivery::InTransit);
+        }
+        assert!(read("", "DeliveredToTerminal").is_err());
+        assert!(read("abc123", "").is_err());
+        assert!(delivery_report(b"id=abc123&status=Success").is_err());
     }
 }

@@ -2,7 +2,8 @@
 //! on `127.0.0.1:0` speaking Orange OAuth + SMS, Africa's Talking, and FCM with its OAuth token
 //! endpoint, and a small SMTP sink on another port. They record what they receive, can be
 //! switched down (HTTP 503, SMTP 421) and back up, can answer slowly, and can mark an FCM
-//! token `UNREGISTERED`.
+//! token `UNREGISTERED`. They also post the SMS gateways' delivery reports, in each gateway's
+//! format, for the messages they accepted.
 //!
 //! The FCM token endpoint verifies the RS256 assertion with the public half of a **test-only**
 //! RSA key (`server/tests/fixtures/fcm-test-key.pem`), which protects nothing.
@@ -340,6 +341,38 @@ impl StandIn {
             service_account_file: file.path().to_owned(),
         };
         (config, file)
+    }
+
+    /// Posts to `url` the delivery report the gateway that accepted `sms` would send, with
+    /// that gateway's own `status` (Africa's Talking: `Success`, `Failed`, `Rejected`,
+    /// `Sent`…, as a form; Orange: `DeliveredToTerminal`, `DeliveryImpossible`…, as a
+    /// `deliveryInfoNotification` whose `callbackData` is the message id).
+    pub async fn report_delivery(
+        &self,
+        url: &str,
+        sms: &ReceivedSms,
+        status: &str,
+    ) -> reqwest::Result<reqwest::Response> {
+        let client = reqwest::Client::new();
+        let request = if sms.provider == "orange" {
+            client.post(url).json(&json!({"deliveryInfoNotification": {
+                "callbackData": sms.message_id,
+                "deliveryInfo": {"address": format!("tel:{}", sms.to), "deliveryStatus": status},
+            }}))
+        } else {
+            let mut form = vec![
+                ("id", sms.message_id.as_str()),
+                ("status", status),
+                ("phoneNumber", sms.to.as_str()),
+                ("networkCode", "60801"),
+                ("retryCount", "0"),
+            ];
+            if matches!(status, "Failed" | "Rejected") {
+                form.push(("failureReason", "AbsentSubscriber"));
+            }
+            client.post(url).form(&form)
+        };
+        request.send().await
     }
 
     pub fn smtp_config(&self) -> SmtpConfig {

@@ -14,6 +14,9 @@
 //! Push rows are addressed to a user; the worker sends to each live token of that user. One
 //! token accepting makes the row `envoyee` (the others' transient failures are not retried,
 //! so no device gets it twice).
+//!
+//! Rows that carry an account code are rendered and sent by [`super::codes`], and only while
+//! the code can still be used.
 
 use std::{sync::Arc, time::Duration};
 
@@ -22,7 +25,7 @@ use kobiri_core::{Channel, Email, Phone, UserId};
 
 use super::{
     Mailer, PushMessage, PushSender, SendError, SendResult, SmsMessage, SmsSender,
-    config::OutboxConfig, templates,
+    codes::CodePayload, config::OutboxConfig, templates,
 };
 use crate::{
     clock::Clock,
@@ -94,7 +97,7 @@ pub async fn run_pass(
         let now = clock.now();
         let claimed = store.claim_outbox(now, now + LEASE, CLAIM_BATCH).await?;
         for message in &claimed {
-            let result = worker.send(store, message, &mut report).await?;
+            let result = worker.send(store, message, now, &mut report).await?;
             let outcome = worker.outcome(message, result, clock.now());
             match &outcome {
                 OutboxOutcome::Sent { .. } => report.sent += 1,
@@ -160,11 +163,15 @@ impl OutboxWorker {
         &self,
         store: &dyn Store,
         message: &OutboxMessage,
+        now: Timestamp,
         report: &mut OutboxReport,
     ) -> StoreResult<SendResult> {
+        if let Some(code) = CodePayload::of(&message.payload) {
+            return super::codes::send(self, store, message, &code, now).await;
+        }
         let text = |key: &str| message.payload[key].as_str().unwrap_or_default().to_owned();
         let result = match message.channel {
-            Channel::Sms => match Phone::parse(&message.recipient) {
+            Channel::Sms => match phone_of(&message.recipient) {
                 Ok(to) => {
                     self.senders
                         .sms
@@ -174,9 +181,9 @@ impl OutboxWorker {
                         })
                         .await
                 }
-                Err(e) => Err(SendError::Permanent(format!("phone: {e}"))),
+                Err(e) => Err(e),
             },
-            Channel::Email => match Email::parse(&message.recipient) {
+            Channel::Email => match email_of(&message.recipient) {
                 Ok(to) => {
                     let mail = templates::notification_email(
                         to,
@@ -186,7 +193,7 @@ impl OutboxWorker {
                     );
                     self.senders.mailer.send(mail).await
                 }
-                Err(e) => Err(SendError::Permanent(format!("e-mail address: {e}"))),
+                Err(e) => Err(e),
             },
             Channel::Push => return self.push(store, message, report).await,
             Channel::InApp => Err(SendError::Permanent("in-app rows are not sent".into())),
@@ -244,6 +251,16 @@ impl OutboxWorker {
         }
         Ok(sent.ok_or(last))
     }
+}
+
+/// An SMS row's recipient; a row that names no phone can never be sent.
+pub(super) fn phone_of(recipient: &str) -> Result<Phone, SendError> {
+    Phone::parse(recipient).map_err(|e| SendError::Permanent(format!("phone: {e}")))
+}
+
+/// An e-mail row's recipient; a row that names no address can never be sent.
+pub(super) fn email_of(recipient: &str) -> Result<Email, SendError> {
+    Email::parse(recipient).map_err(|e| SendError::Permanent(format!("e-mail address: {e}")))
 }
 
 /// A notification's `data` as FCM's string map.

@@ -1,5 +1,6 @@
 //! One-time codes (password reset, e-mail and phone verification): stored hashed, with an
-//! expiry and an attempt counter.
+//! expiry and an attempt counter, in the same transaction as the outbox row that carries the
+//! code to its owner.
 
 use chrono::{DateTime, Utc};
 use uuid::Uuid;
@@ -45,6 +46,8 @@ pub(super) struct CodeQueries {
     pub fail: &'static str,
     /// Binds: id, now.
     pub consume: &'static str,
+    /// Binds: id, now. Counts the code if it is unconsumed and unexpired.
+    pub live: &'static str,
 }
 
 pub(super) const SHARED: CodeQueries = CodeQueries {
@@ -57,10 +60,14 @@ pub(super) const SHARED: CodeQueries = CodeQueries {
         ORDER BY created_at DESC, id DESC LIMIT 1",
     fail: "UPDATE one_time_codes SET attempts = attempts + 1 WHERE id = $1 RETURNING attempts",
     consume: "UPDATE one_time_codes SET consumed_at = $2 WHERE id = $1 AND consumed_at IS NULL",
+    live: "SELECT COUNT(*) FROM one_time_codes \
+        WHERE id = $1 AND consumed_at IS NULL AND expires_at > $2",
 };
 
+/// Implements `CodeStore` for an engine's store, given its code queries and its notification
+/// queries (for the outbox row).
 macro_rules! impl_code_store {
-    ($store:ty, $q:expr) => {
+    ($store:ty, $q:expr, $nq:expr) => {
         #[async_trait::async_trait]
         impl $crate::store::CodeStore for $store {
             async fn replace_code(
@@ -80,6 +87,17 @@ macro_rules! impl_code_store {
                     .bind(c.purpose.as_str())
                     .bind(&c.hash.0[..])
                     .bind(c.expires_at)
+                    .bind(c.created_at)
+                    .execute(&mut *tx)
+                    .await?;
+                let m = &c.message;
+                sqlx::query($nq.insert_outbox)
+                    .bind(m.outbox_id)
+                    .bind(None::<uuid::Uuid>)
+                    .bind(m.channel.as_str())
+                    .bind(&m.recipient)
+                    .bind(m.payload.to_string())
+                    .bind(c.created_at)
                     .bind(c.created_at)
                     .execute(&mut *tx)
                     .await?;
@@ -122,6 +140,19 @@ macro_rules! impl_code_store {
                     .execute(self.writer())
                     .await?;
                 Ok(done.rows_affected() == 1)
+            }
+
+            async fn code_is_live(
+                &self,
+                id: uuid::Uuid,
+                now: $crate::store::Timestamp,
+            ) -> $crate::store::StoreResult<bool> {
+                let live: i64 = sqlx::query_scalar($q.live)
+                    .bind(id)
+                    .bind(now)
+                    .fetch_one(self.writer())
+                    .await?;
+                Ok(live > 0)
             }
         }
     };

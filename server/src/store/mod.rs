@@ -64,7 +64,10 @@ pub use models::*;
 pub use notifications::{
     LIVE_PAYMENT_STATUSES, MarkRead, NewNotification, Notification, Preference, Recipient,
 };
-pub use outbox::{NewPushToken, OutboxEntry, OutboxMessage, OutboxOutcome, PushPlatform};
+pub use outbox::{
+    ACCOUNT_CODE_KEY, Delivery, DeliveryRecorded, NewPushToken, OutboxEntry, OutboxMessage,
+    OutboxOutcome, PushPlatform,
+};
 pub use passages::{
     NewPassage, Passage, PassageChange, PassageEdit, PassagePlan, ReplacePassages, SessionSlot,
 };
@@ -196,7 +199,8 @@ pub trait TokenStore {
 
 #[async_trait]
 pub trait CodeStore {
-    /// Stores a new code and retires every earlier live code of that user and purpose.
+    /// Stores a new code with the outbox row that carries it, and retires every earlier live
+    /// code of that user and purpose, in one transaction.
     async fn replace_code(&self, code: &NewCode) -> StoreResult<()>;
     /// The user's latest unconsumed code for `purpose`, expired or not.
     async fn latest_code(&self, user: UserId, purpose: CodePurpose) -> StoreResult<Option<Code>>;
@@ -204,6 +208,9 @@ pub trait CodeStore {
     async fn record_failed_attempt(&self, id: uuid::Uuid) -> StoreResult<u32>;
     /// Consumes the code; `false` if it was consumed meanwhile.
     async fn consume_code(&self, id: uuid::Uuid, now: Timestamp) -> StoreResult<bool>;
+    /// Whether the code can still be used: neither consumed, nor replaced by a newer code,
+    /// nor expired.
+    async fn code_is_live(&self, id: uuid::Uuid, now: Timestamp) -> StoreResult<bool>;
 }
 
 #[async_trait]
@@ -402,6 +409,16 @@ pub trait OutboxStore {
         outcome: &OutboxOutcome,
         now: Timestamp,
     ) -> StoreResult<bool>;
+    /// Applies a gateway's delivery report to the SMS row its message id names, and to the
+    /// row's notification, in one transaction. Only a row still `envoyee` moves (to
+    /// `delivree` with `delivered_at`, or `echouee` with `last_error`), so a repeated, late or
+    /// contradicting report never moves a row backwards. `None` when no row has that id.
+    async fn record_delivery(
+        &self,
+        provider_message_id: &str,
+        delivery: &Delivery,
+        now: Timestamp,
+    ) -> StoreResult<Option<DeliveryRecorded>>;
     /// Every outbox row, oldest first (operators and tests).
     async fn list_outbox(&self) -> StoreResult<Vec<OutboxEntry>>;
     /// Stores a device's push token (replacing the device's earlier one).

@@ -226,7 +226,9 @@ pub enum Rotation {
     AlreadyUsed,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// What a one-time code is for; serialised as its database string.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum CodePurpose {
     PasswordReset,
     VerifyEmail,
@@ -252,6 +254,7 @@ impl From<VerifyChannel> for CodePurpose {
     }
 }
 
+/// A new code, and the message that carries it to its owner (stored together).
 #[derive(Debug, Clone)]
 pub struct NewCode {
     pub id: uuid::Uuid,
@@ -260,6 +263,29 @@ pub struct NewCode {
     pub hash: TokenHash,
     pub expires_at: Timestamp,
     pub created_at: Timestamp,
+    pub message: CodeMessage,
+}
+
+/// The outbox row that carries a code (see `notify::codes`). It has no notification row: a
+/// code is not an inbox item, and no preference may hold it back.
+#[derive(Clone)]
+pub struct CodeMessage {
+    pub outbox_id: uuid::Uuid,
+    /// `sms` or `email`.
+    pub channel: kobiri_core::Channel,
+    /// A phone in E.164 or an e-mail address.
+    pub recipient: String,
+    /// The outbox payload; it holds the code in clear until the row is final.
+    pub payload: serde_json::Value,
+}
+
+impl std::fmt::Debug for CodeMessage {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CodeMessage")
+            .field("outbox_id", &self.outbox_id)
+            .field("channel", &self.channel)
+            .finish_non_exhaustive()
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]

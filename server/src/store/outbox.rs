@@ -10,6 +10,11 @@ use uuid::Uuid;
 
 use super::{StoreError, Timestamp};
 
+/// The payload key of a row that carries an account code (see `notify::codes`). Such a
+/// payload is cleared when the row becomes final, so the code in clear does not outlive its
+/// delivery.
+pub const ACCOUNT_CODE_KEY: &str = "account_code";
+
 /// A claimed outbox row.
 #[derive(Debug, Clone, PartialEq)]
 pub struct OutboxMessage {
@@ -24,6 +29,13 @@ pub struct OutboxMessage {
     pub attempts: u32,
 }
 
+impl OutboxMessage {
+    /// Whether the payload holds an account code in clear.
+    pub fn carries_code(&self) -> bool {
+        self.payload.get(ACCOUNT_CODE_KEY).is_some()
+    }
+}
+
 /// How a try ended.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum OutboxOutcome {
@@ -33,6 +45,25 @@ pub enum OutboxOutcome {
     Retry { at: Timestamp, error: String },
     /// Dead letter: `echouee`, never retried.
     Failed { error: String },
+}
+
+/// What a gateway's delivery report says became of a message it accepted.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Delivery {
+    /// It reached the phone: `delivree`.
+    Delivered,
+    /// It never will (a definitive failure): `echouee`, with why.
+    Failed { error: String },
+    /// Still on its way (queued, sent to the network…): nothing to record.
+    InTransit,
+}
+
+/// How the outbox row stands after a delivery report.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DeliveryRecorded {
+    pub status: NotificationStatus,
+    /// False for a repeated, late or in-transit report: nothing changed.
+    pub changed: bool,
 }
 
 /// An outbox row as stored, for operators and tests.
@@ -48,6 +79,7 @@ pub struct OutboxEntry {
     pub last_error: Option<String>,
     pub next_attempt_at: Timestamp,
     pub sent_at: Option<Timestamp>,
+    pub delivered_at: Option<Timestamp>,
     pub created_at: Timestamp,
 }
 
@@ -124,6 +156,7 @@ pub(super) struct EntryRow {
     last_error: Option<String>,
     next_attempt_at: DateTime<Utc>,
     sent_at: Option<DateTime<Utc>>,
+    delivered_at: Option<DateTime<Utc>>,
     created_at: DateTime<Utc>,
 }
 
@@ -142,6 +175,7 @@ impl TryFrom<EntryRow> for OutboxEntry {
             last_error: r.last_error,
             next_attempt_at: r.next_attempt_at,
             sent_at: r.sent_at,
+            delivered_at: r.delivered_at,
             created_at: r.created_at,
         })
     }
@@ -189,16 +223,49 @@ pub(crate) fn outcome_columns(outcome: &OutboxOutcome, now: Timestamp) -> Column
     }
 }
 
+/// The columns a delivery report sets (status, error, delivered_at); `None` when it says the
+/// message is still in transit.
+pub(crate) fn delivery_columns(
+    delivery: &Delivery,
+    now: Timestamp,
+) -> Option<(NotificationStatus, Option<&str>, Option<Timestamp>)> {
+    match delivery {
+        Delivery::Delivered => Some((NotificationStatus::Delivree, None, Some(now))),
+        Delivery::Failed { error } => Some((NotificationStatus::Echouee, Some(error), None)),
+        Delivery::InTransit => None,
+    }
+}
+
+/// The answer of `record_delivery` from the row's status (`None`: no row has that id).
+pub(crate) fn recorded(
+    status: Option<String>,
+    changed: bool,
+) -> Result<Option<DeliveryRecorded>, StoreError> {
+    status
+        .map(|s| {
+            let status = s.parse().map_err(StoreError::corrupt)?;
+            Ok(DeliveryRecorded { status, changed })
+        })
+        .transpose()
+}
+
 pub(super) struct OutboxQueries {
     /// Binds: lease end, the pending status, now, limit.
     pub claim: &'static str,
     /// Binds: id, attempts, status, provider id, error, sent_at, finished_at,
-    /// next_attempt_at, the pending status. Only the try that holds the row (same attempt,
-    /// still pending) may finish it. Returns the notification id.
+    /// next_attempt_at, the pending status, whether to clear the payload. Only the try that
+    /// holds the row (same attempt, still pending) may finish it. Returns the notification id.
     pub finish: &'static str,
     /// Binds: notification id, status, sent_at.
     pub reflect: &'static str,
     pub list: &'static str,
+    /// Binds: provider message id, channel, new status, error, delivered_at, the sent
+    /// status. Only a row still `envoyee` moves. Returns the notification ids.
+    pub deliver: &'static str,
+    /// Binds: notification id, new status, delivered_at, the sent status.
+    pub reflect_delivery: &'static str,
+    /// Binds: provider message id, channel.
+    pub status_by_provider_id: &'static str,
     /// Binds: token, device id.
     pub drop_token_or_device: &'static str,
     /// Binds: id, user, device, token, platform, now.
@@ -217,12 +284,19 @@ pub(super) const SQLITE: OutboxQueries = OutboxQueries {
         RETURNING id, notification_id, channel, recipient, payload, attempts",
     finish: "UPDATE outbox SET status = $3, provider_message_id = $4, last_error = $5, \
         sent_at = $6, finished_at = $7, next_attempt_at = COALESCE($8, next_attempt_at), \
-        locked_until = NULL WHERE id = $1 AND attempts = $2 AND status = $9 \
-        RETURNING notification_id",
+        locked_until = NULL, payload = CASE WHEN $10 THEN '{}' ELSE payload END \
+        WHERE id = $1 AND attempts = $2 AND status = $9 RETURNING notification_id",
     reflect: "UPDATE notifications SET status = $2, sent_at = COALESCE($3, sent_at) WHERE id = $1",
     list: "SELECT id, notification_id, channel, recipient, status, attempts, \
-        provider_message_id, last_error, next_attempt_at, sent_at, created_at FROM outbox \
-        ORDER BY created_at, id",
+        provider_message_id, last_error, next_attempt_at, sent_at, delivered_at, created_at \
+        FROM outbox ORDER BY created_at, id",
+    deliver: "UPDATE outbox SET status = $3, last_error = COALESCE($4, last_error), \
+        delivered_at = $5 WHERE provider_message_id = $1 AND channel = $2 AND status = $6 \
+        RETURNING notification_id",
+    reflect_delivery: "UPDATE notifications SET status = $2, \
+        delivered_at = COALESCE($3, delivered_at) WHERE id = $1 AND status = $4",
+    status_by_provider_id: "SELECT status FROM outbox \
+        WHERE provider_message_id = $1 AND channel = $2 ORDER BY created_at DESC, id DESC LIMIT 1",
     drop_token_or_device: "DELETE FROM push_tokens WHERE token = $1 OR device_id = $2",
     insert_token: "INSERT INTO push_tokens (id, user_id, device_id, token, platform, created_at) \
         VALUES ($1, $2, $3, $4, $5, $6)",
@@ -281,6 +355,7 @@ macro_rules! impl_outbox_store {
                     .bind(finished_at)
                     .bind(next)
                     .bind(kobiri_core::NotificationStatus::EnAttente.as_str())
+                    .bind(finished_at.is_some() && message.carries_code())
                     .fetch_optional(&mut *tx)
                     .await?;
                 let Some(notification) = held else {
@@ -296,6 +371,56 @@ macro_rules! impl_outbox_store {
                 }
                 tx.commit().await?;
                 Ok(true)
+            }
+
+            async fn record_delivery(
+                &self,
+                provider_message_id: &str,
+                delivery: &$crate::store::Delivery,
+                now: $crate::store::Timestamp,
+            ) -> $crate::store::StoreResult<Option<$crate::store::DeliveryRecorded>> {
+                let sms = kobiri_core::Channel::Sms.as_str();
+                let Some((status, error, delivered_at)) =
+                    $crate::store::outbox::delivery_columns(delivery, now)
+                else {
+                    let current = sqlx::query_scalar($oq.status_by_provider_id)
+                        .bind(provider_message_id)
+                        .bind(sms)
+                        .fetch_optional(self.reader())
+                        .await?;
+                    return $crate::store::outbox::recorded(current, false);
+                };
+                let sent = kobiri_core::NotificationStatus::Envoyee.as_str();
+                let mut tx = self.writer().begin().await?;
+                let moved: Vec<Option<uuid::Uuid>> = sqlx::query_scalar($oq.deliver)
+                    .bind(provider_message_id)
+                    .bind(sms)
+                    .bind(status.as_str())
+                    .bind(error)
+                    .bind(delivered_at)
+                    .bind(sent)
+                    .fetch_all(&mut *tx)
+                    .await?;
+                for notification in moved.iter().flatten() {
+                    sqlx::query($oq.reflect_delivery)
+                        .bind(notification)
+                        .bind(status.as_str())
+                        .bind(delivered_at)
+                        .bind(sent)
+                        .execute(&mut *tx)
+                        .await?;
+                }
+                let current = if moved.is_empty() {
+                    sqlx::query_scalar($oq.status_by_provider_id)
+                        .bind(provider_message_id)
+                        .bind(sms)
+                        .fetch_optional(&mut *tx)
+                        .await?
+                } else {
+                    Some(status.as_str().to_owned())
+                };
+                tx.commit().await?;
+                $crate::store::outbox::recorded(current, !moved.is_empty())
             }
 
             async fn list_outbox(

@@ -79,7 +79,7 @@ impl HealthStore for PgStore {
 
 impl_user_store!(PgStore, users::SHARED);
 impl_token_store!(PgStore, tokens::SHARED);
-impl_code_store!(PgStore, codes::SHARED);
+impl_code_store!(PgStore, codes::SHARED, notifications::POSTGRES);
 impl_tontine_store!(PgStore, tontines::SHARED, MEMBERS);
 members::impl_member_store!(PgStore, MEMBERS);
 impl_session_store!(PgStore, SESSIONS, audit::POSTGRES, notifications::POSTGRES);

@@ -582,7 +582,11 @@ dual_test!(
         )
         .await;
         assert!(sent["detail"].is_string());
-        let code = code_in(&app.last_email_to(&user.email).expect("an e-mail was sent"));
+        let code = code_in(
+            &app.last_email_to(&user.email)
+                .await
+                .expect("an e-mail was sent"),
+        );
         assert_error(
             app.post(
                 "/api/v1/auth/verify",
@@ -637,7 +641,7 @@ dual_test!(
             StatusCode::OK,
         )
         .await;
-        let code = code_in(&app.last_sms_to(&user.phone).expect("an SMS was sent"));
+        let code = code_in(&app.last_sms_to(&user.phone).await.expect("an SMS was sent"));
         // An SMS code does not verify the e-mail address.
         assert_error(
             app.post(
@@ -650,16 +654,7 @@ dual_test!(
             "invalid_code",
         )
         .await;
-        let verified = assert_status(
-            app.post(
-                "/api/v1/auth/verify",
-                user.token(),
-                &json!({"channel": "sms", "code": code}),
-            )
-            .await,
-            StatusCode::OK,
-        )
-        .await;
+        let verified = assert_status(app.verify(&user, "sms", &code).await, StatusCode::OK).await;
         assert_eq!(verified["phone_verified"], true);
         assert_eq!(verified["is_verified"], true);
         assert_eq!(verified["email_verified"], false);
@@ -686,7 +681,7 @@ dual_test!(
             StatusCode::OK,
         )
         .await;
-        let code = code_in(&app.last_sms_to(&user.phone).unwrap());
+        let code = code_in(&app.last_sms_to(&user.phone).await.unwrap());
         app.clock.advance(chrono::TimeDelta::minutes(16));
         assert_error(
             app.post(

@@ -330,8 +330,17 @@ impl TestApp {
         user
     }
 
-    /// The last SMS text sent to `phone`.
-    pub fn last_sms_to(&self, phone: &str) -> Option<String> {
+    /// Runs one pass of the server's outbox worker (the tests' servers run none on their
+    /// own), sending what is due through the test recorder.
+    pub async fn send_outbox(&self) -> kobiri_server::notify::OutboxReport {
+        kobiri_server::notify::run_outbox_pass(&self.state)
+            .await
+            .unwrap()
+    }
+
+    /// The last SMS text sent to `phone`, after an outbox pass.
+    pub async fn last_sms_to(&self, phone: &str) -> Option<String> {
+        self.send_outbox().await;
         self.outbox
             .sms()
             .into_iter()
@@ -340,8 +349,9 @@ impl TestApp {
             .map(|m| m.text)
     }
 
-    /// The last e-mail text sent to `email`.
-    pub fn last_email_to(&self, email: &str) -> Option<String> {
+    /// The last e-mail text sent to `email`, after an outbox pass.
+    pub async fn last_email_to(&self, email: &str) -> Option<String> {
+        self.send_outbox().await;
         self.outbox
             .emails()
             .into_iter()
@@ -352,6 +362,12 @@ impl TestApp {
 }
 
 impl TestApp {
+    /// Posts `/auth/verify` as `user` with `code` on `channel` (`email` or `sms`).
+    pub async fn verify(&self, user: &TestUser, channel: &str, code: &str) -> Response {
+        let body = json!({"channel": channel, "code": code});
+        self.post("/api/v1/auth/verify", user.token(), &body).await
+    }
+
     /// Refreshes with `refresh_token`.
     pub async fn refresh(&self, refresh_token: &str) -> Response {
         self.post(
@@ -645,4 +661,43 @@ pub fn mtn_env(
         ("MTN_MOMO_TARGET_ENVIRONMENT", mtn.target_environment),
         ("MTN_MOMO_BASE_URL", mtn.base_url),
     ]
+}
+
+impl TestApp {
+    /// One row read straight from the database, binding `id`: `sql` on SQLite, `pg_sql` on
+    /// PostgreSQL (where JSON columns need a cast to text).
+    pub async fn fetch_row<T>(&self, sql: &'static str, pg_sql: &'static str, id: uuid::Uuid) -> T
+    where
+        T: Send
+            + Unpin
+            + for<'r> sqlx::FromRow<'r, sqlx::sqlite::SqliteRow>
+            + for<'r> sqlx::FromRow<'r, sqlx::postgres::PgRow>,
+    {
+        use sqlx::Connection;
+        let url = &self.config.database_url;
+        match self.engine {
+            Engine::Sqlite => {
+                let mut conn = sqlx::SqliteConnection::connect(url).await.unwrap();
+                let query = sqlx::query_as(sql).bind(id);
+                query.fetch_one(&mut conn).await.unwrap()
+            }
+            Engine::Postgres => {
+                let mut conn = sqlx::PgConnection::connect(url).await.unwrap();
+                let query = sqlx::query_as(pg_sql).bind(id);
+                query.fetch_one(&mut conn).await.unwrap()
+            }
+        }
+    }
+
+    /// An outbox row's payload as stored.
+    pub async fn outbox_payload(&self, id: uuid::Uuid) -> Value {
+        let (text,): (String,) = self
+            .fetch_row(
+                "SELECT payload FROM outbox WHERE id = $1",
+                "SELECT payload::text FROM outbox WHERE id = $1",
+                id,
+            )
+            .await;
+        serde_json::from_str(&text).unwrap()
+    }
 }

@@ -6,6 +6,8 @@ mod helpers;
 
 mod auth;
 mod cli;
+mod codes;
+mod delivery_reports;
 mod jobs;
 mod lifecycle;
 mod matrix;

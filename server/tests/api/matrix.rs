@@ -213,6 +213,10 @@ const ROWS: &[Row] = &[
             {"type": "information", "channel": "email", "enabled": true}]}), ..BASE },
     Row { method: "POST", path: "/api/v1/notifications/send-reminder", setup: Setup::Open,
         body: |f| json!({"session_id": f.session}), expected: TRESORIER_UP, ..BASE },
+    // SMS gateways' delivery reports are public: a token in the URL authenticates the gateway,
+    // not a user (404 here: no SMS_DELIVERY_REPORT_TOKEN is configured).
+    Row { method: "POST", path: "/api/v1/notifications/delivery-reports/{gateway}",
+        public: true, body: |_| json!({}), expected: [404; 6], ..BASE },
 
     // ---- tontines and members
     Row { method: "POST", path: "/api/v1/tontines", expected: [201; 6],
@@ -399,8 +403,12 @@ fn id(v: &Value) -> String {
 }
 
 /// The code in the last e-mail sent to `email`.
-fn emailed_code(app: &TestApp, email: &str) -> String {
-    code_in(&app.last_email_to(email).expect("an e-mail with a code"))
+async fn emailed_code(app: &TestApp, email: &str) -> String {
+    code_in(
+        &app.last_email_to(email)
+            .await
+            .expect("an e-mail with a code"),
+    )
 }
 
 /// A fresh fixture for one run of `caller`, as far as `setup` asks, built over HTTP by the
@@ -422,13 +430,13 @@ async fn fixture(app: &TestApp, cast: &Cast, caller: Role, setup: Setup, run: us
         Setup::ResetCode => {
             let body = json!({"email": me.email});
             post_ok(app, me, "/api/v1/auth/forgot-password", body).await;
-            fx.secret = emailed_code(app, &me.email);
+            fx.secret = emailed_code(app, &me.email).await;
             return fx;
         }
         Setup::VerifyCode => {
             let body = json!({"channel": "email"});
             post_ok(app, me, "/api/v1/auth/send-verification", body).await;
-            fx.secret = emailed_code(app, &me.email);
+            fx.secret = emailed_code(app, &me.email).await;
             return fx;
         }
         _ => {}
@@ -522,6 +530,10 @@ fn fill(row: &Row, fx: &Fx) -> String {
             "{flag_id}" => &fx.flag,
             "{provider}" => {
                 out.push("wave".to_owned());
+                continue;
+            }
+            "{gateway}" => {
+                out.push("africastalking".to_owned());
                 continue;
             }
             "{id}" => match segments[i - 1] {

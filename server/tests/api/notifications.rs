@@ -441,6 +441,7 @@ dual_test!(
             "/api/v1/notifications/mark-read",
             "/api/v1/notifications/preferences",
             "/api/v1/notifications/send-reminder",
+            "/api/v1/notifications/delivery-reports/{gateway}",
         ] {
             assert!(doc["paths"][path].is_object(), "{path} missing");
         }
@@ -450,6 +451,7 @@ dual_test!(
             "PreferencesBody",
             "SendReminderRequest",
             "MarkReadRequest",
+            "DeliveryReportResponse",
         ] {
             assert!(
                 doc["components"]["schemas"][schema].is_object(),

@@ -24,19 +24,19 @@ use crate::notifications::{Group, group};
 use crate::{dual_test, dual_test_with};
 
 /// The stand-ins and a worker whose senders point at them.
-struct Rig {
-    standin: StandIn,
-    worker: OutboxWorker,
+pub struct Rig {
+    pub standin: StandIn,
+    pub worker: OutboxWorker,
     _key: tempfile::NamedTempFile,
 }
 
 #[derive(Clone, Copy)]
-enum Gateway {
+pub enum Gateway {
     Orange,
     AfricasTalking,
 }
 
-async fn rig(gateway: Gateway, max_attempts: u32) -> Rig {
+pub async fn rig(gateway: Gateway, max_attempts: u32) -> Rig {
     let standin = StandIn::start().await;
     let (fcm, key) = standin.fcm_config();
     let sms: Arc<dyn SmsSender> = match gateway {
@@ -66,43 +66,25 @@ async fn rig(gateway: Gateway, max_attempts: u32) -> Rig {
     }
 }
 
-async fn pass(app: &TestApp, rig: &Rig) -> OutboxReport {
+pub async fn pass(app: &TestApp, rig: &Rig) -> OutboxReport {
     worker::run_pass(app.store.as_ref(), app.clock.as_ref(), &rig.worker)
         .await
         .unwrap()
 }
 
-async fn rows(app: &TestApp, channel: Channel) -> Vec<OutboxEntry> {
+pub async fn rows(app: &TestApp, channel: Channel) -> Vec<OutboxEntry> {
     let all = app.store.list_outbox().await.unwrap();
     all.into_iter().filter(|e| e.channel == channel).collect()
 }
 
 /// The status and `sent_at` of a notification row (any channel).
-async fn notification(app: &TestApp, id: uuid::Uuid) -> (String, bool) {
-    use sqlx::Connection;
-    let url = &app.config.database_url;
-    let row: (String, Option<chrono::DateTime<chrono::Utc>>) = match app.engine {
-        Engine::Sqlite => {
-            let mut conn = sqlx::SqliteConnection::connect(url).await.unwrap();
-            sqlx::query_as("SELECT status, sent_at FROM notifications WHERE id = $1")
-                .bind(id)
-                .fetch_one(&mut conn)
-                .await
-                .unwrap()
-        }
-        Engine::Postgres => {
-            let mut conn = sqlx::PgConnection::connect(url).await.unwrap();
-            sqlx::query_as("SELECT status, sent_at FROM notifications WHERE id = $1")
-                .bind(id)
-                .fetch_one(&mut conn)
-                .await
-                .unwrap()
-        }
-    };
+pub async fn notification(app: &TestApp, id: uuid::Uuid) -> (String, bool) {
+    const SQL: &str = "SELECT status, sent_at FROM notifications WHERE id = $1";
+    let row: (String, Option<chrono::DateTime<chrono::Utc>>) = app.fetch_row(SQL, SQL, id).await;
     (row.0, row.1.is_some())
 }
 
-async fn remind(app: &TestApp, g: &Group, channels: &[&str]) {
+pub async fn remind(app: &TestApp, g: &Group, channels: &[&str]) {
     let body = json!({"session_id": g.session_id, "channels": channels});
     assert_status(
         app.post(

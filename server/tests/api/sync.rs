@@ -350,10 +350,7 @@ dual_test!(
             .collect();
         assert_eq!(sms.len(), 1);
         assert_eq!(sms[0].recipient, c.members[0].phone);
-        kobiri_server::notify::worker::run_outbox_pass(&app.state)
-            .await
-            .unwrap();
-        let text = app.last_sms_to(&c.members[0].phone).unwrap();
+        let text = app.last_sms_to(&c.members[0].phone).await.unwrap();
         assert!(
             text.contains(&receipt) && text.contains("5000 XOF"),
             "{text}"

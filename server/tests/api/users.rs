@@ -352,7 +352,7 @@ dual_test!(
             StatusCode::OK,
         )
         .await;
-        let code = code_in(&app.last_sms_to(&user.phone).unwrap());
+        let code = code_in(&app.last_sms_to(&user.phone).await.unwrap());
         assert_status(
             app.post(
                 "/api/v1/auth/verify",
