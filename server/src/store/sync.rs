@@ -335,6 +335,8 @@ pub(super) struct SyncQueries {
     pub revoke_device_tokens: &'static str,
     /// Binds: device, from seq, to seq (inclusive).
     pub recorded: &'static str,
+    /// Run first in a batch's transaction, where the engine needs it (no binds).
+    pub batch_settings: Option<&'static str>,
     /// Binds: device, from seq, to seq, to hash, now. Guarded by `last_seq = from`.
     pub advance_device: &'static str,
     pub touch_device: &'static str,
@@ -383,6 +385,7 @@ pub(super) const SHARED: SyncQueries = SyncQueries {
         WHERE device_id = $1 AND revoked_at IS NULL",
     recorded: "SELECT seq, hash, outcome FROM device_mutations \
         WHERE device_id = $1 AND seq >= $2 AND seq <= $3 ORDER BY seq",
+    batch_settings: None,
     advance_device: "UPDATE devices SET last_seq = $3, last_hash = $4, last_seen_at = $5 \
         WHERE id = $1 AND last_seq = $2",
     touch_device: "UPDATE devices SET last_seen_at = $2 WHERE id = $1",
@@ -431,6 +434,11 @@ pub(super) const SHARED: SyncQueries = SyncQueries {
 
 /// PostgreSQL: the session status read locks the row, so a session cannot close under a batch.
 pub(super) const POSTGRES: SyncQueries = SyncQueries {
+    // A batch's multi-row inserts carry thousands of parameters: planned afresh for each
+    // execution (PostgreSQL's first five custom plans, and every batch size is a new
+    // statement), planning them cost more than running them. Their plan never depends on the
+    // values, so the generic plan is the right one.
+    batch_settings: Some("SET LOCAL plan_cache_mode = force_generic_plan"),
     payments_taken: "SELECT id FROM payments WHERE id = ANY($1)",
     receipts_taken: "SELECT receipt_code FROM payments WHERE receipt_code = ANY($1)",
     scope_states: "SELECT tontine_id, last_seq, min_seq FROM sync_scopes \
@@ -581,6 +589,9 @@ macro_rules! impl_sync_store {
             ) -> $crate::store::StoreResult<$crate::store::Applied> {
                 use $crate::store::{Applied, DbDecimal, sync::to_i64};
                 let mut tx = self.writer().begin().await?;
+                if let Some(settings) = $q.batch_settings {
+                    sqlx::query(settings).execute(&mut *tx).await?;
+                }
                 // Incidents stand even if the rest of the batch has to be planned again.
                 for i in &b.incidents {
                     $crate::store::sync::insert_incident!(&mut *tx, $q, i, b.now);
