@@ -8,10 +8,12 @@
 //! cargo run --release -p kobiri-bench -- sync --engine postgres --devices 2
 //! cargo run --release -p kobiri-bench -- wire
 //! cargo run --release -p kobiri-bench -- phone --engine sqlite
+//! cargo run --release -p kobiri-bench -- link --engine postgres --offline 1000
 //! ```
 
 #![allow(clippy::print_stdout)] // a command-line tool: its output is the point
 
+mod link;
 mod phone;
 mod server;
 mod stats;
@@ -122,6 +124,35 @@ enum Command {
         /// Mutations per round trip (the library's default is 200).
         #[arg(long)]
         phone_batch: Option<u32>,
+    },
+    /// A phone's offline payments synced over an emulated 2G link (slow, distant, lossy,
+    /// with dropped connections) until its outbox is empty.
+    Link {
+        #[arg(long, value_enum, default_value = "sqlite")]
+        engine: Engine,
+        /// Offline payments recorded, then synced.
+        #[arg(long, default_value_t = 1_000)]
+        offline: usize,
+        /// Members per tontine (3 to 100).
+        #[arg(long, default_value_t = 100)]
+        members_per_tontine: usize,
+        /// Kilobits per second, each way.
+        #[arg(long, default_value_t = 50)]
+        rate_kbit: u64,
+        /// Round-trip time, milliseconds.
+        #[arg(long, default_value_t = 600)]
+        rtt_ms: u64,
+        /// Packets lost, in percent (each sent again after `--rto-ms`).
+        #[arg(long, default_value_t = 5)]
+        loss_percent: u32,
+        #[arg(long, default_value_t = 1_000)]
+        rto_ms: u64,
+        /// Connections cut mid-answer, in percent.
+        #[arg(long, default_value_t = 50)]
+        cut_percent: u32,
+        /// Give up after this many seconds.
+        #[arg(long, default_value_t = 600)]
+        deadline_s: u64,
     },
 }
 
@@ -235,6 +266,31 @@ async fn main() -> anyhow::Result<()> {
             println!("phone (kobiri-mobile) against the server on {engine:?}");
             println!("{run}");
             phone::check(&run)?;
+        }
+        Command::Link {
+            engine,
+            offline,
+            members_per_tontine,
+            rate_kbit,
+            rtt_ms,
+            loss_percent,
+            rto_ms,
+            cut_percent,
+            deadline_s,
+        } => {
+            let server = server::BenchServer::start(engine).await?;
+            let profile = link::Profile {
+                rate: rate_kbit * 1_000,
+                one_way: std::time::Duration::from_millis(rtt_ms / 2),
+                loss_percent,
+                rto: std::time::Duration::from_millis(rto_ms),
+                cut_percent,
+            };
+            let deadline = std::time::Duration::from_secs(deadline_s);
+            let run =
+                phone::over_link(&server, offline, members_per_tontine, profile, deadline).await?;
+            println!("phone (kobiri-mobile) over an emulated link, server on {engine:?}");
+            println!("{run}");
         }
     }
     Ok(())

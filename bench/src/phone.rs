@@ -6,7 +6,7 @@
 
 use std::{
     path::Path,
-    sync::Arc,
+    sync::{Arc, atomic::Ordering},
     time::{Duration, Instant},
 };
 
@@ -14,6 +14,7 @@ use anyhow::ensure;
 use kobiri_mobile::{KobiriClient, SyncReport};
 
 use crate::{
+    link,
     server::BenchServer,
     stats::RunStats,
     sync::{Api, CONTRIBUTION, PASSWORD, prepare_field},
@@ -78,6 +79,16 @@ fn fresh_phone(
     Ok((phone, t0.elapsed()))
 }
 
+/// Adds one `sync()` call's counts to the run's.
+fn add(total: &mut SyncReport, r: &SyncReport) {
+    total.pushed += r.pushed;
+    total.applied += r.applied;
+    total.duplicates += r.duplicates;
+    total.flagged += r.flagged;
+    total.rejected += r.rejected;
+    total.pulled_changes += r.pulled_changes;
+}
+
 /// (a) `records` timed `record_cash_payment` calls on one phone (never synced), then (b)
 /// `offline` payments recorded on a second phone and synced until its outbox is empty.
 pub async fn run(
@@ -135,12 +146,7 @@ pub async fn run(
         loop {
             let r = phone.sync()?;
             sync_calls += 1;
-            report.pushed += r.pushed;
-            report.applied += r.applied;
-            report.duplicates += r.duplicates;
-            report.flagged += r.flagged;
-            report.rejected += r.rejected;
-            report.pulled_changes += r.pulled_changes;
+            add(&mut report, &r);
             let status = phone.sync_status()?;
             if status.pending_count == 0 && !r.has_more {
                 break;
@@ -168,7 +174,16 @@ pub async fn run(
     })
     .await??;
     run.tontines = field.tontines.len();
-    // The server's own count: every offline payment, once.
+    server_holds_each_once(server, &field, offline).await?;
+    Ok(run)
+}
+
+/// The server's own count: every offline payment, once (none lost, none doubled).
+async fn server_holds_each_once(
+    server: &BenchServer,
+    field: &crate::sync::Field,
+    offline: usize,
+) -> anyhow::Result<()> {
     let api = Api::new(server);
     let mut total = 0;
     for t in &field.tontines {
@@ -176,9 +191,9 @@ pub async fn run(
     }
     ensure!(
         total == offline as u64,
-        "the server lists {total} payments, the phone synced {offline}"
+        "the server lists {total} payments, the phone recorded {offline}: lost or doubled"
     );
-    Ok(run)
+    Ok(())
 }
 
 impl std::fmt::Display for PhoneRun {
@@ -210,6 +225,142 @@ impl std::fmt::Display for PhoneRun {
             f,
             "    pushed {}, applied {}, duplicates {}, flagged {}, rejected {}, pulled changes {}",
             r.pushed, r.applied, r.duplicates, r.flagged, r.rejected, r.pulled_changes
+        )
+    }
+}
+
+/// What the run over an emulated link measured.
+pub struct LinkRun {
+    pub profile: link::Profile,
+    pub offline: usize,
+    /// `sync()` calls until the outbox was empty, and those that failed (the app calls again).
+    pub sync_calls: usize,
+    pub failed_calls: usize,
+    pub sync: Duration,
+    pub report: SyncReport,
+    pub connections: u64,
+    pub cut: u64,
+    pub lost_packets: u64,
+    pub up_bytes: u64,
+    pub down_bytes: u64,
+}
+
+/// `offline` payments recorded on a phone that pulled its tontines over loopback, then synced
+/// through an emulated link (`profile`) until its outbox is empty, calling `sync()` again
+/// after a failure as the app does, for at most `deadline`. The server must hold each payment
+/// exactly once.
+pub async fn over_link(
+    server: &BenchServer,
+    offline: usize,
+    members: usize,
+    profile: link::Profile,
+    deadline: Duration,
+) -> anyhow::Result<LinkRun> {
+    let field = prepare_field(server, 1, offline.max(1).div_ceil(members), members).await?;
+    let link = link::Link::start(profile, server.addr, 2026).await?;
+    let (base, slow) = (server.base.clone(), link.base.clone());
+    let email = field.collectors[0].email.clone();
+    let mut run = tokio::task::spawn_blocking(move || -> anyhow::Result<LinkRun> {
+        let dir = tempfile::tempdir()?;
+        let (phone, _) = fresh_phone(dir.path(), "brousse", &base, &email)?;
+        let pairs = pairs_on(&phone)?;
+        ensure!(pairs.len() >= offline, "not enough (member, session) pairs");
+        for (t, s, m) in pairs.iter().take(offline) {
+            phone.record_cash_payment(t, s, m, CONTRIBUTION)?;
+        }
+        // The same phone (its database: session, device, outbox) back in network range,
+        // over the slow link.
+        drop(phone);
+        let path = dir.path().join("brousse.db");
+        let phone = KobiriClient::open(&path.to_string_lossy(), &slow)?;
+        eprintln!("{offline} payments recorded offline: syncing over the emulated link");
+        let mut report = SyncReport::default();
+        let (mut sync_calls, mut failed_calls) = (0, 0);
+        let start = Instant::now();
+        loop {
+            ensure!(
+                start.elapsed() < deadline,
+                "{} still pending after {deadline:?}",
+                phone.sync_status()?.pending_count
+            );
+            sync_calls += 1;
+            let more = match phone.sync() {
+                Ok(r) => {
+                    add(&mut report, &r);
+                    r.has_more
+                }
+                Err(e) => {
+                    failed_calls += 1;
+                    eprintln!("sync() failed ({e}); calling again");
+                    true
+                }
+            };
+            if !more && phone.sync_status()?.pending_count == 0 {
+                break;
+            }
+        }
+        Ok(LinkRun {
+            profile,
+            offline,
+            sync_calls,
+            failed_calls,
+            sync: start.elapsed(),
+            report,
+            connections: 0,
+            cut: 0,
+            lost_packets: 0,
+            up_bytes: 0,
+            down_bytes: 0,
+        })
+    })
+    .await??;
+    let c = &link.counters;
+    run.connections = c.connections.load(Ordering::Relaxed);
+    run.cut = c.cut.load(Ordering::Relaxed);
+    run.lost_packets = c.lost_packets.load(Ordering::Relaxed);
+    run.up_bytes = c.up_bytes.load(Ordering::Relaxed);
+    run.down_bytes = c.down_bytes.load(Ordering::Relaxed);
+    server_holds_each_once(server, &field, offline).await?;
+    let r = &run.report;
+    ensure!(
+        r.flagged == 0 && r.rejected == 0,
+        "payments flagged or rejected: {r:?}"
+    );
+    Ok(run)
+}
+
+impl std::fmt::Display for LinkRun {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let p = &self.profile;
+        writeln!(
+            f,
+            "link: {} kbit/s each way, RTT {:?}, {}% packets lost (sent again after {:?}), \
+             {}% of connections cut",
+            p.rate / 1_000,
+            p.one_way * 2,
+            p.loss_percent,
+            p.rto,
+            p.cut_percent
+        )?;
+        writeln!(
+            f,
+            "{} offline payments reached the server, each once, in {:.1?} (target < 60 s): \
+             {} sync() call(s), {} failed and called again",
+            self.offline, self.sync, self.sync_calls, self.failed_calls
+        )?;
+        let r = &self.report;
+        write!(
+            f,
+            "    applied {}, duplicates {} (answers lost on a cut connection), pulled changes {}; \
+             {} connection(s), {} cut, {} packets lost; {} bytes up, {} bytes down",
+            r.applied,
+            r.duplicates,
+            r.pulled_changes,
+            self.connections,
+            self.cut,
+            self.lost_packets,
+            self.up_bytes,
+            self.down_bytes
         )
     }
 }

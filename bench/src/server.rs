@@ -16,6 +16,7 @@ const PASSWORD: &str = "Tontine2026";
 
 pub struct BenchServer {
     pub base: String,
+    pub addr: std::net::SocketAddr,
     pub client: reqwest::Client,
     _dir: Option<tempfile::TempDir>,
     _pg: Option<PgDatabase>,
@@ -94,6 +95,7 @@ impl BenchServer {
             .build()?;
         Ok(Self {
             base: format!("http://{addr}"),
+            addr,
             client,
             _dir: dir,
             _pg: pg,
