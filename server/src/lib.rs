@@ -21,6 +21,7 @@ pub mod notifications;
 pub mod notify;
 pub mod passages;
 pub mod payments;
+pub mod secret;
 pub mod sessions;
 pub mod state;
 pub mod store;

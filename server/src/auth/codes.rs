@@ -88,7 +88,7 @@ impl CodeService {
         };
         check_live(&live, now)?;
         let given = self.hash(user, purpose, code.trim());
-        if !constant_time_eq(&given.0, &live.hash.0) {
+        if !crate::secret::constant_time_eq(&given.0, &live.hash.0) {
             let attempts = store.record_failed_attempt(live.id).await?;
             return Err(if attempts >= MAX_ATTEMPTS {
                 ApiError::new(ErrorCode::TooManyAttempts)
@@ -111,13 +111,6 @@ fn check_live(code: &Code, now: Timestamp) -> Result<(), ApiError> {
     } else {
         Ok(())
     }
-}
-
-fn constant_time_eq(a: &[u8; 32], b: &[u8; 32]) -> bool {
-    a.iter()
-        .zip(b.iter())
-        .fold(0u8, |acc, (x, y)| acc | (x ^ y))
-        == 0
 }
 
 #[cfg(test)]

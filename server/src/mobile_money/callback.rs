@@ -4,7 +4,6 @@
 use axum::http::HeaderMap;
 use hmac::{Hmac, Mac};
 use sha2::Sha256;
-use subtle::ConstantTimeEq;
 use uuid::Uuid;
 
 /// A callback as the handler received it: raw, before any parsing.
@@ -72,7 +71,7 @@ impl SecretCheck {
 
     /// Compares the presented secret with the stored one in constant time.
     pub fn check(self, stored: &str) -> Result<CallbackHint, CallbackError> {
-        if bool::from(self.presented.as_bytes().ct_eq(stored.as_bytes())) {
+        if crate::secret::constant_time_eq(self.presented.as_bytes(), stored.as_bytes()) {
             Ok(self.hint)
         } else {
             Err(CallbackError::WrongToken)

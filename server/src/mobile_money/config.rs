@@ -4,30 +4,11 @@
 //! A provider is configured when all its required keys are set; setting only some of them is
 //! an error at start, so a typo cannot silently switch a provider off.
 
-use std::fmt;
 use std::time::Duration;
 
 use super::Provider;
 
-/// A credential: compared and sent, never printed.
-#[derive(Clone, PartialEq, Eq)]
-pub struct Secret(String);
-
-impl Secret {
-    pub fn new(value: impl Into<String>) -> Self {
-        Self(value.into())
-    }
-
-    pub fn expose(&self) -> &str {
-        &self.0
-    }
-}
-
-impl fmt::Debug for Secret {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("Secret(***)")
-    }
-}
+pub use crate::secret::Secret;
 
 /// Timeouts of every provider client.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -177,9 +158,9 @@ impl MobileMoneyConfig {
             ],
         )?
         .map(|[id, secret, merchant]| OrangeConfig {
-            client_id: Secret(id),
-            client_secret: Secret(secret),
-            merchant_key: Secret(merchant),
+            client_id: Secret::new(id),
+            client_secret: Secret::new(secret),
+            merchant_key: Secret::new(merchant),
             base_url: or_default(&get, "ORANGE_MONEY_BASE_URL", "https://api.orange.com"),
             oauth_url: or_default(&get, "ORANGE_OAUTH_URL", "https://api.orange.com"),
             country: or_default(&get, "ORANGE_MONEY_COUNTRY", "dev"),
@@ -194,14 +175,14 @@ impl MobileMoneyConfig {
             ],
         )?
         .map(|[user, key, subscription]| MtnConfig {
-            api_user: Secret(user),
-            api_key: Secret(key),
-            disbursement_subscription_key: Secret(
+            api_user: Secret::new(user),
+            api_key: Secret::new(key),
+            disbursement_subscription_key: Secret::new(
                 get("MTN_MOMO_DISBURSEMENT_SUBSCRIPTION_KEY")
                     .filter(|v| !v.trim().is_empty())
                     .unwrap_or_else(|| subscription.clone()),
             ),
-            subscription_key: Secret(subscription),
+            subscription_key: Secret::new(subscription),
             target_environment: or_default(&get, "MTN_MOMO_TARGET_ENVIRONMENT", "sandbox"),
             base_url: or_default(
                 &get,
@@ -215,8 +196,8 @@ impl MobileMoneyConfig {
             ["WAVE_API_KEY", "WAVE_WEBHOOK_SECRET"],
         )?
         .map(|[key, secret]| WaveConfig {
-            api_key: Secret(key),
-            webhook_secret: Secret(secret),
+            api_key: Secret::new(key),
+            webhook_secret: Secret::new(secret),
             base_url: or_default(&get, "WAVE_BASE_URL", "https://api.wave.com"),
             signature_tolerance: Duration::from_secs(300),
         });
@@ -230,9 +211,9 @@ impl MobileMoneyConfig {
             ],
         )?
         .map(|[key, site, secret]| CinetPayConfig {
-            api_key: Secret(key),
+            api_key: Secret::new(key),
             site_id: site,
-            secret_key: Secret(secret),
+            secret_key: Secret::new(secret),
             base_url: or_default(
                 &get,
                 "CINETPAY_BASE_URL",

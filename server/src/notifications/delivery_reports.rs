@@ -15,7 +15,7 @@ use utoipa::ToSchema;
 
 use crate::{
     error::{ApiError, ApiResult, ErrorBody},
-    notify::delivery::{ReportingGateway, token_matches},
+    notify::delivery::ReportingGateway,
     state::AppState,
 };
 
@@ -66,7 +66,7 @@ pub async fn delivery_report(
             .find(|(key, _)| key == "token")
             .map(|(_, value)| value.into_owned())
     });
-    if !presented.is_some_and(|token| token_matches(expected.expose(), &token)) {
+    if !presented.is_some_and(|token| expected.matches(&token)) {
         tracing::warn!(
             gateway = gateway.as_str(),
             "SMS delivery report refused: bad token"

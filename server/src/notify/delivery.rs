@@ -5,11 +5,9 @@
 //! `provider_message_id` it names.
 //!
 //! Neither gateway signs its reports, so the URL carries a secret token
-//! (`SMS_DELIVERY_REPORT_TOKEN`), compared in constant time.
+//! (`SMS_DELIVERY_REPORT_TOKEN`), compared in constant time ([`crate::secret::Secret::matches`]).
 
 use std::str::FromStr;
-
-use subtle::ConstantTimeEq;
 
 use crate::store::Delivery;
 
@@ -62,12 +60,6 @@ impl FromStr for ReportingGateway {
     }
 }
 
-/// Whether `presented` is the configured token, compared in constant time (only the length
-/// can leak).
-pub fn token_matches(expected: &str, presented: &str) -> bool {
-    bool::from(expected.as_bytes().ct_eq(presented.as_bytes()))
-}
-
 /// A required text field of a report, trimmed and not empty.
 pub(super) fn required(value: Option<&str>, field: &str) -> Result<String, ReportError> {
     value
@@ -80,14 +72,6 @@ pub(super) fn required(value: Option<&str>, field: &str) -> Result<String, Repor
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn tokens_match_only_exactly() {
-        assert!(token_matches("a-long-enough-token", "a-long-enough-token"));
-        assert!(!token_matches("a-long-enough-token", "a-long-enough-tokeN"));
-        assert!(!token_matches("a-long-enough-token", "a-long-enough"));
-        assert!(!token_matches("a-long-enough-token", ""));
-    }
 
     #[test]
     fn gateways_parse_from_their_segment() {
