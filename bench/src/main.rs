@@ -245,6 +245,13 @@ async fn main() -> anyhow::Result<()> {
                 run.pulled,
                 run.answer_bytes
             );
+            println!(
+                "receipts: all {} written (SMS queued) {:.2?} after the first push, by the jobs the \
+                 batches queued ({} payments/s with their receipts)",
+                run.mutations,
+                run.receipts_queued,
+                (run.mutations as u128) * 1000 / run.receipts_queued.as_millis().max(1)
+            );
         }
         Command::Wire {
             batch,

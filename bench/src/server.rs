@@ -18,6 +18,8 @@ pub struct BenchServer {
     pub base: String,
     pub addr: std::net::SocketAddr,
     pub client: reqwest::Client,
+    pub engine: Engine,
+    pub database_url: String,
     _dir: Option<tempfile::TempDir>,
     _pg: Option<PgDatabase>,
 }
@@ -81,6 +83,9 @@ impl BenchServer {
         config.rate_limits.login_per_ip = u32::MAX;
         config.rate_limits.login_per_account = u32::MAX;
         config.database_max_connections = 16;
+        // The job runner runs as in production (its default interval, woken by each sync
+        // batch that queues receipts): the receipts are made while the devices push.
+        config.jobs_interval = Duration::from_secs(60);
         let store = store::connect(&url, config.database_max_connections).await?;
         let state = AppState::new(Parts::from_config(config, store)?)?;
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
@@ -97,6 +102,8 @@ impl BenchServer {
             base: format!("http://{addr}"),
             addr,
             client,
+            engine,
+            database_url: url,
             _dir: dir,
             _pg: pg,
         })
@@ -104,6 +111,23 @@ impl BenchServer {
 
     pub fn url(&self, path: &str) -> String {
         format!("{}{path}", self.base)
+    }
+
+    /// How many payment receipts (`confirmation_paiement` notifications) the server has
+    /// written, read from its database.
+    pub async fn receipts_written(&self) -> anyhow::Result<i64> {
+        use sqlx::Connection;
+        const SQL: &str = "SELECT COUNT(*) FROM notifications WHERE type = 'confirmation_paiement'";
+        Ok(match self.engine {
+            Engine::Sqlite => {
+                let mut conn = sqlx::SqliteConnection::connect(&self.database_url).await?;
+                sqlx::query_scalar(SQL).fetch_one(&mut conn).await?
+            }
+            Engine::Postgres => {
+                let mut conn = sqlx::PgConnection::connect(&self.database_url).await?;
+                sqlx::query_scalar(SQL).fetch_one(&mut conn).await?
+            }
+        })
     }
 }
 

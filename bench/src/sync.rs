@@ -510,6 +510,8 @@ pub struct Ingest {
     /// Changes the pushing devices pulled back in the same round trips.
     pub pulled: usize,
     pub answer_bytes: usize,
+    /// From the first push until every payment's receipt was written (with its SMS queued).
+    pub receipts_queued: Duration,
 }
 
 impl Ingest {
@@ -576,6 +578,19 @@ pub async fn ingest(
         answer_bytes += b;
     }
     let elapsed = start.elapsed();
+    // The receipts follow by the job each batch queued.
+    loop {
+        let queued = usize::try_from(server.receipts_written().await?)?;
+        if queued >= mutations {
+            break;
+        }
+        ensure!(
+            start.elapsed() < Duration::from_secs(600),
+            "only {queued} of {mutations} receipts were queued after 10 minutes"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let receipts_queued = start.elapsed();
     // The server's own count, tontine by tontine.
     let mut expected = vec![0u64; field.tontines.len()];
     for (c, count) in per_device.iter().enumerate() {
@@ -604,5 +619,6 @@ pub async fn ingest(
         tontines: field.tontines.len(),
         pulled,
         answer_bytes,
+        receipts_queued,
     })
 }

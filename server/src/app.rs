@@ -146,6 +146,7 @@ pub async fn serve(
         state.store.clone(),
         state.clock.clone(),
         state.config.jobs_interval,
+        state.jobs_wake.clone(),
     );
     let outbox = spawn_outbox(&state);
     let poller = crate::mobile_money::poll::spawn(state.clone(), state.config.jobs_interval);

@@ -35,6 +35,8 @@ pub struct Inner {
     pub outbox: OutboxWorker,
     /// Wakes this process's outbox worker before its next tick (see [`AppState::wake_outbox`]).
     pub outbox_wake: Arc<tokio::sync::Notify>,
+    /// Wakes this process's job runner before its next tick (see [`AppState::wake_jobs`]).
+    pub jobs_wake: Arc<tokio::sync::Notify>,
     pub metrics: Metrics,
     /// The configured mobile-money adapters.
     pub mobile_money: Registry,
@@ -127,6 +129,7 @@ impl AppState {
             clock,
             outbox,
             outbox_wake: Arc::default(),
+            jobs_wake: Arc::default(),
             mobile_money,
         })))
     }
@@ -144,5 +147,11 @@ impl AppState {
     /// another pass right after it; with the worker off (interval zero) nothing happens.
     pub fn wake_outbox(&self) {
         self.outbox_wake.notify_one();
+    }
+
+    /// Asks this process's job runner for a pass now, for a job queued to run at once (the
+    /// receipts of a sync batch). Like [`AppState::wake_outbox`], a no-op with the runner off.
+    pub fn wake_jobs(&self) {
+        self.jobs_wake.notify_one();
     }
 }

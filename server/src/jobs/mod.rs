@@ -1,5 +1,6 @@
-//! Scheduled work, run inside the server: reminders before a session's due date and missed
-//! payments after its grace period.
+//! Scheduled work, run inside the server: reminders before a session's due date, missed
+//! payments after its grace period, and the receipts of cash that arrived by sync (see
+//! [`receipts`], queued by the sync batch itself and run at once).
 //!
 //! Each pass (see [`run_pass`]) first **schedules**: every open (`en_cours`) session of an
 //! active tontine that has no jobs yet gets three rows in `jobs` — a reminder two days before
@@ -12,6 +13,7 @@
 //! Dates are calendar dates in UTC: Kobiri's users live in UTC+0 and UTC+1.
 
 mod penalties;
+pub mod receipts;
 mod reminders;
 mod runner;
 

@@ -11,7 +11,7 @@ use tokio::{
     time::MissedTickBehavior,
 };
 
-use super::{LEASE, MAX_ATTEMPTS, penalties, reminders, session_jobs};
+use super::{LEASE, MAX_ATTEMPTS, penalties, receipts, reminders, session_jobs};
 use crate::{
     clock::{Clock, SharedClock},
     store::{Job, JobKind, JobOutcome, Store, StoreResult, Timestamp},
@@ -91,6 +91,7 @@ async fn run_job(store: &dyn Store, job: &Job, now: Timestamp) -> StoreResult<()
     let effect = match job.kind {
         JobKind::Reminder => reminders::run(store, job, now).await?,
         JobKind::LatePenalty => penalties::run(store, job, now).await?,
+        JobKind::Receipts => receipts::run(store, job, now).await?,
     };
     tracing::info!(job = %job.id, kind = job.kind.as_str(), effect, "job done");
     Ok(())
@@ -115,10 +116,16 @@ pub struct JobRunner {
     handle: JoinHandle<()>,
 }
 
-/// Starts the runner: a pass at once, then every `every`. `None` when `every` is zero
-/// (`JOBS_INTERVAL_SECONDS=0` turns jobs off, as the tests do).
-pub fn spawn(store: Arc<dyn Store>, clock: SharedClock, every: Duration) -> Option<JobRunner> {
-    spawn_loop("job", every, None, move || {
+/// Starts the runner: a pass at once, then every `every` and whenever `wake` is notified (a
+/// job due now was queued). `None` when `every` is zero (`JOBS_INTERVAL_SECONDS=0` turns jobs
+/// off, as the tests do).
+pub fn spawn(
+    store: Arc<dyn Store>,
+    clock: SharedClock,
+    every: Duration,
+    wake: Arc<Notify>,
+) -> Option<JobRunner> {
+    spawn_loop("job", every, Some(wake), move || {
         let (store, clock) = (store.clone(), clock.clone());
         async move {
             let report = run_pass(store.as_ref(), clock.as_ref()).await?;

@@ -38,6 +38,8 @@ pub enum JobKind {
     Reminder,
     /// Count a missed payment for each member still unpaid after the grace period.
     LatePenalty,
+    /// Send the receipts of the cash payments a sync batch brought (`payload.payments`).
+    Receipts,
 }
 
 impl JobKind {
@@ -45,6 +47,7 @@ impl JobKind {
         match self {
             JobKind::Reminder => "reminder",
             JobKind::LatePenalty => "late_penalty",
+            JobKind::Receipts => "receipts",
         }
     }
 
@@ -52,6 +55,7 @@ impl JobKind {
         match s {
             "reminder" => Some(JobKind::Reminder),
             "late_penalty" => Some(JobKind::LatePenalty),
+            "receipts" => Some(JobKind::Receipts),
             _ => None,
         }
     }
@@ -227,6 +231,26 @@ pub(super) const POSTGRES: JobQueries = JobQueries {
     ..SQLITE
 };
 
+/// Inserts job `$job` (a `NewJob`) on `$conn` unless its dedup key exists; evaluates to the
+/// rows inserted (0 or 1).
+macro_rules! insert_job {
+    ($conn:expr, $jq:expr, $job:expr) => {
+        sqlx::query($jq.insert)
+            .bind($job.id)
+            .bind($job.kind.as_str())
+            .bind(&$job.dedup_key)
+            .bind($job.payload.to_string())
+            .bind($job.run_at)
+            .bind($crate::store::JobStatus::Pending.as_str())
+            .bind($job.now)
+            .bind($job.session_id.map(|s| s.as_uuid()))
+            .execute($conn)
+            .await?
+            .rows_affected()
+    };
+}
+pub(super) use insert_job;
+
 /// Implements `JobStore` for an engine's store, given its job, audit and notification
 /// queries.
 macro_rules! impl_job_store {
@@ -254,18 +278,7 @@ macro_rules! impl_job_store {
                 let mut tx = self.writer().begin().await?;
                 let mut scheduled = 0;
                 for j in jobs {
-                    scheduled += sqlx::query($jq.insert)
-                        .bind(j.id)
-                        .bind(j.kind.as_str())
-                        .bind(&j.dedup_key)
-                        .bind(j.payload.to_string())
-                        .bind(j.run_at)
-                        .bind($crate::store::JobStatus::Pending.as_str())
-                        .bind(j.now)
-                        .bind(j.session_id.map(|s| s.as_uuid()))
-                        .execute(&mut *tx)
-                        .await?
-                        .rows_affected();
+                    scheduled += $crate::store::jobs::insert_job!(&mut *tx, $jq, j);
                 }
                 tx.commit().await?;
                 Ok(scheduled)

@@ -202,8 +202,6 @@ pub(super) fn recipients(
 }
 
 pub(super) struct NotificationQueries {
-    /// Binds the 16 columns of `bind_notification!`. Does nothing when the dedup key exists.
-    pub insert: &'static str,
     /// Many at once: head, `VALUES` rows bound like `insert`, tail (returns the inserted ids).
     pub insert_many_head: &'static str,
     pub insert_many_tail: &'static str,
@@ -255,11 +253,6 @@ macro_rules! has_push {
 }
 
 pub(super) const SQLITE: NotificationQueries = NotificationQueries {
-    insert: "INSERT INTO notifications (id, user_id, type, channel, status, title, message, data, \
-        tontine_id, session_id, payment_id, dedup_key, scheduled_at, created_at, sent_at, \
-        delivered_at) \
-        VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16) \
-        ON CONFLICT (dedup_key) DO NOTHING",
     insert_many_head: "INSERT INTO notifications (id, user_id, type, channel, status, title, \
         message, data, tontine_id, session_id, payment_id, dedup_key, scheduled_at, created_at, \
         sent_at, delivered_at) ",
@@ -310,11 +303,6 @@ pub(super) const SQLITE: NotificationQueries = NotificationQueries {
 };
 
 pub(super) const POSTGRES: NotificationQueries = NotificationQueries {
-    insert: "INSERT INTO notifications (id, user_id, type, channel, status, title, message, data, \
-        tontine_id, session_id, payment_id, dedup_key, scheduled_at, created_at, sent_at, \
-        delivered_at) \
-        VALUES ($1, $2, $3, $4, $5, $6, $7, $8::jsonb, $9, $10, $11, $12, $13, $14, $15, $16) \
-        ON CONFLICT (dedup_key) DO NOTHING",
     insert_many_head: "INSERT INTO notifications (id, user_id, type, channel, status, title, \
         message, data, tontine_id, session_id, payment_id, dedup_key, scheduled_at, created_at, \
         sent_at, delivered_at) SELECT id, user_id, type, channel, status, title, message, \
@@ -405,39 +393,11 @@ pub(crate) fn outbox_recipient(n: &NewNotification) -> Option<&str> {
         .flatten()
 }
 
-/// Writes notifications (and their outbox rows) inside the caller's transaction. Evaluates
-/// to the number of notifications actually inserted (dedup keys already present are
-/// skipped).
+/// Writes notifications (and their outbox rows) inside the caller's transaction: one
+/// statement for the notifications and one for their outbox rows, per bind limit's worth of
+/// rows. Evaluates to the number of notifications actually inserted (dedup keys already
+/// present are skipped, and get no outbox row).
 macro_rules! insert_notifications {
-    ($conn:expr, $nq:expr, $list:expr) => {{
-        let mut inserted: u64 = 0;
-        for n in $list.iter() {
-            let done =
-                $crate::store::notifications::bind_notification!(sqlx::query($nq.insert), n, bind)
-                    .execute(&mut *$conn)
-                    .await?;
-            inserted += done.rows_affected();
-            if done.rows_affected() == 1
-                && let Some(to) = $crate::store::notifications::outbox_recipient(n)
-            {
-                $crate::store::notifications::bind_outbox!(
-                    sqlx::query($nq.insert_outbox),
-                    n,
-                    to,
-                    bind
-                )
-                .execute(&mut *$conn)
-                .await?;
-            }
-        }
-        inserted
-    }};
-}
-pub(super) use insert_notifications;
-
-/// [`insert_notifications!`] for many at once (a sync batch's receipts): one statement for
-/// the notifications, one for their outbox rows, per bind limit's worth of rows.
-macro_rules! insert_notifications_many {
     ($conn:expr, $nq:expr, $list:expr) => {{
         let mut inserted = std::collections::HashSet::new();
         for chunk in $list.chunks($crate::store::sync::rows_per_insert(16)) {
@@ -465,9 +425,10 @@ macro_rules! insert_notifications_many {
                 $crate::store::notifications::bind_outbox!(row, n, to, push_bind)
             }
         );
+        inserted.len() as u64
     }};
 }
-pub(super) use insert_notifications_many;
+pub(super) use insert_notifications;
 
 /// Implements `NotificationStore` for an engine's store, given its notification queries.
 macro_rules! impl_notification_store {

@@ -127,7 +127,7 @@ super::sync::impl_sync_store!(
     super::passages::POSTGRES,
     users::SHARED,
     audit::POSTGRES,
-    notifications::POSTGRES
+    super::jobs::POSTGRES
 );
 super::mobile_money::impl_mobile_money_store!(
     PgStore,

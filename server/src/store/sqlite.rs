@@ -136,7 +136,7 @@ super::sync::impl_sync_store!(
     super::passages::SHARED,
     users::SHARED,
     audit::SQLITE,
-    notifications::SQLITE
+    super::jobs::SQLITE
 );
 super::mobile_money::impl_mobile_money_store!(
     SqliteStore,

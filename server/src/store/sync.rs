@@ -130,8 +130,9 @@ pub struct SyncBatch {
     /// Incidents are kept even when the batch changes nothing else.
     pub incidents: Vec<NewIncident>,
     pub audits: Vec<NewAudit>,
-    /// Receipts to the members whose cash arrived (with their outbox rows).
-    pub notifications: Vec<super::NewNotification>,
+    /// The job that sends the receipts of the cash this batch brought, if any: the member
+    /// gets an SMS once the batch is in, without the batch writing each message.
+    pub receipts: Option<super::NewJob>,
     /// Sessions whose status the plan relied on: the batch is refused if one changed.
     pub sessions: Vec<(SessionId, SessionStatus)>,
     pub now: Timestamp,
@@ -496,7 +497,7 @@ macro_rules! insert_many {
 pub(super) use insert_many;
 
 macro_rules! impl_sync_store {
-    ($store:ty, $q:expr, $mq:expr, $pq:expr, $uq:expr, $aq:expr, $nq:expr) => {
+    ($store:ty, $q:expr, $mq:expr, $pq:expr, $uq:expr, $aq:expr, $jq:expr) => {
         #[async_trait::async_trait]
         impl $crate::store::SyncStore for $store {
             async fn insert_device(
@@ -702,7 +703,9 @@ macro_rules! impl_sync_store {
                     11,
                     |row, a| { $crate::store::audit::bind_audit!(row, a, push_bind) }
                 );
-                $crate::store::notifications::insert_notifications_many!(tx, $nq, b.notifications);
+                if let Some(job) = &b.receipts {
+                    $crate::store::jobs::insert_job!(&mut *tx, $jq, job);
+                }
                 $crate::store::sync::insert_many!(
                     tx,
                     $q.record_mutations,

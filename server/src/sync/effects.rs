@@ -7,21 +7,19 @@
 use std::collections::{HashMap, HashSet};
 
 use kobiri_core::{
-    Action, Amount, Currency, ErrorCode, Event, MemberId, NotificationType, PaymentId,
-    PaymentMethod, PaymentStatus, Phone, PlatformRole, SessionId, TontineId, TontineRole,
-    check_contribution, penalty_for,
+    Action, Amount, Currency, ErrorCode, MemberId, PaymentId, PaymentMethod, PaymentStatus, Phone,
+    PlatformRole, SessionId, TontineId, TontineRole, check_contribution, penalty_for,
     sync::{Mutation, MutationKind, Outcome, receipt_code},
 };
 use serde_json::json;
 
 use crate::{
     error::ApiResult,
-    notify::plan::{Links, Plan},
     state::AppState,
     store::{
-        AuditSource, Device, Member, NewAudit, NewFlag, NewMember, NewNotification, NewPayment,
-        NewUser, PaymentKey, Recipient, Session, SyncBatch, SyncCancellation, SyncMember,
-        SyncPayment, SyncPayoutConfirmation, Timestamp, Tontine, User,
+        AuditSource, Device, Member, NewAudit, NewFlag, NewMember, NewPayment, NewUser, PaymentKey,
+        Session, SyncBatch, SyncCancellation, SyncMember, SyncPayment, SyncPayoutConfirmation,
+        Timestamp, User,
     },
     tontines::TontineAccess,
 };
@@ -52,8 +50,8 @@ pub struct Effects<'a> {
     taken_receipts: HashSet<String>,
     new_phones: HashSet<String>,
     joined: HashMap<TontineId, u32>,
-    /// Active members with their contacts and choices, per tontine, for receipts.
-    recipients: HashMap<TontineId, Vec<Recipient>>,
+    /// New cash payments with a receipt code, in the order planned.
+    receipts: Vec<PaymentId>,
 }
 
 impl<'a> Effects<'a> {
@@ -72,7 +70,7 @@ impl<'a> Effects<'a> {
             taken_receipts: HashSet::new(),
             new_phones: HashSet::new(),
             joined: HashMap::new(),
-            recipients: HashMap::new(),
+            receipts: Vec::new(),
         }
     }
 
@@ -129,47 +127,10 @@ impl<'a> Effects<'a> {
         Ok(self.live.entry(session).or_default())
     }
 
-    /// The receipt of cash that arrived, for the member who paid: on the channels outside the
-    /// app they chose for payment confirmations (SMS by default; in-app only if they turned
-    /// all of those off), once per payment. The member's app shows the payment itself. A member without a
-    /// smartphone keeps it as proof (`GET /api/v1/receipts/{code}` verifies the code).
-    async fn receipt(
-        &mut self,
-        tontine: &Tontine,
-        member: &Member,
-        cash: (PaymentId, SessionId, Amount),
-        receipt: &str,
-    ) -> ApiResult<Vec<NewNotification>> {
-        let (payment, session, amount) = cash;
-        if !self.recipients.contains_key(&tontine.id) {
-            let list = self
-                .state
-                .store()
-                .tontine_recipients(tontine.id, NotificationType::ConfirmationPaiement)
-                .await?;
-            self.recipients.insert(tontine.id, list);
-        }
-        let Some(recipient) = self
-            .recipients
-            .get(&tontine.id)
-            .and_then(|all| all.iter().find(|r| r.member_id == member.id))
-        else {
-            return Ok(Vec::new());
-        };
-        let event = Event::CashRecorded {
-            tontine: tontine.name.clone(),
-            amount,
-            receipt_code: receipt.to_owned(),
-            collector: self.caller.full_name(),
-        };
-        let links = Links {
-            tontine_id: Some(tontine.id),
-            session_id: Some(session),
-            payment_id: Some(payment.as_uuid()),
-            data: Some(json!({"payment_id": payment, "receipt_code": receipt})),
-        };
-        Ok(Plan::new(&event, links, self.now)
-            .outside_app_for(recipient, Some(&format!("receipt:{payment}"))))
+    /// The payments planned so far that carry a receipt code for the member: their receipts
+    /// go out by a job the batch queues (see [`crate::jobs::receipts`]).
+    pub fn receipts(&self) -> Vec<PaymentId> {
+        self.receipts.clone()
     }
 
     /// Reads once which of the request's new payment ids are already taken.
@@ -409,15 +370,7 @@ impl<'a> Effects<'a> {
                    "receipt_code": receipt, "flagged": flagged, "seq": m.seq}),
         ));
         if !receipt_taken {
-            let receipts = self
-                .receipt(
-                    &tontine,
-                    &member,
-                    (*payment_id, session.id, amount),
-                    &receipt,
-                )
-                .await?;
-            batch.notifications.extend(receipts);
+            self.receipts.push(*payment_id);
         }
         batch.payments.push(SyncPayment {
             payment: NewPayment {

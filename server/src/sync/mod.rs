@@ -117,6 +117,9 @@ pub async fn sync(
         }
         match state.store().apply_sync(&plan.batch).await? {
             Applied::Done => {
+                if plan.batch.receipts.is_some() {
+                    state.wake_jobs();
+                }
                 outcomes = plan.outcomes;
                 break;
             }

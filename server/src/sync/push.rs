@@ -110,7 +110,7 @@ pub async fn plan(
         flags: Vec::new(),
         incidents: Vec::new(),
         audits: Vec::new(),
-        notifications: Vec::new(),
+        receipts: None,
         sessions: Vec::new(),
         now,
     };
@@ -189,6 +189,7 @@ pub async fn plan(
         };
         outcomes.push(MutationOutcome { seq, outcome });
     }
+    batch.receipts = crate::jobs::receipts::job(device.id, batch.to_seq, &effects.receipts(), now);
     Ok(Plan { outcomes, batch })
 }
 

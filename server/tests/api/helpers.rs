@@ -338,6 +338,17 @@ impl TestApp {
             .unwrap()
     }
 
+    /// Runs the jobs already queued and due (the tests' servers run no job runner), such as
+    /// the receipts of a sync batch, without scheduling sessions' reminders; returns how many
+    /// ran to completion.
+    pub async fn run_jobs(&self) -> u32 {
+        let (done, failed) = kobiri_server::jobs::run_due(self.store.as_ref(), self.clock.as_ref())
+            .await
+            .unwrap();
+        assert_eq!(failed, 0, "a job failed");
+        done
+    }
+
     /// The last SMS text sent to `phone`, after an outbox pass.
     pub async fn last_sms_to(&self, phone: &str) -> Option<String> {
         self.send_outbox().await;

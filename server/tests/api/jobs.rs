@@ -193,10 +193,24 @@ dual_test!(
     the_runner_runs_passes_until_stopped_and_zero_turns_it_off,
     |app| async move {
         let store = app.store.clone();
-        assert!(jobs::spawn(store.clone(), app.clock.clone(), Duration::ZERO).is_none());
+        assert!(
+            jobs::spawn(
+                store.clone(),
+                app.clock.clone(),
+                Duration::ZERO,
+                Default::default()
+            )
+            .is_none()
+        );
         let g = group(&app, "", 10).await;
         app.clock.set(at(days_before(g.due, 2), 9));
-        let runner = jobs::spawn(store, app.clock.clone(), Duration::from_millis(20)).unwrap();
+        let runner = jobs::spawn(
+            store,
+            app.clock.clone(),
+            Duration::from_millis(20),
+            Default::default(),
+        )
+        .unwrap();
         let mut reminded = false;
         for _ in 0..250 {
             if inbox(&app, &g.moussa, "rappel_cotisation").await.len() == 1 {

@@ -339,6 +339,17 @@ dual_test!(
             ["applied"]
         );
         assert_eq!(outcomes(&phone.sync(&app, vec![pay]).await), ["duplicate"]);
+        // The batch queued a job for its receipts, not the messages themselves.
+        assert!(app.outbox_rows().await.is_empty());
+        assert_eq!(app.run_jobs().await, 1);
+        // The job run again (a crash before it was marked done) writes nothing more.
+        app.execute(
+            "UPDATE jobs SET status = $1 WHERE kind = 'receipts' AND id <> $2",
+            "pending",
+            uuid::Uuid::nil(),
+        )
+        .await;
+        assert_eq!(app.run_jobs().await, 1);
         // Queued by SMS to the member's phone, once, and not copied to the in-app inbox.
         let sms: Vec<_> = app
             .store
@@ -410,6 +421,7 @@ dual_test!(
         let pay = phone.pay(&c, &c.members[0], &session(&c));
         let receipt = sync::receipt_code(&pay).to_string();
         assert_eq!(outcomes(&phone.sync(&app, vec![pay]).await), ["applied"]);
+        app.run_jobs().await;
         let inbox = inbox_receipts(&app, &c.members[0]).await;
         assert_eq!(inbox.len(), 1, "{inbox:?}");
         assert!(inbox[0]["message"].as_str().unwrap().contains(&receipt));
