@@ -119,7 +119,7 @@ pub fn session_jobs(s: &SessionToSchedule, now: Timestamp) -> Vec<NewJob> {
     jobs
 }
 
-/// A job's session, which every current kind needs.
+/// A job's session, which the reminder and late-penalty kinds need.
 fn session_of(job: &crate::store::Job) -> StoreResult<SessionId> {
     job.session_id
         .ok_or_else(|| StoreError::corrupt(format!("job {} has no session", job.id)))

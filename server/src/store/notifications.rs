@@ -202,7 +202,8 @@ pub(super) fn recipients(
 }
 
 pub(super) struct NotificationQueries {
-    /// Many at once: head, `VALUES` rows bound like `insert`, tail (returns the inserted ids).
+    /// Many at once: head, `VALUES` rows bound by `bind_notification!`, tail (returns the
+    /// inserted ids).
     pub insert_many_head: &'static str,
     pub insert_many_tail: &'static str,
     /// Binds the 7 columns of `bind_outbox!`.

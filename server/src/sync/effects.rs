@@ -127,10 +127,10 @@ impl<'a> Effects<'a> {
         Ok(self.live.entry(session).or_default())
     }
 
-    /// The payments planned so far that carry a receipt code for the member: their receipts
-    /// go out by a job the batch queues (see [`crate::jobs::receipts`]).
-    pub fn receipts(&self) -> Vec<PaymentId> {
-        self.receipts.clone()
+    /// Hands over the payments planned so far that carry a receipt code for the member: their
+    /// receipts go out by a job the batch queues (see [`crate::jobs::receipts`]).
+    pub fn take_receipts(&mut self) -> Vec<PaymentId> {
+        std::mem::take(&mut self.receipts)
     }
 
     /// Reads once which of the request's new payment ids are already taken.

@@ -189,7 +189,8 @@ pub async fn plan(
         };
         outcomes.push(MutationOutcome { seq, outcome });
     }
-    batch.receipts = crate::jobs::receipts::job(device.id, batch.to_seq, &effects.receipts(), now);
+    batch.receipts =
+        crate::jobs::receipts::job(device.id, batch.to_seq, &effects.take_receipts(), now);
     Ok(Plan { outcomes, batch })
 }
 
