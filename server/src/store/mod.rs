@@ -456,8 +456,7 @@ pub trait JobStore {
     async fn record_missed_payment(&self, missed: &MissedPayment) -> StoreResult<bool>;
 }
 
-/// Opens the store named by a database URL (`postgres://…` or `sqlite://…`) and runs its
-/// migrations.
+/// Devices, their log, the change feed, flags and incidents.
 #[async_trait]
 pub trait SyncStore {
     async fn insert_device(&self, device: &NewDevice) -> StoreResult<Device>;
@@ -573,6 +572,8 @@ pub trait MobileMoneyStore {
     async fn settle_payout(&self, settlement: &PayoutSettlement) -> StoreResult<bool>;
 }
 
+/// Opens the store named by a database URL (`postgres://…` or `sqlite://…`) and runs its
+/// migrations.
 pub async fn connect(url: &str, max_connections: u32) -> anyhow::Result<Arc<dyn Store>> {
     if url.starts_with("postgres://") || url.starts_with("postgresql://") {
         let store = postgres::PgStore::connect(url, max_connections).await?;

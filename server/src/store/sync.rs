@@ -6,9 +6,11 @@
 //! log commit together, guarded by the position the batch was planned from.
 
 use chrono::{DateTime, Utc};
+use kobiri_core::sync::Outcome;
 use kobiri_core::{
     Amount, DeviceId, MemberId, PassageId, PaymentId, SessionId, SessionStatus, TontineId, UserId,
 };
+use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use super::{NewAudit, NewMember, NewPayment, NewUser, StoreError, Timestamp};
@@ -36,12 +38,12 @@ pub struct NewDevice {
     pub now: Timestamp,
 }
 
-/// A mutation already handled for a device: its hash and the outcome answered (JSON).
+/// A mutation already handled for a device: its hash and the outcome answered.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RecordedMutation {
     pub seq: u64,
     pub hash: [u8; 32],
-    pub outcome: String,
+    pub outcome: Outcome,
 }
 
 /// A new payment from sync: the REST fields plus what only sync sets.
@@ -108,9 +110,7 @@ pub struct NewIncident {
 pub struct NewRecordedMutation {
     pub seq: u64,
     pub hash: [u8; 32],
-    pub kind: Option<&'static str>,
-    pub tontine_id: Option<TontineId>,
-    pub outcome: String,
+    pub outcome: Outcome,
 }
 
 /// Everything one `POST /sync` writes, applied in one transaction.
@@ -121,6 +121,8 @@ pub struct SyncBatch {
     pub from_seq: u64,
     pub to_seq: u64,
     pub to_hash: [u8; 32],
+    /// The mutations that moved the device from `from_seq` to `to_seq`, in order, without
+    /// holes: logged as one row.
     pub recorded: Vec<NewRecordedMutation>,
     pub payments: Vec<SyncPayment>,
     pub cancellations: Vec<SyncCancellation>,
@@ -224,6 +226,84 @@ pub(super) fn to_i64(n: u64) -> i64 {
 pub(super) fn to_hash(b: Vec<u8>) -> Result<[u8; 32], StoreError> {
     b.try_into()
         .map_err(|_| StoreError::corrupt("hash is not 32 bytes"))
+}
+
+/// One batch's row in the device's log: its first number, the hash of each of its mutations
+/// (32 bytes each, in order, so the last number is implied), and, as JSON, the outcomes that
+/// were not `applied`. Nearly every mutation is applied: the row stays small.
+pub(super) struct LogRow {
+    pub first_seq: i64,
+    pub hashes: Vec<u8>,
+    pub outcomes: String,
+}
+
+/// An outcome in [`LogRow::outcomes`]: `{"seq": 7, "outcome": "flagged", "reason": "…"}`.
+#[derive(Serialize, Deserialize)]
+struct LoggedOutcome {
+    seq: u64,
+    #[serde(flatten)]
+    outcome: Outcome,
+}
+
+impl LogRow {
+    /// The row logging `recorded`, which must be numbered without holes; `None` for none.
+    pub(super) fn of(recorded: &[NewRecordedMutation]) -> Result<Option<LogRow>, StoreError> {
+        let Some(first) = recorded.first() else {
+            return Ok(None);
+        };
+        let mut hashes = Vec::with_capacity(recorded.len() * 32);
+        let mut outcomes = Vec::new();
+        for (expected, m) in (first.seq..).zip(recorded) {
+            if m.seq != expected {
+                return Err(StoreError::corrupt(format!(
+                    "device log: mutation {} where {expected} was due",
+                    m.seq
+                )));
+            }
+            hashes.extend_from_slice(&m.hash);
+            if m.outcome != Outcome::Applied {
+                outcomes.push(LoggedOutcome {
+                    seq: m.seq,
+                    outcome: m.outcome.clone(),
+                });
+            }
+        }
+        Ok(Some(LogRow {
+            first_seq: to_i64(first.seq),
+            hashes,
+            outcomes: serde_json::to_string(&outcomes).map_err(StoreError::corrupt)?,
+        }))
+    }
+
+    pub(super) fn last_seq(&self) -> i64 {
+        let count = i64::try_from(self.hashes.len() / 32).unwrap_or(i64::MAX);
+        self.first_seq.saturating_add(count).saturating_sub(1)
+    }
+
+    /// Every mutation the row logs, with its outcome.
+    pub(super) fn mutations(&self) -> Result<Vec<RecordedMutation>, StoreError> {
+        let first = to_u64(self.first_seq)?;
+        let logged: Vec<LoggedOutcome> =
+            serde_json::from_str(&self.outcomes).map_err(StoreError::corrupt)?;
+        let mut outcomes: std::collections::HashMap<u64, Outcome> =
+            logged.into_iter().map(|l| (l.seq, l.outcome)).collect();
+        let chunks = self.hashes.chunks_exact(32);
+        if !chunks.remainder().is_empty() {
+            return Err(StoreError::corrupt(
+                "device log: hashes are not 32 bytes each",
+            ));
+        }
+        (first..)
+            .zip(chunks)
+            .map(|(seq, hash)| {
+                Ok(RecordedMutation {
+                    seq,
+                    hash: to_hash(hash.to_vec())?,
+                    outcome: outcomes.remove(&seq).unwrap_or(Outcome::Applied),
+                })
+            })
+            .collect()
+    }
 }
 
 #[derive(Debug, sqlx::FromRow)]
@@ -334,15 +414,15 @@ pub(super) struct SyncQueries {
     /// Binds: id, now. Also revokes the device's refresh tokens (`revoke_device_tokens`).
     pub revoke_device: &'static str,
     pub revoke_device_tokens: &'static str,
-    /// Binds: device, from seq, to seq (inclusive).
+    /// Binds: device, from seq, to seq (inclusive). The log's rows (first seq, hashes,
+    /// outcomes) that hold a mutation in that range.
     pub recorded: &'static str,
     /// Run first in a batch's transaction, where the engine needs it (no binds).
     pub batch_settings: Option<&'static str>,
     /// Binds: device, from seq, to seq, to hash, now. Guarded by `last_seq = from`.
     pub advance_device: &'static str,
     pub touch_device: &'static str,
-    /// The head of a multi-row insert into the device's log; rows bind device, seq, hash,
-    /// kind, tontine, outcome, now.
+    /// Binds: device, first seq, last seq, hashes, outcomes, now. One row for the batch.
     pub record_mutations: &'static str,
     pub session_status: &'static str,
     /// The head of a multi-row insert of payments from sync; rows bind the 24 columns.
@@ -384,14 +464,14 @@ pub(super) const SHARED: SyncQueries = SyncQueries {
     revoke_device: "UPDATE devices SET revoked_at = $2 WHERE id = $1 AND revoked_at IS NULL",
     revoke_device_tokens: "UPDATE refresh_tokens SET revoked_at = $2 \
         WHERE device_id = $1 AND revoked_at IS NULL",
-    recorded: "SELECT seq, hash, outcome FROM device_mutations \
-        WHERE device_id = $1 AND seq >= $2 AND seq <= $3 ORDER BY seq",
+    recorded: "SELECT first_seq, hashes, outcomes FROM device_batches \
+        WHERE device_id = $1 AND last_seq >= $2 AND first_seq <= $3 ORDER BY last_seq",
     batch_settings: None,
     advance_device: "UPDATE devices SET last_seq = $3, last_hash = $4, last_seen_at = $5 \
         WHERE id = $1 AND last_seq = $2",
     touch_device: "UPDATE devices SET last_seen_at = $2 WHERE id = $1",
-    record_mutations: "INSERT INTO device_mutations (device_id, seq, hash, kind, tontine_id, \
-        outcome, received_at) ",
+    record_mutations: "INSERT INTO device_batches (device_id, first_seq, last_seq, hashes, \
+        outcomes, received_at) VALUES ($1, $2, $3, $4, $5, $6)",
     session_status: "SELECT status FROM sessions WHERE id = $1",
     insert_payments: "INSERT INTO payments (id, tontine_id, session_id, member_id, user_id, \
         amount, currency, method, status, operator_transaction_id, phone_number, proof_url, \
@@ -566,22 +646,27 @@ macro_rules! impl_sync_store {
                 from: u64,
                 to: u64,
             ) -> $crate::store::StoreResult<Vec<$crate::store::RecordedMutation>> {
-                use $crate::store::sync::{to_hash, to_i64, to_u64};
+                use $crate::store::sync::{LogRow, to_i64};
                 let rows: Vec<(i64, Vec<u8>, String)> = sqlx::query_as($q.recorded)
                     .bind(device.as_uuid())
                     .bind(to_i64(from))
                     .bind(to_i64(to))
                     .fetch_all(self.writer())
                     .await?;
-                rows.into_iter()
-                    .map(|(seq, hash, outcome)| {
-                        Ok($crate::store::RecordedMutation {
-                            seq: to_u64(seq)?,
-                            hash: to_hash(hash)?,
-                            outcome,
-                        })
-                    })
-                    .collect()
+                let mut recorded = Vec::new();
+                for (first_seq, hashes, outcomes) in rows {
+                    let row = LogRow {
+                        first_seq,
+                        hashes,
+                        outcomes,
+                    };
+                    recorded.extend(
+                        row.mutations()?
+                            .into_iter()
+                            .filter(|m| (from..=to).contains(&m.seq)),
+                    );
+                }
+                Ok(recorded)
             }
 
             async fn apply_sync(
@@ -706,22 +791,17 @@ macro_rules! impl_sync_store {
                 if let Some(job) = &b.receipts {
                     $crate::store::jobs::insert_job!(&mut *tx, $jq, job);
                 }
-                $crate::store::sync::insert_many!(
-                    tx,
-                    $q.record_mutations,
-                    "",
-                    b.recorded,
-                    7,
-                    |row, r| {
-                        row.push_bind(b.device_id.as_uuid())
-                            .push_bind(to_i64(r.seq))
-                            .push_bind(r.hash.to_vec())
-                            .push_bind(r.kind)
-                            .push_bind(r.tontine_id.map(|t| t.as_uuid()))
-                            .push_bind(&r.outcome)
-                            .push_bind(b.now)
-                    }
-                );
+                if let Some(log) = $crate::store::sync::LogRow::of(&b.recorded)? {
+                    sqlx::query($q.record_mutations)
+                        .bind(b.device_id.as_uuid())
+                        .bind(log.first_seq)
+                        .bind(log.last_seq())
+                        .bind(log.hashes)
+                        .bind(log.outcomes)
+                        .bind(b.now)
+                        .execute(&mut *tx)
+                        .await?;
+                }
                 tx.commit().await?;
                 Ok(Applied::Done)
             }
@@ -976,3 +1056,70 @@ macro_rules! impl_sync_store {
     };
 }
 pub(super) use impl_sync_store;
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    fn logged(seq: u64, outcome: Outcome) -> NewRecordedMutation {
+        NewRecordedMutation {
+            seq,
+            hash: [u8::try_from(seq).unwrap(); 32],
+            outcome,
+        }
+    }
+
+    #[test]
+    fn a_batch_row_gives_back_every_mutation_with_its_outcome() {
+        let flagged = Outcome::Flagged {
+            reason: "séance clôturée".into(),
+        };
+        let recorded = vec![
+            logged(41, Outcome::Applied),
+            logged(42, flagged.clone()),
+            logged(43, Outcome::Applied),
+        ];
+        let row = LogRow::of(&recorded).unwrap().unwrap();
+        assert_eq!((row.first_seq, row.last_seq()), (41, 43));
+        assert_eq!(row.hashes.len(), 3 * 32);
+        // Only the outcome that is not `applied` is spelled out.
+        assert_eq!(
+            row.outcomes,
+            r#"[{"seq":42,"outcome":"flagged","reason":"séance clôturée"}]"#
+        );
+        let back = row.mutations().unwrap();
+        let expected: Vec<_> = recorded
+            .into_iter()
+            .map(|m| RecordedMutation {
+                seq: m.seq,
+                hash: m.hash,
+                outcome: m.outcome,
+            })
+            .collect();
+        assert_eq!(back, expected);
+    }
+
+    #[test]
+    fn no_mutation_makes_no_row_and_a_hole_is_refused() {
+        assert!(LogRow::of(&[]).unwrap().is_none());
+        let holed = [logged(1, Outcome::Applied), logged(3, Outcome::Applied)];
+        assert!(matches!(LogRow::of(&holed), Err(StoreError::Corrupt(_))));
+    }
+
+    #[test]
+    fn a_damaged_row_is_an_error_not_a_guess() {
+        let short = LogRow {
+            first_seq: 1,
+            hashes: vec![0; 33],
+            outcomes: "[]".into(),
+        };
+        assert!(short.mutations().is_err());
+        let garbled = LogRow {
+            first_seq: 1,
+            hashes: vec![0; 32],
+            outcomes: "{".into(),
+        };
+        assert!(garbled.mutations().is_err());
+    }
+}

@@ -176,12 +176,7 @@ pub async fn plan(
             batch.recorded.push(NewRecordedMutation {
                 seq,
                 hash: raw.hash(),
-                kind: decoded_kind(raw),
-                tontine_id: tontine,
-                outcome: serde_json::to_string(&outcome).map_err(|e| {
-                    tracing::error!(error = %e, "outcome serialisation failed");
-                    ApiError::internal()
-                })?,
+                outcome: outcome.clone(),
             });
             batch.to_seq = seq;
             batch.to_hash = raw.hash();
@@ -192,10 +187,6 @@ pub async fn plan(
     batch.receipts =
         crate::jobs::receipts::job(device.id, batch.to_seq, &effects.take_receipts(), now);
     Ok(Plan { outcomes, batch })
-}
-
-fn decoded_kind(raw: &RawMutation) -> Option<&'static str> {
-    raw.decode().ok().map(|m| m.kind.as_str())
 }
 
 /// A mutation at or below the device's last number: answered from the log, applying nothing.
@@ -209,9 +200,9 @@ fn replayed(
     batch: &mut SyncBatch,
 ) -> Outcome {
     match recorded.get(&seq) {
-        Some(r) if r.hash == raw.hash() => match serde_json::from_str::<Outcome>(&r.outcome) {
-            Ok(Outcome::Applied) | Err(_) => Outcome::Duplicate,
-            Ok(other) => other,
+        Some(r) if r.hash == raw.hash() => match &r.outcome {
+            Outcome::Applied => Outcome::Duplicate,
+            other => other.clone(),
         },
         Some(_) => {
             let message = format!(

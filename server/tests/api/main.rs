@@ -11,6 +11,7 @@ mod delivery_reports;
 mod jobs;
 mod lifecycle;
 mod matrix;
+mod migrations;
 mod mobile_money;
 mod notifications;
 mod ops;
