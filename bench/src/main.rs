@@ -23,6 +23,10 @@ mod wire;
 
 use clap::{Parser, Subcommand, ValueEnum};
 
+/// The allocator of the `kobiri-server` binary (see its `main`): the bench measures what runs.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[derive(Debug, Clone, Copy, ValueEnum)]
 pub enum Engine {
     Sqlite,

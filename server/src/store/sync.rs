@@ -514,6 +514,9 @@ pub(super) const SHARED: SyncQueries = SyncQueries {
 };
 
 /// PostgreSQL: the session status read locks the row, so a session cannot close under a batch.
+/// A share lock is enough for that (closing is an `UPDATE`), and it does not wait for the key
+/// locks other writers hold on the session through their foreign keys (a receipts job writing
+/// the notifications of the previous batch, a REST payment): `FOR UPDATE` did.
 pub(super) const POSTGRES: SyncQueries = SyncQueries {
     // A batch's multi-row inserts carry thousands of parameters: planned afresh for each
     // execution (PostgreSQL's first five custom plans, and every batch size is a new
@@ -524,7 +527,7 @@ pub(super) const POSTGRES: SyncQueries = SyncQueries {
     receipts_taken: "SELECT receipt_code FROM payments WHERE receipt_code = ANY($1)",
     scope_states: "SELECT tontine_id, last_seq, min_seq FROM sync_scopes \
         WHERE tontine_id = ANY($1)",
-    session_status: "SELECT status FROM sessions WHERE id = $1 FOR UPDATE",
+    session_status: "SELECT status FROM sessions WHERE id = $1 FOR SHARE",
     flags_of: "SELECT id, tontine_id, payment_id, device_id, seq, code, reason, status, \
         resolution, resolution_note, resolved_by_id, resolved_at, created_at FROM sync_flags \
         WHERE tontine_id = $1 AND ($2::text IS NULL OR status = $2) ORDER BY created_at, id",
