@@ -227,6 +227,10 @@ pub trait TontineStore {
         filter: TontineFilter,
         page: PageRequest,
     ) -> StoreResult<Page<Tontine>>;
+    /// The ids of the tontines where the user is an active member, newest first: the same
+    /// tontines as `list_tontines(TontineFilter::MemberOf(user), …)`, without their rows.
+    async fn tontine_ids_of_member(&self, user: UserId)
+    -> StoreResult<Vec<kobiri_core::TontineId>>;
     async fn update_tontine(
         &self,
         id: kobiri_core::TontineId,

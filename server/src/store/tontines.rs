@@ -173,6 +173,14 @@ macro_rules! tontine_select {
     };
 }
 
+/// The tontines where `$1` is an active member, newest first.
+macro_rules! member_of_order {
+    () => {
+        "WHERE EXISTS (SELECT 1 FROM members m WHERE m.tontine_id = t.id AND m.user_id = $1 \
+         AND m.is_active) ORDER BY t.created_at DESC, t.id"
+    };
+}
+
 pub(super) struct TontineQueries {
     /// Binds: id, name, description, code, type, frequency, contribution, currency,
     /// max_members, min_members, start_date, end_date, rules, penalty, grace, is_public,
@@ -182,6 +190,8 @@ pub(super) struct TontineQueries {
     pub by_code: &'static str,
     /// Binds: user id, limit, offset.
     pub list_member_of: &'static str,
+    /// Binds: user. The ids only, all of them.
+    pub ids_member_of: &'static str,
     pub count_member_of: &'static str,
     /// Binds: limit, offset.
     pub list_public: &'static str,
@@ -200,11 +210,8 @@ pub(super) const SHARED: TontineQueries = TontineQueries {
         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $18)",
     by_id: concat!(tontine_select!(), "WHERE t.id = $1"),
     by_code: concat!(tontine_select!(), "WHERE t.code = $1"),
-    list_member_of: concat!(
-        tontine_select!(),
-        "WHERE EXISTS (SELECT 1 FROM members m WHERE m.tontine_id = t.id AND m.user_id = $1 \
-         AND m.is_active) ORDER BY t.created_at DESC, t.id LIMIT $2 OFFSET $3"
-    ),
+    list_member_of: concat!(tontine_select!(), member_of_order!(), " LIMIT $2 OFFSET $3"),
+    ids_member_of: concat!("SELECT t.id FROM tontines t ", member_of_order!()),
     count_member_of: "SELECT COUNT(*) FROM tontines t WHERE EXISTS (SELECT 1 FROM members m \
         WHERE m.tontine_id = t.id AND m.user_id = $1 AND m.is_active)",
     list_public: concat!(
@@ -304,6 +311,17 @@ macro_rules! impl_tontine_store {
                         self.reader(), $q.count_all, $q.list_all, TontineRow => Tontine, page
                     ),
                 })
+            }
+
+            async fn tontine_ids_of_member(
+                &self,
+                user: kobiri_core::UserId,
+            ) -> $crate::store::StoreResult<Vec<kobiri_core::TontineId>> {
+                let ids: Vec<uuid::Uuid> = sqlx::query_scalar($q.ids_member_of)
+                    .bind(user.as_uuid())
+                    .fetch_all(self.reader())
+                    .await?;
+                Ok(ids.into_iter().map(kobiri_core::TontineId::from_uuid).collect())
             }
 
             async fn update_tontine(

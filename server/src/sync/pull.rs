@@ -26,7 +26,7 @@ use uuid::Uuid;
 use crate::{
     error::ApiResult,
     state::AppState,
-    store::{Device, Member, Passage, Payment, Session, Tontine, TontineFilter, User, all_pages},
+    store::{Device, Member, Passage, Payment, Session, Tontine, User, all_pages},
     tontines::TontineAccess,
 };
 
@@ -184,13 +184,12 @@ pub async fn pull(
     cursors: &[ScopeCursor],
 ) -> ApiResult<Vec<ScopeChanges>> {
     let store = state.store();
-    let mine =
-        all_pages(|page| store.list_tontines(TontineFilter::MemberOf(caller.id), page)).await?;
+    let mine = store.tontine_ids_of_member(caller.id).await?;
     let mut wanted: Vec<ScopeCursor> = cursors.to_vec();
     for t in &mine {
-        if !wanted.iter().any(|c| c.tontine_id == t.id) {
+        if !wanted.iter().any(|c| c.tontine_id == *t) {
             wanted.push(ScopeCursor {
-                tontine_id: t.id,
+                tontine_id: *t,
                 cursor: 0,
             });
         }
@@ -202,7 +201,7 @@ pub async fn pull(
     let mut new_roles = Vec::new();
     let mut scopes = Vec::with_capacity(wanted.len());
     for c in wanted {
-        let access = if mine.iter().any(|t| t.id == c.tontine_id) {
+        let access = if mine.contains(&c.tontine_id) {
             // Only "not yours to see" drops the scope; a failing database is an error.
             match TontineAccess::load(state, caller, c.tontine_id).await {
                 Ok(access) => Some(access),

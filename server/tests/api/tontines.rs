@@ -391,6 +391,68 @@ dual_test!(
 );
 
 dual_test!(
+    the_ids_of_a_members_tontines_are_those_the_list_shows,
+    |app| async move {
+        use kobiri_core::{TontineId, UserId};
+        use kobiri_server::store::{PageRequest, TontineFilter, all_pages};
+        let president = app.user("president").await;
+        let member = app.user("member").await;
+        let mut joined = Vec::new();
+        for _ in 0..3 {
+            let t = create_tontine(&app, &president, json!({})).await;
+            assert_status(
+                app.post(
+                    "/api/v1/tontines/join",
+                    member.token(),
+                    &json!({"code": t["code"]}),
+                )
+                .await,
+                StatusCode::CREATED,
+            )
+            .await;
+            joined.push(t["id"].as_str().unwrap().to_owned());
+        }
+        // A tontine the member left is no longer theirs; one they never joined never was.
+        assert_status(
+            app.post(
+                &format!("/api/v1/tontines/{}/leave", joined[1]),
+                member.token(),
+                &json!({}),
+            )
+            .await,
+            StatusCode::OK,
+        )
+        .await;
+        create_tontine(&app, &president, json!({})).await;
+        let user: UserId = member.id.parse().unwrap();
+        let ids = app.store.tontine_ids_of_member(user).await.unwrap();
+        let listed: Vec<TontineId> = all_pages(|page: PageRequest| {
+            app.store.list_tontines(TontineFilter::MemberOf(user), page)
+        })
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|t| t.id)
+        .collect();
+        assert_eq!(ids, listed);
+        let mut expected: Vec<TontineId> = [&joined[0], &joined[2]]
+            .iter()
+            .map(|id| id.parse().unwrap())
+            .collect();
+        expected.sort_by_key(|id| ids.iter().position(|i| i == id));
+        assert_eq!(ids, expected);
+        assert_eq!(
+            app.store
+                .tontine_ids_of_member(president.id.parse().unwrap())
+                .await
+                .unwrap()
+                .len(),
+            4
+        );
+    }
+);
+
+dual_test!(
     update_delete_and_public_listing_follow_the_roles,
     |app| async move {
         let president = app.user("president").await;
