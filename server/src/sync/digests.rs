@@ -1,7 +1,9 @@
 //! Scope checksums without reading every payment at each sync. Each process keeps, per scope
 //! and per view of it (everything, or one member's own payments), the digests of the payments
 //! it has seen and the change number they are current to; a pull brings them up to date from
-//! the change feed and reads only the payments that changed. Several replicas each keep their
+//! the change feed and reads only the payments that changed. The scope's other rows (the
+//! tontine, its members, sessions and passages, the same for every view) are digested once
+//! and reused while the feed shows none of them changed. Several replicas each keep their
 //! own: the feed, not invalidation, keeps them right.
 
 use std::{collections::HashMap, sync::Arc, time::Duration};
@@ -32,11 +34,17 @@ struct ScopeDigests {
 /// Who sees which payments: `None` sees all of the scope's, `Some(user)` only that user's.
 type View = Option<UserId>;
 
+/// Row digests, shared between the cache and a pull.
+pub type Digests = Arc<Vec<[u8; 32]>>;
+
 #[derive(Clone)]
 pub struct DigestCache {
     payments: moka::sync::Cache<(TontineId, View), Arc<Mutex<ScopeDigests>>>,
     /// The last checksum computed per scope and view, with the change number it was read at.
     checksums: moka::sync::Cache<(TontineId, View), (u64, String)>,
+    /// Per scope: the digests of its rows other than payments, and a change number they are
+    /// current to (at least).
+    others: moka::sync::Cache<TontineId, (u64, Digests)>,
 }
 
 impl Default for DigestCache {
@@ -48,6 +56,10 @@ impl Default for DigestCache {
                 .build(),
             checksums: moka::sync::Cache::builder()
                 .max_capacity(SCOPES * 4)
+                .time_to_idle(IDLE)
+                .build(),
+            others: moka::sync::Cache::builder()
+                .max_capacity(SCOPES)
                 .time_to_idle(IDLE)
                 .build(),
         }
@@ -84,6 +96,22 @@ impl DigestCache {
             .get(&(tontine, view))
             .filter(|(at, _)| *at == seq)
             .map(|(_, sum)| sum)
+    }
+
+    /// The digests of the scope's rows other than payments, if they were taken at or after
+    /// change `since`. Only the caller knows whether any of those rows changed after `since`
+    /// (its page of the feed): it asks only when none did.
+    pub fn others_since(&self, tontine: TontineId, since: u64) -> Option<Digests> {
+        self.others
+            .get(&tontine)
+            .filter(|(at, _)| *at >= since)
+            .map(|(_, digests)| digests)
+    }
+
+    /// Keeps the digests of the scope's rows other than payments, read after the feed up to
+    /// change `at`.
+    pub fn remember_others(&self, tontine: TontineId, at: u64, digests: Digests) {
+        self.others.insert(tontine, (at, digests));
     }
 
     pub fn remember_checksum(&self, tontine: TontineId, view: View, seq: u64, sum: &str) {

@@ -15,7 +15,10 @@
 //! A member sees every row of their tontines except other members' payments, which need the
 //! collector's role; a change of role resets the scope so hidden rows leave the phone.
 
-use std::collections::{BTreeMap, HashMap};
+use std::{
+    collections::{BTreeMap, HashMap},
+    sync::Arc,
+};
 
 use kobiri_core::{
     Action, ErrorCode, PaymentId, TontineId, UserId,
@@ -119,34 +122,37 @@ fn passage_row(p: &Passage) -> Row {
     ])
 }
 
-/// The rows of a scope the caller may see, keyed by entity and id: all the tontine's small
-/// tables, and of its payments only those named (the changed ones). Also returns the named
-/// payments as read, for the scope's digests.
+/// The rows of a scope the caller may see, keyed by entity and id: with `others`, all the
+/// tontine's small tables; of its payments, only those named (the changed ones). Also returns
+/// the named payments as read, for the scope's digests.
 async fn visible_rows(
     state: &AppState,
     access: &TontineAccess,
     view: Option<UserId>,
     payments: &[PaymentId],
+    others: bool,
 ) -> ApiResult<(HashMap<(Entity, Uuid), Row>, Vec<Payment>)> {
     let store = state.store();
     let t = &access.tontine;
     let mut rows = HashMap::new();
-    rows.insert((Entity::Tontine, t.id.as_uuid()), tontine_row(t));
-    for m in store.list_members(t.id).await? {
-        rows.insert((Entity::Member, m.id.as_uuid()), member_row(&m));
-    }
-    let sessions = all_pages(|page| store.list_sessions(t.id, None, page)).await?;
-    for s in &sessions {
-        rows.insert((Entity::Session, s.id.as_uuid()), session_row(s));
+    if others {
+        rows.insert((Entity::Tontine, t.id.as_uuid()), tontine_row(t));
+        for m in store.list_members(t.id).await? {
+            rows.insert((Entity::Member, m.id.as_uuid()), member_row(&m));
+        }
+        let sessions = all_pages(|page| store.list_sessions(t.id, None, page)).await?;
+        for s in &sessions {
+            rows.insert((Entity::Session, s.id.as_uuid()), session_row(s));
+        }
+        for p in store.list_passages(t.id).await? {
+            rows.insert((Entity::Passage, p.id.as_uuid()), passage_row(&p));
+        }
     }
     let read = store.payments_by_ids(payments).await?;
     for p in &read {
         if p.tontine_id == t.id && view.is_none_or(|user| p.user_id == user) {
             rows.insert((Entity::Payment, p.id.as_uuid()), payment_row(p));
         }
-    }
-    for p in store.list_passages(t.id).await? {
-        rows.insert((Entity::Passage, p.id.as_uuid()), passage_row(&p));
     }
     Ok((rows, read))
 }
@@ -261,7 +267,20 @@ pub async fn pull(
             .filter(|r| r.entity == Entity::Payment.as_str() && !r.deleted)
             .map(|r| PaymentId::from_uuid(r.entity_id))
             .collect();
-        let (mut rows, read) = visible_rows(state, &access, view, &changed).await?;
+        // The other rows are read when the page carries one of them, or when the checksum
+        // needs their digests and none are kept from the cursor on: while a scope only takes
+        // payments (a collector's sync), it reads only those.
+        let others_changed = refs
+            .iter()
+            .take(PAGE as usize)
+            .any(|r| r.entity != Entity::Payment.as_str());
+        let kept = if others_changed {
+            None
+        } else {
+            state.sync_digests.others_since(c.tontine_id, c.cursor)
+        };
+        let read_others = others_changed || (!has_more && kept.is_none());
+        let (mut rows, read) = visible_rows(state, &access, view, &changed, read_others).await?;
         let mut changes = Vec::with_capacity(refs.len().min(PAGE as usize));
         let mut cursor = c.cursor;
         for r in refs.into_iter().take(PAGE as usize) {
@@ -291,11 +310,23 @@ pub async fn pull(
                 .sync_digests
                 .payments(state, c.tontine_id, view, scope.last_seq, &read)
                 .await?;
-            let others = rows
-                .iter()
-                .filter(|((e, _), _)| *e != Entity::Payment)
-                .map(|((e, id), row)| row_digest(*e, *id, row));
-            let sum = scope_checksum(others.chain(payments));
+            let others = match kept {
+                Some(kept) => kept,
+                None => {
+                    let digests: super::digests::Digests = Arc::new(
+                        rows.iter()
+                            .filter(|((e, _), _)| *e != Entity::Payment)
+                            .map(|((e, id), row)| row_digest(*e, *id, row))
+                            .collect(),
+                    );
+                    // Read after the feed up to `cursor`: current to it at least.
+                    state
+                        .sync_digests
+                        .remember_others(c.tontine_id, cursor, Arc::clone(&digests));
+                    digests
+                }
+            };
+            let sum = scope_checksum(others.iter().copied().chain(payments));
             state
                 .sync_digests
                 .remember_checksum(c.tontine_id, view, scope.last_seq, &sum);

@@ -324,6 +324,57 @@ dual_test!(
 );
 
 dual_test!(
+    checksums_stay_right_while_a_scope_takes_payments_and_when_its_other_rows_change,
+    |app| async move {
+        let c = circle(&app, json!({})).await;
+        let mut phone = Phone::enroll(&app, &c.collector).await;
+        let mut lagging = Phone::enroll(&app, &c.treasurer).await;
+        phone.pull_all(&app).await;
+        lagging.pull_all(&app).await;
+        // Payments only: the server digests the scope's other rows once and reuses them. Every
+        // answer's checksum is checked against the phone's copy (`Phone::apply`).
+        for member in &c.members {
+            let paid = phone.pay(&c, member, &session(&c));
+            assert_eq!(outcomes(&phone.sync(&app, vec![paid]).await), ["applied"]);
+        }
+        // A row other than a payment changes on the server: a member joins.
+        let newcomer = app.user("newcomer").await;
+        let added = assert_status(
+            app.post(
+                &format!("/api/v1/tontines/{}/members", c.id()),
+                c.president.token(),
+                &json!({"user_id": newcomer.id, "role": "membre"}),
+            )
+            .await,
+            StatusCode::CREATED,
+        )
+        .await;
+        let newcomer_member = added["id"].as_str().unwrap();
+        let paid = phone.record(MutationKind::RecordCashPayment {
+            payment_id: PaymentId::new(),
+            tontine_id: tontine(&c),
+            session_id: SessionId::from_uuid(session(&c).parse().unwrap()),
+            member_id: MemberId::from_uuid(newcomer_member.parse().unwrap()),
+            amount: "5000".to_owned(),
+            currency: "XOF".to_owned(),
+        });
+        let answer = phone.sync(&app, vec![paid]).await;
+        assert_eq!(outcomes(&answer), ["applied"]);
+        let rows = &phone.rows[&tontine(&c)];
+        assert!(
+            rows.contains_key(&("member".to_owned(), newcomer_member.parse().unwrap())),
+            "the new member reached the phone"
+        );
+        // Payments after the change reuse the digests taken after it.
+        phone.pull_all(&app).await;
+        // A device whose cursor is older than everything above catches up and agrees too.
+        lagging.pull_all(&app).await;
+        assert_eq!(lagging.payments(tontine(&c)).len(), 3);
+        assert_eq!(phone.payments(tontine(&c)).len(), 3);
+    }
+);
+
+dual_test!(
     cash_that_arrives_by_sync_sends_the_member_a_receipt_once,
     |app| async move {
         let c = circle(&app, json!({})).await;
