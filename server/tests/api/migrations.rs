@@ -77,25 +77,6 @@ fn old_log() -> Vec<(i64, [u8; 32], Outcome)> {
     ]
 }
 
-macro_rules! write_old_log {
-    ($pool:expr, $device:expr) => {
-        for (seq, hash, outcome) in old_log() {
-            sqlx::query(
-                "INSERT INTO device_mutations (device_id, seq, hash, kind, tontine_id, outcome, \
-                 received_at) VALUES ($1, $2, $3, 'cash_payment', NULL, $4, $5)",
-            )
-            .bind($device.as_uuid())
-            .bind(seq)
-            .bind(hash.to_vec())
-            .bind(serde_json::to_string(&outcome).unwrap())
-            .bind(Utc::now())
-            .execute($pool)
-            .await
-            .unwrap();
-        }
-    };
-}
-
 fn assert_kept(recorded: &[RecordedMutation]) {
     let expected: Vec<RecordedMutation> = old_log()
         .into_iter()
@@ -108,24 +89,48 @@ fn assert_kept(recorded: &[RecordedMutation]) {
     assert_eq!(recorded, expected);
 }
 
+/// Migrates `$pool`'s database to just before the device log changed, writes the old log
+/// through `$store` and by hand, runs the remaining migrations and reads the log back.
+macro_rules! the_device_log_survives {
+    ($store:expr, $pool:expr, $engine:literal) => {{
+        let (store, pool) = ($store, $pool);
+        migrator($engine)
+            .await
+            .run_to(BEFORE_DEVICE_BATCHES, &pool)
+            .await
+            .unwrap();
+        let device = device(&store).await;
+        for (seq, hash, outcome) in old_log() {
+            sqlx::query(
+                "INSERT INTO device_mutations (device_id, seq, hash, kind, tontine_id, outcome, \
+                 received_at) VALUES ($1, $2, $3, 'cash_payment', NULL, $4, $5)",
+            )
+            .bind(device.as_uuid())
+            .bind(seq)
+            .bind(hash.to_vec())
+            .bind(serde_json::to_string(&outcome).unwrap())
+            .bind(Utc::now())
+            .execute(&pool)
+            .await
+            .unwrap();
+        }
+        pool.close().await;
+        store.migrate().await.unwrap();
+        assert_kept(&store.recorded_mutations(device, 1, 3).await.unwrap());
+        assert_eq!(
+            store.recorded_mutations(device, 2, 2).await.unwrap()[0].seq,
+            2
+        );
+    }};
+}
+
 #[tokio::test]
 async fn the_device_log_keeps_every_outcome_when_it_moves_to_one_row_per_batch_sqlite() {
     let (url, _db) = TestDatabase::sqlite().unwrap();
-    let store = SqliteStore::connect(&url, 2).await.unwrap();
-    let pool = sqlx::SqlitePool::connect(&url).await.unwrap();
-    migrator("sqlite")
-        .await
-        .run_to(BEFORE_DEVICE_BATCHES, &pool)
-        .await
-        .unwrap();
-    let device = device(&store).await;
-    write_old_log!(&pool, device);
-    pool.close().await;
-    store.migrate().await.unwrap();
-    assert_kept(&store.recorded_mutations(device, 1, 3).await.unwrap());
-    assert_eq!(
-        store.recorded_mutations(device, 2, 2).await.unwrap()[0].seq,
-        2
+    the_device_log_survives!(
+        SqliteStore::connect(&url, 2).await.unwrap(),
+        sqlx::SqlitePool::connect(&url).await.unwrap(),
+        "sqlite"
     );
 }
 
@@ -134,20 +139,9 @@ async fn the_device_log_keeps_every_outcome_when_it_moves_to_one_row_per_batch_p
     let Some((url, _db)) = TestDatabase::postgres("kobiri_migrations").await else {
         return;
     };
-    let store = PgStore::connect(&url, 2).await.unwrap();
-    let pool = sqlx::PgPool::connect(&url).await.unwrap();
-    migrator("postgres")
-        .await
-        .run_to(BEFORE_DEVICE_BATCHES, &pool)
-        .await
-        .unwrap();
-    let device = device(&store).await;
-    write_old_log!(&pool, device);
-    pool.close().await;
-    store.migrate().await.unwrap();
-    assert_kept(&store.recorded_mutations(device, 1, 3).await.unwrap());
-    assert_eq!(
-        store.recorded_mutations(device, 2, 2).await.unwrap()[0].seq,
-        2
+    the_device_log_survives!(
+        PgStore::connect(&url, 2).await.unwrap(),
+        sqlx::PgPool::connect(&url).await.unwrap(),
+        "postgres"
     );
 }
