@@ -231,6 +231,7 @@ pub(super) fn to_hash(b: Vec<u8>) -> Result<[u8; 32], StoreError> {
 /// One batch's row in the device's log: its first number, the hash of each of its mutations
 /// (32 bytes each, in order, so the last number is implied), and, as JSON, the outcomes that
 /// were not `applied`. Nearly every mutation is applied: the row stays small.
+#[derive(sqlx::FromRow)]
 pub(super) struct LogRow {
     pub first_seq: i64,
     pub hashes: Vec<u8>,
@@ -650,19 +651,14 @@ macro_rules! impl_sync_store {
                 to: u64,
             ) -> $crate::store::StoreResult<Vec<$crate::store::RecordedMutation>> {
                 use $crate::store::sync::{LogRow, to_i64};
-                let rows: Vec<(i64, Vec<u8>, String)> = sqlx::query_as($q.recorded)
+                let rows: Vec<LogRow> = sqlx::query_as($q.recorded)
                     .bind(device.as_uuid())
                     .bind(to_i64(from))
                     .bind(to_i64(to))
                     .fetch_all(self.writer())
                     .await?;
                 let mut recorded = Vec::new();
-                for (first_seq, hashes, outcomes) in rows {
-                    let row = LogRow {
-                        first_seq,
-                        hashes,
-                        outcomes,
-                    };
+                for row in rows {
                     recorded.extend(
                         row.mutations()?
                             .into_iter()

@@ -15,7 +15,11 @@ use kobiri_core::{
 use tokio::sync::Mutex;
 use uuid::Uuid;
 
-use crate::{error::ApiResult, state::AppState, store::Payment};
+use crate::{
+    error::ApiResult,
+    state::AppState,
+    store::{ChangeRef, Payment},
+};
 
 /// Most scopes whose digests one process keeps.
 const SCOPES: u64 = 1_000;
@@ -121,7 +125,9 @@ impl DigestCache {
 
     /// The digests of the payments of `tontine` that `view` sees, current at least to change
     /// `upto` (read before this call). `fresh` are payments the caller read after `upto`:
-    /// they are not read again.
+    /// they are not read again. `feed` is the caller's complete read of the feed after a
+    /// change number, read after `upto`: when it covers what the kept digests miss, the feed
+    /// is not read again either.
     pub async fn payments(
         &self,
         state: &AppState,
@@ -129,6 +135,7 @@ impl DigestCache {
         view: View,
         upto: u64,
         fresh: &[Payment],
+        feed: (u64, &[ChangeRef]),
     ) -> ApiResult<Vec<[u8; 32]>> {
         let entry = self.payments.get_with((tontine, view), Default::default);
         let mut scope = entry.lock().await;
@@ -144,11 +151,18 @@ impl DigestCache {
                 scope.seq = Some(upto);
             }
             Some(seq) if seq < upto => {
-                let refs = store.changes_since(tontine, seq, CATCH_UP).await?;
-                let complete = refs.len() < CATCH_UP as usize;
+                let (feed_from, feed) = feed;
+                let read_feed;
+                let (refs, complete) = if feed_from <= seq {
+                    (feed, true)
+                } else {
+                    read_feed = store.changes_since(tontine, seq, CATCH_UP).await?;
+                    let complete = read_feed.len() < CATCH_UP as usize;
+                    (read_feed.as_slice(), complete)
+                };
                 let mut latest = seq;
                 let mut changed = Vec::new();
-                for r in refs {
+                for r in refs.iter().filter(|r| r.change_seq > seq) {
                     latest = latest.max(r.change_seq);
                     if r.entity == Entity::Payment.as_str() {
                         // Gone until the read below finds it (deleted, or no longer there).

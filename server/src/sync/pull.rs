@@ -283,7 +283,7 @@ pub async fn pull(
         let (mut rows, read) = visible_rows(state, &access, view, &changed, read_others).await?;
         let mut changes = Vec::with_capacity(refs.len().min(PAGE as usize));
         let mut cursor = c.cursor;
-        for r in refs.into_iter().take(PAGE as usize) {
+        for r in refs.iter().take(PAGE as usize) {
             cursor = r.change_seq;
             let Ok(entity) = r.entity.parse::<Entity>() else {
                 continue;
@@ -308,7 +308,14 @@ pub async fn pull(
         } else {
             let payments = state
                 .sync_digests
-                .payments(state, c.tontine_id, view, scope.last_seq, &read)
+                .payments(
+                    state,
+                    c.tontine_id,
+                    view,
+                    scope.last_seq,
+                    &read,
+                    (c.cursor, &refs),
+                )
                 .await?;
             let others = match kept {
                 Some(kept) => kept,

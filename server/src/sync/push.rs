@@ -173,13 +173,14 @@ pub async fn plan(
                     effects.plan(&m, reasons, &mut batch).await?
                 }
             };
+            let hash = raw.hash();
             batch.recorded.push(NewRecordedMutation {
                 seq,
-                hash: raw.hash(),
+                hash,
                 outcome: outcome.clone(),
             });
             batch.to_seq = seq;
-            batch.to_hash = raw.hash();
+            batch.to_hash = hash;
             outcome
         };
         outcomes.push(MutationOutcome { seq, outcome });
