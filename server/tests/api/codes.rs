@@ -236,10 +236,17 @@ dual_test_with!(
         }
         assert_eq!(sent.len(), 1, "sent within 5 s, not after an hour");
         assert_eq!(sent[0].to.as_str(), user.phone);
-        assert_eq!(
-            rows(&app, Channel::Sms).await[0].status,
-            NotificationStatus::Envoyee
-        );
+        // The gateway has the message before the worker records it as sent: wait for that
+        // write too (same pass, so well within a second).
+        let mut status = NotificationStatus::EnAttente;
+        for _ in 0..40 {
+            status = rows(&app, Channel::Sms).await[0].status;
+            if status == NotificationStatus::Envoyee {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(25)).await;
+        }
+        assert_eq!(status, NotificationStatus::Envoyee);
     }
 );
 
