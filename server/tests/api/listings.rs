@@ -414,7 +414,7 @@ dual_test!(
             (&admin, true),
         ] {
             let current = listed_tontines(&app, user, "").await;
-            assert_eq!(current, [kept_id.clone()], "{}", user.email);
+            assert_eq!(current, std::slice::from_ref(&kept_id), "{}", user.email);
             let asked = listed_tontines(&app, user, with_inactive).await;
             assert_eq!(asked.contains(&closed_id), sees_closed, "{}", user.email);
             assert!(asked.contains(&kept_id));
