@@ -399,11 +399,10 @@ pub async fn list(
         (Some(t), _) => Some(t),
         (None, Some(s)) => Some(
             state
-                .store()
-                .session_by_id(s)
+                .cache
+                .tontine_of_session(state.store(), s)
                 .await?
-                .ok_or_else(ApiError::not_found)?
-                .tontine_id,
+                .ok_or_else(ApiError::not_found)?,
         ),
         (None, None) => None,
     };

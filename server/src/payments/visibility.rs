@@ -61,9 +61,7 @@ impl Viewer {
             PaymentView::Public => Some(Cow::Owned(public_part(p.clone()))),
         }
     }
-}
 
-impl Viewer {
     /// A page of the tontine's payments as the viewer may see them. The caller's query only
     /// selects payments the viewer sees (a member sees every payment of their tontine); one
     /// they may not see would be left out.

@@ -1,8 +1,8 @@
 //! Scope checksums without reading every payment at each sync. Each process keeps, per scope
 //! and per view of it (everything in full, or one member's: their own payments in full, the
-//! others' public part), the digests of the payments
-//! it has seen and the change number they are current to; a pull brings them up to date from
-//! the change feed and reads only the payments that changed. The scope's other rows (the
+//! others' public part), the digests of the payments it has seen and the change number they
+//! are current to; a pull brings them up to date from the change feed and reads only the
+//! payments that changed. The scope's other rows (the
 //! tontine, its members, sessions and passages, the same for every view) are digested once
 //! and reused while the feed shows none of them changed. Several replicas each keep their
 //! own: the feed, not invalidation, keeps them right.
@@ -120,8 +120,8 @@ impl DigestCache {
             .insert((tontine, view), (seq, sum.to_owned()));
     }
 
-    /// The digests of the payments of `tontine` as `viewer` sees them, current at least to change
-    /// `upto` (read before this call). `fresh` are payments the caller read after `upto`:
+    /// The digests of the payments of `tontine` as `viewer` sees them, current at least to
+    /// change `upto` (read before this call). `fresh` are payments the caller read after `upto`:
     /// they are not read again. `feed` is the caller's complete read of the feed after a
     /// change number, read after `upto`: when it covers what the kept digests miss, the feed
     /// is not read again either.
