@@ -46,7 +46,10 @@ pub fn parse_date_input(input: &str) -> Result<NaiveDate, DateError> {
     if let Ok(date) = s.parse::<NaiveDate>() {
         return Ok(date);
     }
-    if let Ok(instant) = DateTime::parse_from_rfc3339(s) {
+    // RFC 3339, or ISO 8601's basic offset (`+0100`) that some clients send.
+    let instant = DateTime::parse_from_rfc3339(s)
+        .or_else(|_| DateTime::parse_from_str(s, "%Y-%m-%dT%H:%M:%S%.f%z"));
+    if let Ok(instant) = instant {
         let (local, utc) = (
             instant.date_naive(),
             instant.with_timezone(&Utc).date_naive(),
@@ -111,6 +114,10 @@ mod tests {
         // Lagos at 10:00 is 09:00 UTC: the same day.
         assert_eq!(
             parse_date_input("2026-12-03T10:00:00+01:00"),
+            Ok(d(2026, 12, 3))
+        );
+        assert_eq!(
+            parse_date_input("2026-12-03T10:00:00+0100"),
             Ok(d(2026, 12, 3))
         );
     }
