@@ -9,6 +9,7 @@
 #![deny(clippy::float_arithmetic)]
 
 pub mod ascii;
+pub mod date;
 pub mod email;
 pub mod error;
 pub mod id;
@@ -27,6 +28,7 @@ pub mod text;
 pub mod tontine;
 pub mod wire;
 
+pub use date::{DateError, parse_date_input};
 pub use email::{Email, EmailError};
 pub use error::{ErrorCode, FieldError, FieldErrors};
 pub use id::{
@@ -47,7 +49,7 @@ pub use payment::{
     PaymentMethod, PaymentStatus, ReceiptCode, ReceiptCodeError, ValidationRefusal, WrongAmount,
     check_contribution, may_validate, penalty_for, validation_allowed,
 };
-pub use permission::{Action, Actor, may, may_as, minimum_role};
+pub use permission::{Action, Actor, PaymentView, may, may_as, minimum_role, payment_view};
 pub use phone::{Phone, PhoneError};
 pub use role::{PlatformRole, TontineRole, UnknownRole};
 pub use schedule::{due_date, is_late, late_after, nth_session_date, session_dates};

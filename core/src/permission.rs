@@ -50,6 +50,8 @@ pub enum Action {
     SendReminder,
     /// See the tontine's statistics.
     ViewStats,
+    /// List former members (and, in `GET /tontines`, a deactivated tontine) on request.
+    ViewInactive,
 }
 
 impl Action {
@@ -75,6 +77,7 @@ impl Action {
         Action::PostponePassage,
         Action::SendReminder,
         Action::ViewStats,
+        Action::ViewInactive,
     ];
 }
 
@@ -111,7 +114,7 @@ pub fn minimum_role(action: Action) -> TontineRole {
         }
         RecordPaymentForOthers | ViewAllPayments => TontineRole::Collecteur,
         CreateSession | OpenSession | CloseSession | ValidatePayment | ViewAudit | StartPassage
-        | RecordPayout | SendReminder => TontineRole::Tresorier,
+        | RecordPayout | SendReminder | ViewInactive => TontineRole::Tresorier,
         UpdateTontine | DeleteTontine | ManageMembers | ManagePassages | PostponePassage => {
             TontineRole::President
         }
@@ -146,6 +149,34 @@ pub fn may_as(
 ) -> bool {
     (platform_role.is_admin() && may(Actor::Admin, action))
         || membership.is_some_and(|role| may(Actor::Member(role), action))
+}
+
+/// How much of a payment someone sees.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum PaymentView {
+    /// Every field.
+    Full,
+    /// Who paid how much, when, how and with what outcome; not the payer's phone numbers, the
+    /// provider's references, the proof of a transfer or the receipt code.
+    Public,
+}
+
+/// THE payment visibility rule, for REST and sync alike: the payer and whoever may see all
+/// payments ([`Action::ViewAllPayments`]: collecteur and up, admins) see a payment in full;
+/// the tontine's other members see its public part (tontines value transparency: everyone
+/// knows who paid how much); anyone else sees nothing (`None`).
+pub fn payment_view(
+    platform_role: PlatformRole,
+    membership: Option<TontineRole>,
+    is_payer: bool,
+) -> Option<PaymentView> {
+    if is_payer || may_as(platform_role, membership, Action::ViewAllPayments) {
+        Some(PaymentView::Full)
+    } else if membership.is_some() {
+        Some(PaymentView::Public)
+    } else {
+        None
+    }
 }
 
 #[cfg(test)]
@@ -198,10 +229,11 @@ RecordPayout              .   .   x   x   x   .
 PostponePassage           .   .   .   x   x   .
 SendReminder              .   .   x   x   x   .
 ViewStats                 x   x   x   x   x   .
+ViewInactive              .   .   x   x   x   .
 ";
         let actual = matrix();
         assert_eq!(actual, expected, "\n{actual}");
-        assert_eq!(Action::ALL.len(), 20);
+        assert_eq!(Action::ALL.len(), 21);
     }
 
     #[test]
@@ -236,5 +268,23 @@ ViewStats                 x   x   x   x   x   .
             Some(TontineRole::Membre),
             Action::ViewAudit
         ));
+    }
+
+    #[test]
+    fn members_see_who_paid_how_much_and_managers_and_the_payer_see_everything() {
+        use PaymentView::*;
+        use PlatformRole::{Admin, Membre};
+        let member = Some(TontineRole::Membre);
+        assert_eq!(payment_view(Membre, member, false), Some(Public));
+        assert_eq!(payment_view(Membre, member, true), Some(Full));
+        for role in [
+            TontineRole::Collecteur,
+            TontineRole::Tresorier,
+            TontineRole::President,
+        ] {
+            assert_eq!(payment_view(Membre, Some(role), false), Some(Full));
+        }
+        assert_eq!(payment_view(Admin, None, false), Some(Full));
+        assert_eq!(payment_view(Membre, None, false), None);
     }
 }

@@ -1,6 +1,6 @@
 //! A short-lived, per-process cache of what every authenticated read needs: the caller's
-//! account and their standing in a tontine. It turns the two or three queries of a read into
-//! none on a hit.
+//! account and their standing in a tontine (and, kept longer as it never changes, the tontine
+//! of a session). It turns the two or three queries of a read into none on a hit.
 //!
 //! Writes made through this process forget the entries they change at once, so a process
 //! never serves its own stale data. Another replica's writes are seen after at most the TTL
@@ -9,7 +9,7 @@
 
 use std::{sync::Arc, time::Duration};
 
-use kobiri_core::{TontineId, UserId};
+use kobiri_core::{SessionId, TontineId, UserId};
 use moka::sync::Cache;
 
 use crate::store::{Member, Store, StoreResult, Tontine, User};
@@ -21,6 +21,8 @@ pub type Standing = Arc<(Tontine, Option<Member>)>;
 pub struct ReadCache {
     users: Option<Cache<UserId, User>>,
     standings: Option<Cache<(TontineId, UserId), Standing>>,
+    /// The tontine of a session: it never changes, so no write forgets it.
+    session_tontines: Option<Cache<SessionId, TontineId>>,
 }
 
 impl std::fmt::Debug for ReadCache {
@@ -32,6 +34,8 @@ impl std::fmt::Debug for ReadCache {
 }
 
 const CAPACITY: u64 = 100_000;
+/// A session's tontine unused for this long is forgotten.
+const SESSION_IDLE: Duration = Duration::from_secs(600);
 
 impl ReadCache {
     pub fn new(ttl: Duration) -> Self {
@@ -39,6 +43,7 @@ impl ReadCache {
             return Self {
                 users: None,
                 standings: None,
+                session_tontines: None,
             };
         }
         Self {
@@ -55,7 +60,29 @@ impl ReadCache {
                     .support_invalidation_closures()
                     .build(),
             ),
+            session_tontines: Some(
+                Cache::builder()
+                    .max_capacity(CAPACITY)
+                    .time_to_idle(SESSION_IDLE)
+                    .build(),
+            ),
         }
+    }
+
+    /// The tontine a session belongs to (`GET /payments?session_id=` asks it each time).
+    pub async fn tontine_of_session(
+        &self,
+        store: &dyn Store,
+        id: SessionId,
+    ) -> StoreResult<Option<TontineId>> {
+        if let Some(hit) = self.session_tontines.as_ref().and_then(|c| c.get(&id)) {
+            return Ok(Some(hit));
+        }
+        let tontine = store.session_by_id(id).await?.map(|s| s.tontine_id);
+        if let (Some(cache), Some(t)) = (&self.session_tontines, tontine) {
+            cache.insert(id, t);
+        }
+        Ok(tontine)
     }
 
     pub async fn user(&self, store: &dyn Store, id: UserId) -> StoreResult<Option<User>> {

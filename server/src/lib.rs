@@ -9,6 +9,7 @@ pub mod cache;
 pub mod cli;
 pub mod clock;
 pub mod config;
+pub mod date_input;
 pub mod docs;
 pub mod error;
 pub mod extract;

@@ -43,7 +43,10 @@ pub struct PaymentResponse {
     pub completed_at: Option<DateTime<Utc>>,
     pub created_at: DateTime<Utc>,
     pub user_name: String,
-    pub user_phone: String,
+    /// Null, like `phone_number`, `operator_reference`, `operator_transaction_id`,
+    /// `proof_url`, `proof_description` and `receipt_code`, when the caller is another member
+    /// of the tontine (who sees who paid how much, not the details).
+    pub user_phone: Option<String>,
     /// Mobile money: the provider's page where the payer approves (only in the answer to
     /// `POST /payments/initiate`, when the provider has one).
     pub payment_url: Option<String>,

@@ -6,9 +6,12 @@ use kobiri_core::{
     TontineId, UserId, bounded_text, check_contribution, payment::may_validate, penalty_for,
 };
 
-use super::dto::{
-    CreatePaymentRequest, Decision, PaymentListQuery, PaymentResponse, TontinePaymentsQuery,
-    ValidateRequest,
+use super::{
+    dto::{
+        CreatePaymentRequest, Decision, PaymentListQuery, PaymentResponse, TontinePaymentsQuery,
+        ValidateRequest,
+    },
+    visibility::Viewer,
 };
 use crate::{
     auth::AuthUser,
@@ -368,11 +371,17 @@ pub(crate) async fn notify_payer(
     Ok(Plan::new(event, links, state.now()).for_all(&recipients))
 }
 
-/// The caller's payments; a manager may filter a tontine's (`tontine_id`, `session_id`,
-/// `status`, `user_id`); an admin may list all.
+/// The caller's payments, or, for a tontine's collectors, treasurer, president and admins,
+/// that tontine's payments by filter: `tontine_id`, `session_id` (its tontine), `status` and
+/// `user_id`, combined. A member's filters apply to their own payments (the whole tontine's
+/// list, with other members' details hidden, is `GET /payments/tontine/{id}`); an admin
+/// filters across all tontines.
 #[utoipa::path(get, path = "/api/v1/payments", tag = "payments", security(("bearer" = [])),
     params(PaymentListQuery),
-    responses((status = 200, body = Page<PaymentResponse>)))]
+    responses(
+        (status = 200, description = "A page of payments", body = Page<PaymentResponse>),
+        (status = 404, description = "Unknown tontine or session, or not visible", body = ErrorBody),
+        (status = 422, description = "Invalid filter", body = ErrorBody)))]
 pub async fn list(
     State(state): State<AppState>,
     AuthUser(caller): AuthUser,
@@ -385,20 +394,43 @@ pub async fn list(
         user_id: q.user_id.map(UserId::from_uuid),
         status: q.status,
     };
-    let sees_all = match filter.tontine_id {
-        Some(t) => TontineAccess::load(&state, &caller, t)
-            .await?
-            .may(Action::ViewAllPayments),
-        None => caller.is_admin(),
+    // The tontine the filters are about: the one named, else the named session's.
+    let tontine = match (filter.tontine_id, filter.session_id) {
+        (Some(t), _) => Some(t),
+        (None, Some(s)) => Some(
+            state
+                .cache
+                .tontine_of_session(state.store(), s)
+                .await?
+                .ok_or_else(ApiError::not_found)?,
+        ),
+        (None, None) => None,
     };
+    let viewer = match tontine {
+        Some(t) => Some(Viewer::new(
+            &TontineAccess::load(&state, &caller, t).await?,
+            caller.id,
+        )),
+        None => None,
+    };
+    let sees_all = viewer.map_or(caller.is_admin(), |v| v.sees_all_in_full());
     if !sees_all {
+        if filter.user_id.is_some_and(|u| u != caller.id) {
+            return Ok(Json(Page::new(Vec::new(), 0, page)));
+        }
         filter.user_id = Some(caller.id);
     }
     let payments = state.store().list_payments(filter, page).await?;
-    Ok(Json(payments.map(PaymentResponse::from)))
+    Ok(Json(match viewer {
+        Some(v) => v.show(payments),
+        // Without a tontine: an admin's search, or the caller's own payments.
+        None => payments.map(PaymentResponse::from),
+    }))
 }
 
-/// The payments of a tontine, for its members.
+/// The payments of a tontine, for its members: collectors and up (and the payer) see every
+/// field; other members see who paid how much, without phone numbers, provider references,
+/// proofs or receipt codes.
 #[utoipa::path(get, path = "/api/v1/payments/tontine/{tontine_id}", tag = "payments", security(("bearer" = [])),
     params(("tontine_id" = uuid::Uuid, Path), TontinePaymentsQuery),
     responses((status = 200, body = Page<PaymentResponse>)))]
@@ -419,7 +451,7 @@ pub async fn list_for_tontine(
         ..PaymentFilter::default()
     };
     let payments = state.store().list_payments(filter, page).await?;
-    Ok(Json(payments.map(PaymentResponse::from)))
+    Ok(Json(Viewer::new(&access, caller.id).show(payments)))
 }
 
 /// The payments of a tontine, for its members (the same list under the tontine's path).
@@ -435,7 +467,8 @@ pub async fn list_under_tontine(
     list_for_tontine(state, caller, id, query).await
 }
 
-/// One payment: for the payer, the tontine's managers and collectors, and admins.
+/// One payment: in full for the payer, the tontine's collectors, treasurer and president, and
+/// admins; its public part (who paid how much) for the tontine's other members.
 #[utoipa::path(get, path = "/api/v1/payments/{id}", tag = "payments", security(("bearer" = [])),
     params(("id" = uuid::Uuid, Path)),
     responses((status = 200, body = PaymentResponse), (status = 404, body = ErrorBody)))]
@@ -450,10 +483,10 @@ pub async fn get_one(
         .await?
         .ok_or_else(ApiError::not_found)?;
     let access = TontineAccess::load(&state, &caller, payment.tontine_id).await?;
-    if payment.user_id != caller.id && !access.may(Action::ViewAllPayments) {
-        return Err(ApiError::not_found());
-    }
-    Ok(Json(payment.into()))
+    let seen = Viewer::new(&access, caller.id)
+        .see(payment)
+        .ok_or_else(ApiError::not_found)?;
+    Ok(Json(seen.into()))
 }
 
 /// The tontine's audit log, newest first (president and treasurer).

@@ -3,6 +3,7 @@
 
 pub mod dto;
 pub mod handlers;
+pub mod visibility;
 
 use axum::{
     Router,

@@ -5,7 +5,7 @@ use kobiri_core::{SessionFigures, SessionStatus};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use crate::store::Session;
+use crate::{date_input::DateInput, store::Session};
 
 #[derive(Debug, Serialize, ToSchema)]
 pub struct SessionResponse {
@@ -71,8 +71,10 @@ impl SessionResponse {
 }))]
 pub struct CreateSessionRequest {
     pub tontine_id: uuid::Uuid,
-    pub scheduled_date: NaiveDate,
-    pub due_date: NaiveDate,
+    /// A calendar date (an RFC 3339 instant is read as its UTC date).
+    pub scheduled_date: DateInput,
+    /// A calendar date, on or after `scheduled_date` (an instant is read as its UTC date).
+    pub due_date: DateInput,
     /// A member id of that tontine.
     pub beneficiary_id: Option<uuid::Uuid>,
     pub notes: Option<String>,

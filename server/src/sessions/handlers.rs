@@ -84,8 +84,8 @@ pub async fn create(
     let new = NewSession {
         id: SessionId::new(),
         tontine_id: access.tontine.id,
-        scheduled_date: body.scheduled_date,
-        due_date: body.due_date,
+        scheduled_date: body.scheduled_date.into(),
+        due_date: body.due_date.into(),
         beneficiary_id: beneficiary,
         notes,
         currency: access.tontine.currency(),

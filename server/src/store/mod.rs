@@ -227,8 +227,9 @@ pub trait TontineStore {
         filter: TontineFilter,
         page: PageRequest,
     ) -> StoreResult<Page<Tontine>>;
-    /// The ids of the tontines where the user is an active member, newest first: the same
-    /// tontines as `list_tontines(TontineFilter::MemberOf(user), …)`, without their rows.
+    /// The ids of the tontines where the user is an active member, newest first: the
+    /// tontines of `list_tontines(TontineFilter::MemberOf(user), …)`, without their rows, and
+    /// the deactivated ones too (a phone keeps syncing them).
     async fn tontine_ids_of_member(&self, user: UserId)
     -> StoreResult<Vec<kobiri_core::TontineId>>;
     async fn update_tontine(

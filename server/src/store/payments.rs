@@ -43,7 +43,9 @@ pub struct Payment {
     /// The payment this one corrects (a compensating entry from sync).
     pub corrects_id: Option<PaymentId>,
     pub user_name: String,
-    pub user_phone: String,
+    /// The payer's phone on their account (hidden from other members: see
+    /// `payments::visibility`).
+    pub user_phone: Option<String>,
 }
 
 #[derive(Debug, Clone)]
@@ -161,7 +163,7 @@ impl TryFrom<PaymentRow> for Payment {
             flagged: r.flagged,
             corrects_id: r.corrects_id.map(PaymentId::from_uuid),
             user_name: format!("{} {}", r.first_name, r.last_name),
-            user_phone: r.user_phone,
+            user_phone: Some(r.user_phone),
         })
     }
 }

@@ -3,7 +3,8 @@
 
 use chrono::{DateTime, NaiveDate, Utc};
 use kobiri_core::{
-    Amount, Currency, Frequency, OrderMethod, TontineCode, TontineId, TontineType, UserId,
+    Amount, Currency, Frequency, OrderMethod, TontineCode, TontineId, TontineRole, TontineType,
+    UserId,
 };
 use uuid::Uuid;
 
@@ -82,14 +83,18 @@ pub struct TontinePatch {
 }
 
 /// Which tontines a list shows.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub enum TontineFilter {
-    /// Those the user is an active member of.
+    /// The active tontines the user is an active member of.
     MemberOf(UserId),
+    /// Those, and the deactivated ones where the user's role is one of these.
+    MemberOfWithInactive(UserId, Vec<TontineRole>),
     /// Public, active ones.
     Public,
-    /// All (admin).
+    /// All active ones (admin).
     All,
+    /// All, deactivated ones included (admin).
+    AllWithInactive,
 }
 
 #[derive(Debug, sqlx::FromRow)]
@@ -173,11 +178,20 @@ macro_rules! tontine_select {
     };
 }
 
-/// The tontines where `$1` is an active member, newest first.
+/// The tontines where `$1` is an active member, deactivated ones included, newest first.
 macro_rules! member_of_order {
     () => {
         "WHERE EXISTS (SELECT 1 FROM members m WHERE m.tontine_id = t.id AND m.user_id = $1 \
          AND m.is_active) ORDER BY t.created_at DESC, t.id"
+    };
+}
+
+/// The tontines where `$1` is an active member that are active, or deactivated with the
+/// member's role in `$2` (role names between commas: `,tresorier,president,`; empty for none).
+macro_rules! member_of_listed {
+    () => {
+        "WHERE EXISTS (SELECT 1 FROM members m WHERE m.tontine_id = t.id AND m.user_id = $1 \
+         AND m.is_active AND (t.is_active OR $2 LIKE ('%,' || m.role || ',%')))"
     };
 }
 
@@ -188,16 +202,21 @@ pub(super) struct TontineQueries {
     pub insert: &'static str,
     pub by_id: &'static str,
     pub by_code: &'static str,
-    /// Binds: user id, limit, offset.
+    /// Binds: user id, roles (see `member_of_listed`), limit, offset.
     pub list_member_of: &'static str,
-    /// Binds: user. The ids only, all of them.
+    /// Binds: user. The ids only, all of them, deactivated tontines included (a phone keeps
+    /// them: it may hold cash for one).
     pub ids_member_of: &'static str,
+    /// Binds: user id, roles.
     pub count_member_of: &'static str,
     /// Binds: limit, offset.
     pub list_public: &'static str,
     pub count_public: &'static str,
     pub list_all: &'static str,
     pub count_all: &'static str,
+    /// Binds: limit, offset.
+    pub list_all_active: &'static str,
+    pub count_all_active: &'static str,
     /// Binds: id, name, (set_description, description), (set_rules, rules), max_members,
     /// penalty, grace, is_public, is_active, now.
     pub update: &'static str,
@@ -210,10 +229,13 @@ pub(super) const SHARED: TontineQueries = TontineQueries {
         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $18)",
     by_id: concat!(tontine_select!(), "WHERE t.id = $1"),
     by_code: concat!(tontine_select!(), "WHERE t.code = $1"),
-    list_member_of: concat!(tontine_select!(), member_of_order!(), " LIMIT $2 OFFSET $3"),
+    list_member_of: concat!(
+        tontine_select!(),
+        member_of_listed!(),
+        " ORDER BY t.created_at DESC, t.id LIMIT $3 OFFSET $4"
+    ),
     ids_member_of: concat!("SELECT t.id FROM tontines t ", member_of_order!()),
-    count_member_of: "SELECT COUNT(*) FROM tontines t WHERE EXISTS (SELECT 1 FROM members m \
-        WHERE m.tontine_id = t.id AND m.user_id = $1 AND m.is_active)",
+    count_member_of: concat!("SELECT COUNT(*) FROM tontines t ", member_of_listed!()),
     list_public: concat!(
         tontine_select!(),
         "WHERE t.is_public AND t.is_active ORDER BY t.created_at DESC, t.id LIMIT $1 OFFSET $2"
@@ -224,6 +246,11 @@ pub(super) const SHARED: TontineQueries = TontineQueries {
         "ORDER BY t.created_at DESC, t.id LIMIT $1 OFFSET $2"
     ),
     count_all: "SELECT COUNT(*) FROM tontines t",
+    list_all_active: concat!(
+        tontine_select!(),
+        "WHERE t.is_active ORDER BY t.created_at DESC, t.id LIMIT $1 OFFSET $2"
+    ),
+    count_all_active: "SELECT COUNT(*) FROM tontines t WHERE t.is_active",
     update: "UPDATE tontines SET name = COALESCE($2, name), \
         description = CASE WHEN $3 THEN $4 ELSE description END, \
         rules = CASE WHEN $5 THEN $6 ELSE rules END, \
@@ -298,16 +325,27 @@ macro_rules! impl_tontine_store {
                 filter: $crate::store::TontineFilter,
                 page: $crate::store::PageRequest,
             ) -> $crate::store::StoreResult<$crate::store::Page<$crate::store::Tontine>> {
-                use $crate::store::{tontines::TontineRow, Tontine, TontineFilter as F};
+                use $crate::store::{tontines::{role_list, TontineRow}, Tontine, TontineFilter as F};
                 Ok(match filter {
                     F::MemberOf(user) => $crate::store::fetch_page!(
                         self.reader(), $q.count_member_of, $q.list_member_of,
-                        TontineRow => Tontine, page, user.as_uuid()
+                        TontineRow => Tontine, page, user.as_uuid(), ""
                     ),
+                    F::MemberOfWithInactive(user, roles) => {
+                        let roles = role_list(&roles);
+                        $crate::store::fetch_page!(
+                            self.reader(), $q.count_member_of, $q.list_member_of,
+                            TontineRow => Tontine, page, user.as_uuid(), roles.as_str()
+                        )
+                    }
                     F::Public => $crate::store::fetch_page!(
                         self.reader(), $q.count_public, $q.list_public, TontineRow => Tontine, page
                     ),
                     F::All => $crate::store::fetch_page!(
+                        self.reader(), $q.count_all_active, $q.list_all_active,
+                        TontineRow => Tontine, page
+                    ),
+                    F::AllWithInactive => $crate::store::fetch_page!(
                         self.reader(), $q.count_all, $q.list_all, TontineRow => Tontine, page
                     ),
                 })
@@ -356,6 +394,15 @@ macro_rules! impl_tontine_store {
     };
 }
 pub(super) use impl_tontine_store;
+
+/// Role names between commas (`,tresorier,president,`), as `member_of_listed` reads them.
+pub(super) fn role_list(roles: &[TontineRole]) -> String {
+    roles.iter().fold(String::from(","), |mut out, r| {
+        out.push_str(r.as_str());
+        out.push(',');
+        out
+    })
+}
 
 /// Inserts a member row inside a transaction.
 macro_rules! insert_member {

@@ -1,7 +1,8 @@
 //! Scope checksums without reading every payment at each sync. Each process keeps, per scope
-//! and per view of it (everything, or one member's own payments), the digests of the payments
-//! it has seen and the change number they are current to; a pull brings them up to date from
-//! the change feed and reads only the payments that changed. The scope's other rows (the
+//! and per view of it (everything in full, or one member's: their own payments in full, the
+//! others' public part), the digests of the payments it has seen and the change number they
+//! are current to; a pull brings them up to date from the change feed and reads only the
+//! payments that changed. The scope's other rows (the
 //! tontine, its members, sessions and passages, the same for every view) are digested once
 //! and reused while the feed shows none of them changed. Several replicas each keep their
 //! own: the feed, not invalidation, keeps them right.
@@ -17,6 +18,7 @@ use uuid::Uuid;
 
 use crate::{
     error::ApiResult,
+    payments::visibility::Viewer,
     state::AppState,
     store::{ChangeRef, Payment},
 };
@@ -35,7 +37,8 @@ struct ScopeDigests {
     payments: HashMap<Uuid, [u8; 32]>,
 }
 
-/// Who sees which payments: `None` sees all of the scope's, `Some(user)` only that user's.
+/// A view of a scope's payments ([`Viewer::key`]): `None` sees all in full, `Some(user)` is
+/// that member's.
 type View = Option<UserId>;
 
 /// Row digests, shared between the cache and a pull.
@@ -78,16 +81,10 @@ impl std::fmt::Debug for DigestCache {
     }
 }
 
-fn visible(p: &Payment, view: View) -> bool {
-    view.is_none_or(|user| p.user_id == user)
-}
-
-fn digest(p: &Payment) -> [u8; 32] {
-    row_digest(
-        Entity::Payment,
-        p.id.as_uuid(),
-        &super::pull::payment_row(p),
-    )
+/// The digest of `p`'s row as `viewer` sees it, if they see it.
+fn digest(p: &Payment, viewer: &Viewer) -> Option<[u8; 32]> {
+    super::pull::seen_payment_row(p, viewer)
+        .map(|row| row_digest(Entity::Payment, p.id.as_uuid(), &row))
 }
 
 impl DigestCache {
@@ -123,8 +120,8 @@ impl DigestCache {
             .insert((tontine, view), (seq, sum.to_owned()));
     }
 
-    /// The digests of the payments of `tontine` that `view` sees, current at least to change
-    /// `upto` (read before this call). `fresh` are payments the caller read after `upto`:
+    /// The digests of the payments of `tontine` as `viewer` sees them, current at least to
+    /// change `upto` (read before this call). `fresh` are payments the caller read after `upto`:
     /// they are not read again. `feed` is the caller's complete read of the feed after a
     /// change number, read after `upto`: when it covers what the kept digests miss, the feed
     /// is not read again either.
@@ -132,12 +129,14 @@ impl DigestCache {
         &self,
         state: &AppState,
         tontine: TontineId,
-        view: View,
+        viewer: &Viewer,
         upto: u64,
         fresh: &[Payment],
         feed: (u64, &[ChangeRef]),
     ) -> ApiResult<Vec<[u8; 32]>> {
-        let entry = self.payments.get_with((tontine, view), Default::default);
+        let entry = self
+            .payments
+            .get_with((tontine, viewer.key()), Default::default);
         let mut scope = entry.lock().await;
         let store = state.store();
         match scope.seq {
@@ -145,8 +144,7 @@ impl DigestCache {
                 let all = store.payments_of_tontine(tontine).await?;
                 scope.payments = all
                     .iter()
-                    .filter(|p| visible(p, view))
-                    .map(|p| (p.id.as_uuid(), digest(p)))
+                    .filter_map(|p| Some((p.id.as_uuid(), digest(p, viewer)?)))
                     .collect();
                 scope.seq = Some(upto);
             }
@@ -179,8 +177,10 @@ impl DigestCache {
                 // A fresh payment the catch-up did not name is only re-digested: it is at
                 // least as recent as the one kept.
                 for p in read.iter().chain(known.values().copied()) {
-                    if p.tontine_id == tontine && visible(p, view) {
-                        scope.payments.insert(p.id.as_uuid(), digest(p));
+                    if p.tontine_id == tontine
+                        && let Some(d) = digest(p, viewer)
+                    {
+                        scope.payments.insert(p.id.as_uuid(), d);
                     }
                 }
                 // A complete read holds every change up to `upto` (read before it).

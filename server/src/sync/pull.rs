@@ -12,8 +12,10 @@
 //! - `passage`: tontine_id, member_id, session_id, order_number, status, expected_amount,
 //!   amount_received
 //!
-//! A member sees every row of their tontines except other members' payments, which need the
-//! collector's role; a change of role resets the scope so hidden rows leave the phone.
+//! A member sees every row of their tontines. Payments follow the one visibility rule
+//! (`payments::visibility`): other members' payments come without their receipt code (the
+//! rows carry no phone number or provider reference for anyone); collectors and up see them in
+//! full. A change of role resets the scope so what the new role may not see leaves the phone.
 
 use std::{
     collections::{BTreeMap, HashMap},
@@ -21,13 +23,14 @@ use std::{
 };
 
 use kobiri_core::{
-    Action, ErrorCode, PaymentId, TontineId, UserId,
+    ErrorCode, PaymentId, TontineId,
     sync::{Change, Entity, PageStatus, ScopeChanges, ScopeCursor, row_digest, scope_checksum},
 };
 use uuid::Uuid;
 
 use crate::{
     error::ApiResult,
+    payments::visibility::Viewer,
     state::AppState,
     store::{Device, Member, Passage, Payment, Session, Tontine, User, all_pages},
     tontines::TontineAccess,
@@ -122,13 +125,18 @@ fn passage_row(p: &Passage) -> Row {
     ])
 }
 
+/// The row of a payment as `viewer` may see it, if they may.
+pub(super) fn seen_payment_row(p: &Payment, viewer: &Viewer) -> Option<Row> {
+    viewer.see_ref(p).map(|p| payment_row(&p))
+}
+
 /// The rows of a scope the caller may see, keyed by entity and id: with `others`, all the
 /// tontine's small tables; of its payments, only those named (the changed ones). Also returns
 /// the named payments as read, for the scope's digests.
 async fn visible_rows(
     state: &AppState,
     access: &TontineAccess,
-    view: Option<UserId>,
+    viewer: &Viewer,
     payments: &[PaymentId],
     others: bool,
 ) -> ApiResult<(HashMap<(Entity, Uuid), Row>, Vec<Payment>)> {
@@ -149,22 +157,17 @@ async fn visible_rows(
         }
     }
     let read = store.payments_by_ids(payments).await?;
-    for p in &read {
-        if p.tontine_id == t.id && view.is_none_or(|user| p.user_id == user) {
-            rows.insert((Entity::Payment, p.id.as_uuid()), payment_row(p));
+    for p in read.iter().filter(|p| p.tontine_id == t.id) {
+        if let Some(row) = seen_payment_row(p, viewer) {
+            rows.insert((Entity::Payment, p.id.as_uuid()), row);
         }
     }
     Ok((rows, read))
 }
 
-/// Whose payments the caller sees in a scope: all (`None`) or their own.
-fn view_of(access: &TontineAccess, caller: &User) -> Option<UserId> {
-    (!access.may(Action::ViewAllPayments)).then_some(caller.id)
-}
-
-fn role_key(access: &TontineAccess) -> String {
+fn role_key(access: &TontineAccess, viewer: &Viewer) -> String {
     let member = access.member.as_ref().map_or("-", |m| m.role.as_str());
-    format!("{member}/{}", access.may(Action::ViewAllPayments))
+    format!("{member}/{}", viewer.sees_all_in_full())
 }
 
 fn tombstone(tontine: TontineId) -> ScopeChanges {
@@ -222,7 +225,8 @@ pub async fn pull(
             scopes.push(tombstone(c.tontine_id));
             continue;
         };
-        let role = role_key(&access);
+        let viewer = Viewer::new(&access, caller.id);
+        let role = role_key(&access, &viewer);
         let scope = states.get(&c.tontine_id).copied().unwrap_or_default();
         let role_changed = c.cursor > 0 && roles.get(&c.tontine_id).is_some_and(|r| *r != role);
         if c.cursor > scope.last_seq || (c.cursor > 0 && c.cursor < scope.min_seq) || role_changed {
@@ -238,7 +242,7 @@ pub async fn pull(
         if roles.get(&c.tontine_id) != Some(&role) {
             new_roles.push((c.tontine_id, role));
         }
-        let view = view_of(&access, caller);
+        let view = viewer.key();
         // Nothing changed since the phone's cursor and its checksum is known: no reads.
         if c.cursor == scope.last_seq
             && let Some(checksum) =
@@ -280,7 +284,7 @@ pub async fn pull(
             state.sync_digests.others_since(c.tontine_id, c.cursor)
         };
         let read_others = others_changed || (!has_more && kept.is_none());
-        let (mut rows, read) = visible_rows(state, &access, view, &changed, read_others).await?;
+        let (mut rows, read) = visible_rows(state, &access, &viewer, &changed, read_others).await?;
         let mut changes = Vec::with_capacity(refs.len().min(PAGE as usize));
         let mut cursor = c.cursor;
         for r in refs.iter().take(PAGE as usize) {
@@ -311,7 +315,7 @@ pub async fn pull(
                 .payments(
                     state,
                     c.tontine_id,
-                    view,
+                    &viewer,
                     scope.last_seq,
                     &read,
                     (c.cursor, &refs),

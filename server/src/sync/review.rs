@@ -5,7 +5,7 @@ use axum::{
     Json,
     extract::{Path, State},
 };
-use kobiri_core::{Action, ErrorCode, ReceiptCode, TontineId, bounded_text};
+use kobiri_core::{Action, ErrorCode, PaymentView, ReceiptCode, TontineId, bounded_text};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
@@ -13,6 +13,7 @@ use crate::{
     auth::AuthUser,
     error::{ApiError, ApiResult, ErrorBody},
     extract::{AppJson, AppQuery, PathId, PathIds},
+    payments::visibility::Viewer,
     state::AppState,
     store::{AuditSource, Flag, FlagResolution, Incident, NewAudit, StoreError},
     tontines::TontineAccess,
@@ -275,7 +276,8 @@ pub async fn receipt(
         .await?
         .ok_or_else(ApiError::not_found)?;
     let access = TontineAccess::load(&state, &caller, payment.tontine_id).await?;
-    if payment.user_id != caller.id && !access.may(Action::ViewAllPayments) {
+    // The receipt code is among what only a full view of the payment shows.
+    if Viewer::new(&access, caller.id).view(&payment) != Some(PaymentView::Full) {
         return Err(ApiError::not_found());
     }
     Ok(Json(ReceiptResponse {

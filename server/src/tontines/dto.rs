@@ -9,6 +9,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use crate::{
+    date_input::DateInput,
     error::ApiError,
     money_input::MoneyInput,
     store::{Member, Tontine, TontinePatch},
@@ -147,8 +148,10 @@ pub struct CreateTontineRequest {
     pub currency: Option<String>,
     pub max_members: Option<u32>,
     pub min_members: Option<u32>,
-    pub start_date: NaiveDate,
-    pub end_date: Option<NaiveDate>,
+    /// A calendar date (an RFC 3339 instant is read as its UTC date).
+    pub start_date: DateInput,
+    /// A calendar date (an RFC 3339 instant is read as its UTC date).
+    pub end_date: Option<DateInput>,
     pub rules: Option<String>,
     pub penalty_amount: Option<MoneyInput>,
     pub grace_period_days: Option<u32>,
@@ -212,7 +215,8 @@ impl TryFrom<CreateTontineRequest> for TontineDraft {
             "grace_period_days",
             GracePeriod::new(r.grace_period_days.unwrap_or(3)),
         );
-        e.check("end_date", check_period(r.start_date, r.end_date));
+        let (start_date, end_date) = (r.start_date.date(), r.end_date.map(DateInput::date));
+        e.check("end_date", check_period(start_date, end_date));
         let (contribution, penalty) = match currency {
             Some(c) => (
                 e.check(
@@ -239,8 +243,8 @@ impl TryFrom<CreateTontineRequest> for TontineDraft {
                     frequency: r.frequency,
                     contribution,
                     limits,
-                    start_date: r.start_date,
-                    end_date: r.end_date,
+                    start_date,
+                    end_date,
                     rules,
                     penalty,
                     grace,
@@ -395,6 +399,17 @@ pub struct UpdateMemberRequest {
 pub struct TontineListQuery {
     /// `true` lists public tontines instead of the caller's.
     pub is_public: Option<bool>,
+    /// `true` adds deactivated tontines: all of them for an admin, those the caller manages
+    /// (treasurer, president) for anyone else. Ignored with `is_public`.
+    pub include_inactive: Option<bool>,
     pub page: Option<u32>,
     pub page_size: Option<u32>,
+}
+
+#[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct MemberListQuery {
+    /// `true` adds the members who left, for the tontine's treasurer, president and admins;
+    /// ignored for others.
+    pub include_inactive: Option<bool>,
 }

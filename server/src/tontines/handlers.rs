@@ -1,7 +1,7 @@
 //! Tontine handlers: create, list, get, update, soft delete.
 
 use axum::{Json, extract::State, http::StatusCode};
-use kobiri_core::{Action, MemberId, TontineCode, TontineId, TontineRole};
+use kobiri_core::{Action, Actor, MemberId, TontineCode, TontineId, TontineRole, may};
 
 use super::{
     TontineAccess,
@@ -72,7 +72,9 @@ pub async fn create(
     Err(ApiError::internal())
 }
 
-/// The caller's tontines; `?is_public=true` lists public ones; an admin sees all.
+/// The caller's tontines; `?is_public=true` lists public ones; an admin sees all. Deactivated
+/// tontines are left out unless `?include_inactive=true`, which shows an admin every one and
+/// anyone else those they manage (treasurer or president); for others it changes nothing.
 #[utoipa::path(get, path = "/api/v1/tontines", tag = "tontines", security(("bearer" = [])),
     params(TontineListQuery),
     responses((status = 200, description = "A page of tontines", body = Page<TontineResponse>)))]
@@ -82,13 +84,27 @@ pub async fn list(
     AppQuery(query): AppQuery<TontineListQuery>,
 ) -> ApiResult<Json<Page<TontineResponse>>> {
     let page = page_request(query.page, query.page_size)?;
-    let filter = match (query.is_public, caller.is_admin()) {
-        (Some(true), _) => TontineFilter::Public,
-        (_, true) => TontineFilter::All,
-        _ => TontineFilter::MemberOf(caller.id),
+    let inactive = query.include_inactive == Some(true);
+    let filter = match (query.is_public, caller.is_admin(), inactive) {
+        (Some(true), _, _) => TontineFilter::Public,
+        (_, true, false) => TontineFilter::All,
+        (_, true, true) => TontineFilter::AllWithInactive,
+        (_, false, false) => TontineFilter::MemberOf(caller.id),
+        (_, false, true) => {
+            TontineFilter::MemberOfWithInactive(caller.id, roles_allowed(Action::ViewInactive))
+        }
     };
     let tontines = state.store().list_tontines(filter, page).await?;
     Ok(Json(tontines.map(TontineResponse::from)))
+}
+
+/// The tontine roles that may do `action`.
+fn roles_allowed(action: Action) -> Vec<TontineRole> {
+    TontineRole::ALL
+        .iter()
+        .copied()
+        .filter(|r| may(Actor::Member(*r), action))
+        .collect()
 }
 
 /// One tontine: for its members, for anyone if it is public, for admins.

@@ -5,12 +5,15 @@ use kobiri_core::{Action, ErrorCode, MemberId, PlatformRole, TontineId, TontineR
 
 use super::{
     TontineAccess,
-    dto::{AddMemberRequest, JoinRequest, MemberResponse, NewMemberTarget, UpdateMemberRequest},
+    dto::{
+        AddMemberRequest, JoinRequest, MemberListQuery, MemberResponse, NewMemberTarget,
+        UpdateMemberRequest,
+    },
 };
 use crate::{
     auth::AuthUser,
     error::{ApiError, ApiResult, ErrorBody},
-    extract::{AppJson, PathId, PathIds},
+    extract::{AppJson, AppQuery, PathId, PathIds},
     state::AppState,
     store::{AddMember, Member, MemberPatch, NewMember, NewUser, Tontine},
 };
@@ -64,8 +67,8 @@ async fn enroll(
     request_body = JoinRequest,
     responses(
         (status = 201, description = "Joined", body = MemberResponse),
-        (status = 400, description = "The tontine is full or inactive", body = ErrorBody),
-        (status = 404, description = "No tontine with that code", body = ErrorBody),
+        (status = 400, description = "The tontine is full", body = ErrorBody),
+        (status = 404, description = "No active tontine with that code", body = ErrorBody),
         (status = 409, description = "Already a member", body = ErrorBody)))]
 pub async fn join(
     State(state): State<AppState>,
@@ -73,10 +76,12 @@ pub async fn join(
     AppJson(body): AppJson<JoinRequest>,
 ) -> ApiResult<(StatusCode, Json<MemberResponse>)> {
     let code = body.code()?;
+    // A deactivated tontine is not joinable: to a newcomer it does not exist.
     let tontine = state
         .store()
         .tontine_by_code(&code)
         .await?
+        .filter(|t| t.is_active)
         .ok_or_else(ApiError::not_found)?;
     let member = enroll(&state, &tontine, caller.id, TontineRole::Membre, None).await?;
     Ok((StatusCode::CREATED, Json(member.into())))
@@ -136,20 +141,27 @@ pub async fn add(
     Ok((StatusCode::CREATED, Json(member.into())))
 }
 
-/// The members of a tontine.
+/// The active members of a tontine; `?include_inactive=true` adds those who left, for the
+/// treasurer, president and admins (for other members it changes nothing).
 #[utoipa::path(get, path = "/api/v1/tontines/{id}/members", tag = "members", security(("bearer" = [])),
-    params(("id" = uuid::Uuid, Path)),
+    params(("id" = uuid::Uuid, Path), MemberListQuery),
     responses((status = 200, description = "Members", body = Vec<MemberResponse>)))]
 pub async fn list(
     State(state): State<AppState>,
     AuthUser(caller): AuthUser,
     PathId(id): PathId,
+    AppQuery(q): AppQuery<MemberListQuery>,
 ) -> ApiResult<Json<Vec<MemberResponse>>> {
     let access = TontineAccess::load(&state, &caller, TontineId::from_uuid(id)).await?;
     access.require(Action::ViewMembers)?;
+    let former_too = q.include_inactive == Some(true) && access.may(Action::ViewInactive);
     let members = state.store().list_members(access.tontine.id).await?;
     Ok(Json(
-        members.into_iter().map(MemberResponse::from).collect(),
+        members
+            .into_iter()
+            .filter(|m| former_too || m.is_active)
+            .map(MemberResponse::from)
+            .collect(),
     ))
 }
 

@@ -687,12 +687,24 @@ dual_test!(
             .filter(|(e, _)| e == "member")
             .count();
         assert_eq!(members, 5);
-        // A plain member sees only their own payment.
+        // The collector sees both in full (with their receipt codes); no row carries a phone
+        // number or a provider reference.
+        for p in collector.payments(t) {
+            assert!(p.contains_key("receipt_code"), "{p:?}");
+            assert!(!p.contains_key("phone_number") && !p.contains_key("operator_transaction_id"));
+        }
+        // A plain member sees who paid how much (the REST rule): their own payment in full,
+        // the other's without its receipt code.
         let mut member = Phone::enroll(&app, &c.members[0]).await;
         member.pull_all(&app).await;
-        let mine = member.payments(t);
-        assert_eq!(mine.len(), 1);
-        assert_eq!(mine[0]["user_id"], c.members[0].id.as_str());
+        let seen = member.payments(t);
+        assert_eq!(seen.len(), 2);
+        for p in &seen {
+            assert_eq!(p["amount"], "5000");
+            let own = p["user_id"] == c.members[0].id.as_str();
+            assert_eq!(p.contains_key("receipt_code"), own, "{p:?}");
+            assert!(!p.contains_key("phone_number") && !p.contains_key("operator_transaction_id"));
+        }
         // Nothing new: up to date, no changes.
         let answer = member.sync(&app, Vec::new()).await;
         assert!(
@@ -706,7 +718,7 @@ dual_test!(
         let answer = member.sync(&app, Vec::new()).await;
         assert_eq!(answer.scopes[0].status, PageStatus::MustReset);
         member.pull_all(&app).await;
-        assert_eq!(member.payments(t).len(), 1);
+        assert_eq!(member.payments(t).len(), 2);
     }
 );
 

@@ -545,7 +545,7 @@ dual_test!(
         )
         .await;
         assert_eq!(deleted["is_active"], false);
-        // inactive: no longer public, no longer joinable
+        // inactive: no longer public, no longer joinable (its code finds nothing)
         assert_error(
             app.get(&format!("/api/v1/tontines/{id}"), stranger.token())
                 .await,
@@ -560,8 +560,8 @@ dual_test!(
                 &json!({"code": tontine["code"]}),
             )
             .await,
-            StatusCode::BAD_REQUEST,
-            "business_rule",
+            StatusCode::NOT_FOUND,
+            "not_found",
         )
         .await;
     }
