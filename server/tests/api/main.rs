@@ -19,6 +19,7 @@ mod outbox;
 mod passages;
 mod passwords;
 mod payments;
+mod payouts;
 mod replicas;
 mod sync;
 mod tokens;
