@@ -18,7 +18,7 @@ use crate::wire::wire_enum;
 
 pub use order::{Candidate, OrderError, OrderMethod, payout_order, validate_manual_order};
 pub use pot::{
-    ApprovalReason, Pot, PotScope, PayoutRefusal, approval_reasons, check_payout, check_receipt,
+    ApprovalReason, PayoutRefusal, Pot, PotScope, approval_reasons, check_payout, check_receipt,
     pot_scope,
 };
 

@@ -130,7 +130,8 @@ pub struct Config {
     /// Mobile-money providers (see `mobile_money::config` for the variables).
     pub mobile_money: crate::mobile_money::MobileMoneyConfig,
     /// The address providers reach this server at: callback URLs are
-    /// `{public_base_url}/api/v1/payments/callback/{segment}`.
+    /// `{public_base_url}/api/v1/payments/callback/{segment}`. Default
+    /// `http://localhost:{PORT}`.
     pub public_base_url: String,
     /// A mobile-money payment or payout still unconfirmed after this long fails.
     pub mobile_money_timeout: Duration,
@@ -180,8 +181,8 @@ impl FromStr for PayoutThreshold {
             };
             match entry.split_once(':') {
                 Some((currency, raw)) => {
-                    let currency = kobiri_core::Currency::parse(currency.trim())
-                        .map_err(|e| e.to_string())?;
+                    let currency =
+                        kobiri_core::Currency::parse(currency.trim()).map_err(|e| e.to_string())?;
                     threshold
                         .per_currency
                         .push((currency.to_string(), amount(raw)?));
@@ -310,7 +311,16 @@ impl Config {
                 v.get(name).map(str::to_owned)
             })?,
             public_base_url: v
-                .string("PUBLIC_BASE_URL", "http://localhost:8000")
+                .get("PUBLIC_BASE_URL")
+                .map_or_else(
+                    || {
+                        format!(
+                            "http://localhost:{}",
+                            v.get("PORT").unwrap_or("8000").trim()
+                        )
+                    },
+                    str::to_owned,
+                )
                 .trim_end_matches('/')
                 .to_owned(),
             mobile_money_timeout: minutes(v.parse("MOBILE_MONEY_PAYMENT_TIMEOUT_MINUTES", 30)?),

@@ -181,7 +181,11 @@ mod tests {
     use crate::money::Currency;
 
     fn xof(n: i64) -> Amount {
-        Amount::new(rust_decimal::Decimal::from(n), Currency::parse("XOF").unwrap()).unwrap()
+        Amount::new(
+            rust_decimal::Decimal::from(n),
+            Currency::parse("XOF").unwrap(),
+        )
+        .unwrap()
     }
 
     fn pot(collected: i64, paid_out: i64) -> Pot {

@@ -157,13 +157,19 @@ mod tests {
         let codes = CodeService::new("secret");
         let user = UserId::new();
         let a = codes.hash(user, CodePurpose::PasswordReset, "", "123456");
-        assert_eq!(a, codes.hash(user, CodePurpose::PasswordReset, "", "123456"));
+        assert_eq!(
+            a,
+            codes.hash(user, CodePurpose::PasswordReset, "", "123456")
+        );
         assert_ne!(a, codes.hash(user, CodePurpose::VerifyEmail, "", "123456"));
         assert_ne!(
             a,
             codes.hash(UserId::new(), CodePurpose::PasswordReset, "", "123456")
         );
-        assert_ne!(a, codes.hash(user, CodePurpose::PasswordReset, "", "123457"));
+        assert_ne!(
+            a,
+            codes.hash(user, CodePurpose::PasswordReset, "", "123457")
+        );
         let phone = codes.hash(user, CodePurpose::PayoutPhone, "+221770001122", "123456");
         assert_ne!(
             phone,

@@ -68,7 +68,9 @@ pub fn verify_sms(to: Phone, app: &str, code: &str) -> SmsMessage {
 pub fn payout_phone_sms(to: Phone, app: &str, code: &str) -> SmsMessage {
     SmsMessage {
         to,
-        text: format!("{app}: code {code} pour recevoir le versement de la tontine sur ce numero (15 min)."),
+        text: format!(
+            "{app}: code {code} pour recevoir le versement de la tontine sur ce numero (15 min)."
+        ),
     }
 }
 

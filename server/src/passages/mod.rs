@@ -71,7 +71,10 @@ pub fn router() -> Router<AppState> {
         .route("/passages/{id}/payout/approve", post(payout::approve))
         .route("/passages/{id}/payout/reject", post(payout::reject))
         .route("/passages/{id}/payout-requests", get(payout::requests))
-        .route("/passages/{id}/payout-phone", post(payout::request_phone_code))
+        .route(
+            "/passages/{id}/payout-phone",
+            post(payout::request_phone_code),
+        )
         .route(
             "/passages/{id}/payout-phone/confirm",
             post(payout::confirm_phone),

@@ -241,7 +241,10 @@ pub async fn payout(
         approval: None,
     };
     precheck(&state, &passage, &order).await?;
-    let other_phone = order.phone.as_ref().is_some_and(|p| *p != beneficiary.phone);
+    let other_phone = order
+        .phone
+        .as_ref()
+        .is_some_and(|p| *p != beneficiary.phone);
     let threshold = state
         .config
         .payout_approval_threshold

@@ -458,7 +458,12 @@ macro_rules! impl_mobile_money_store {
                     return Err($crate::store::StoreError::NotFound);
                 }
                 let pot = $crate::store::payouts::read_pot!(
-                    tx, $poq, r.tontine_id, r.pot, r.passage, r.amount.currency()
+                    tx,
+                    $poq,
+                    r.tontine_id,
+                    r.pot,
+                    r.passage,
+                    r.amount.currency()
                 );
                 if let Err(refusal) = kobiri_core::check_payout(r.amount, &pot) {
                     return Ok(W::Refused(refusal));

@@ -600,8 +600,7 @@ pub trait MobileMoneyStore {
     async fn reschedule_poll(&self, id: uuid::Uuid, next: Timestamp) -> StoreResult<()>;
     /// Reserves the passage's payout key with its first poll and audit entry; `false` when a
     /// payout is already live or recorded (nothing written).
-    async fn reserve_payout(&self, reservation: &PayoutReservation)
-    -> StoreResult<PassageWrite>;
+    async fn reserve_payout(&self, reservation: &PayoutReservation) -> StoreResult<PassageWrite>;
     async fn mobile_payout(&self, key: uuid::Uuid) -> StoreResult<Option<MobilePayout>>;
     async fn record_payout_start(
         &self,

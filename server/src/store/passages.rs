@@ -436,9 +436,19 @@ macro_rules! impl_passage_store {
                 }
                 let id = c.id.as_uuid();
                 match &c.edit {
-                    E::Payout { amount, pot, approval, .. } => {
+                    E::Payout {
+                        amount,
+                        pot,
+                        approval,
+                        ..
+                    } => {
                         let pot = $crate::store::payouts::read_pot!(
-                            tx, $pq, c.tontine_id, *pot, c.id, amount.currency()
+                            tx,
+                            $pq,
+                            c.tontine_id,
+                            *pot,
+                            c.id,
+                            amount.currency()
                         );
                         if let Err(refusal) = kobiri_core::check_payout(*amount, &pot) {
                             return Ok(W::Refused(refusal));
@@ -447,7 +457,11 @@ macro_rules! impl_passage_store {
                             return Ok(W::Changed);
                         }
                     }
-                    E::Confirm { amount_received, pot, .. } => {
+                    E::Confirm {
+                        amount_received,
+                        pot,
+                        ..
+                    } => {
                         let currency = amount_received.currency();
                         let paid: Option<$crate::store::DbDecimal> =
                             sqlx::query_scalar($pq.recorded_payout)
@@ -460,7 +474,12 @@ macro_rules! impl_passage_store {
                             .transpose()
                             .map_err($crate::store::StoreError::corrupt)?;
                         let pot = $crate::store::payouts::read_pot!(
-                            tx, $pq, c.tontine_id, *pot, c.id, currency
+                            tx,
+                            $pq,
+                            c.tontine_id,
+                            *pot,
+                            c.id,
+                            currency
                         );
                         if let Err(refusal) =
                             kobiri_core::check_receipt(*amount_received, paid, &pot)

@@ -259,38 +259,36 @@ macro_rules! read_pot {
         let valide = kobiri_core::PaymentStatus::Valide.as_str();
         let live = kobiri_core::PaymentStatus::EnCours.as_str();
         let passage: uuid::Uuid = $passage.as_uuid();
-        let (collected, paid): (
-            Vec<$crate::store::DbDecimal>,
-            Vec<$crate::store::DbDecimal>,
-        ) = match $scope {
-            None => (Vec::new(), Vec::new()),
-            Some(kobiri_core::PotScope::Session(s)) => (
-                sqlx::query_scalar($pq.collected_in_session)
-                    .bind(s.as_uuid())
-                    .bind(valide)
-                    .fetch_all(&mut *$exec)
-                    .await?,
-                sqlx::query_scalar($pq.paid_from_session)
-                    .bind(s.as_uuid())
-                    .bind(passage)
-                    .bind(live)
-                    .fetch_all(&mut *$exec)
-                    .await?,
-            ),
-            Some(kobiri_core::PotScope::Tontine) => (
-                sqlx::query_scalar($pq.collected_in_tontine)
-                    .bind($tontine.as_uuid())
-                    .bind(valide)
-                    .fetch_all(&mut *$exec)
-                    .await?,
-                sqlx::query_scalar($pq.paid_from_tontine)
-                    .bind($tontine.as_uuid())
-                    .bind(passage)
-                    .bind(live)
-                    .fetch_all(&mut *$exec)
-                    .await?,
-            ),
-        };
+        let (collected, paid): (Vec<$crate::store::DbDecimal>, Vec<$crate::store::DbDecimal>) =
+            match $scope {
+                None => (Vec::new(), Vec::new()),
+                Some(kobiri_core::PotScope::Session(s)) => (
+                    sqlx::query_scalar($pq.collected_in_session)
+                        .bind(s.as_uuid())
+                        .bind(valide)
+                        .fetch_all(&mut *$exec)
+                        .await?,
+                    sqlx::query_scalar($pq.paid_from_session)
+                        .bind(s.as_uuid())
+                        .bind(passage)
+                        .bind(live)
+                        .fetch_all(&mut *$exec)
+                        .await?,
+                ),
+                Some(kobiri_core::PotScope::Tontine) => (
+                    sqlx::query_scalar($pq.collected_in_tontine)
+                        .bind($tontine.as_uuid())
+                        .bind(valide)
+                        .fetch_all(&mut *$exec)
+                        .await?,
+                    sqlx::query_scalar($pq.paid_from_tontine)
+                        .bind($tontine.as_uuid())
+                        .bind(passage)
+                        .bind(live)
+                        .fetch_all(&mut *$exec)
+                        .await?,
+                ),
+            };
         $crate::store::payouts::pot_from($currency, collected, paid)?
     }};
 }

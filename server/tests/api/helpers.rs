@@ -386,7 +386,15 @@ impl TestApp {
             .post("/api/v1/auth/send-verification", user.token(), &body)
             .await;
         assert_status(sent, StatusCode::OK).await;
-        let sms = self.last_sms_to(&user.phone).await.expect("the code");
+        self.send_outbox().await;
+        let sms = self
+            .outbox
+            .sms()
+            .into_iter()
+            .rev()
+            .find(|m| m.to.as_str() == user.phone && m.text.contains("verification"))
+            .map(|m| m.text)
+            .expect("the code");
         let verified = self.verify(user, "sms", &code_in(&sms)).await;
         assert_status(verified, StatusCode::OK).await;
     }

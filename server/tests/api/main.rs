@@ -21,6 +21,7 @@ mod passwords;
 mod payments;
 mod payouts;
 mod replicas;
+mod sandbox;
 mod sync;
 mod tokens;
 mod tontines;

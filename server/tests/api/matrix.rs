@@ -545,7 +545,9 @@ async fn fixture(app: &TestApp, cast: &Cast, caller: Role, setup: Setup, run: us
     if setup >= Setup::Requested {
         let path = format!("/api/v1/passages/{}/payout", fx.passage);
         let body = json!({"payout_method": "especes", "amount": 5000});
-        let resp = app.post(&path, cast.user(Role::Tresorier).token(), &body).await;
+        let resp = app
+            .post(&path, cast.user(Role::Tresorier).token(), &body)
+            .await;
         assert_status(resp, StatusCode::ACCEPTED).await;
     }
     fx

@@ -664,7 +664,11 @@ async fn pays_out_exactly_once(m: &Momo, stand_in: &StandIn, method: &str) {
     let again = payout(&m.app, &c, &passage, method).await;
     assert_eq!(again.status(), StatusCode::CONFLICT);
     assert_eq!(stand_in.payouts().len(), 1, "{:?}", stand_in.payouts());
-    assert!(stand_in.payouts()[0].party.ends_with(&c.president.phone[4..]));
+    assert!(
+        stand_in.payouts()[0]
+            .party
+            .ends_with(&c.president.phone[4..])
+    );
     let path = format!("/api/v1/passages/{}", passage["id"].as_str().unwrap());
     let list = assert_status(
         m.app

@@ -235,7 +235,9 @@ async fn fund(app: &TestApp, c: &Circle, number: usize) {
     let role = |r: &'static str| {
         let path = moussa.clone();
         async move {
-            let resp = app.put(&path, c.president.token(), &json!({"role": r})).await;
+            let resp = app
+                .put(&path, c.president.token(), &json!({"role": r}))
+                .await;
             assert_status(resp, StatusCode::OK).await;
         }
     };
@@ -859,7 +861,9 @@ dual_test!(
             let token = c.president.token().map(str::to_owned);
             let app = &app;
             async move {
-                let resp = app.put(&path, token.as_deref(), &json!({"role": role})).await;
+                let resp = app
+                    .put(&path, token.as_deref(), &json!({"role": role}))
+                    .await;
                 assert_status(resp, StatusCode::OK).await;
             }
         };

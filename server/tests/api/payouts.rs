@@ -65,28 +65,25 @@ async fn act(app: &TestApp, passage: &Value, action: &str, who: &TestUser, body:
 /// validated by the treasurer; `pending` is recorded and left unvalidated.
 async fn collect(app: &TestApp, c: &Circle, payers: &[&TestUser], pending: Option<&TestUser>) {
     for payer in payers {
-        let payment = assert_status(
-            pay(app, c, &c.collector, payer).await,
-            StatusCode::CREATED,
-        )
-        .await;
+        let payment =
+            assert_status(pay(app, c, &c.collector, payer).await, StatusCode::CREATED).await;
         let validate = format!(
             "/api/v1/payments/{}/validate",
             payment["id"].as_str().unwrap()
         );
         assert_status(
-            app.post(&validate, c.treasurer.token(), &json!({"action": "approve"}))
-                .await,
+            app.post(
+                &validate,
+                c.treasurer.token(),
+                &json!({"action": "approve"}),
+            )
+            .await,
             StatusCode::OK,
         )
         .await;
     }
     if let Some(payer) = pending {
-        assert_status(
-            pay(app, c, &c.collector, payer).await,
-            StatusCode::CREATED,
-        )
-        .await;
+        assert_status(pay(app, c, &c.collector, payer).await, StatusCode::CREATED).await;
     }
 }
 
@@ -164,8 +161,12 @@ wave_test!(
         let id = tontine["id"].as_str().unwrap();
         let member = json!({"phone": "+221775550001", "first_name": "Fatou", "last_name": "Sow"});
         assert_status(
-            app.post(&format!("/api/v1/tontines/{id}/members"), stranger.token(), &member)
-                .await,
+            app.post(
+                &format!("/api/v1/tontines/{id}/members"),
+                stranger.token(),
+                &member,
+            )
+            .await,
             StatusCode::CREATED,
         )
         .await;
@@ -187,7 +188,9 @@ wave_test!(
         // The exact request of the issue: any number, any amount.
         let attack = json!({"payout_method": "wave", "amount": "999999999999",
             "payout_phone": "+221771112233"});
-        let resp = app.post(&path(mine, "payout"), stranger.token(), &attack).await;
+        let resp = app
+            .post(&path(mine, "payout"), stranger.token(), &attack)
+            .await;
         let body = assert_error(
             resp,
             StatusCode::UNPROCESSABLE_ENTITY,
@@ -198,15 +201,16 @@ wave_test!(
         // To their own verified number: still nothing collected.
         app.verify_phone(&stranger).await;
         let own = json!({"payout_method": "wave", "amount": "999999999999"});
-        let resp = app.post(&path(mine, "payout"), stranger.token(), &own).await;
+        let resp = app
+            .post(&path(mine, "payout"), stranger.token(), &own)
+            .await;
         let body = assert_error(resp, StatusCode::CONFLICT, "payout_exceeds_pot").await;
-        assert!(
-            body["detail"].as_str().unwrap().contains("0 XOF"),
-            "{body}"
-        );
+        assert!(body["detail"].as_str().unwrap().contains("0 XOF"), "{body}");
         // In cash, and by the beneficiary's own word: refused too.
         let cash = json!({"payout_method": "especes", "amount": "999999999999"});
-        let resp = app.post(&path(mine, "payout"), stranger.token(), &cash).await;
+        let resp = app
+            .post(&path(mine, "payout"), stranger.token(), &cash)
+            .await;
         assert_error(resp, StatusCode::CONFLICT, "payout_exceeds_pot").await;
         let confirm = json!({"amount_received": "999999999999"});
         let resp = app
@@ -215,7 +219,10 @@ wave_test!(
         assert_error(resp, StatusCode::CONFLICT, "payout_exceeds_pot").await;
         assert!(w.wave.payouts().is_empty(), "{:?}", w.wave.payouts());
         assert_eq!(total_received(app, id, &stranger).await, "0");
-        assert_eq!(audited(app, id, &stranger, "passage.payout_recorded").await, 0);
+        assert_eq!(
+            audited(app, id, &stranger, "passage.payout_recorded").await,
+            0
+        );
         assert_eq!(audited(app, id, &stranger, "passage.payout_sent").await, 0);
     }
 );
@@ -314,7 +321,11 @@ dual_test_with!(
         let paid = act(&app, &list[1], "payout", &c.treasurer, cash(Some(5000))).await;
         assert_eq!(paid["payout_amount"], "5000", "{paid}");
         let resp = app
-            .post(&path(&list[2], "payout"), c.treasurer.token(), &cash(Some(1)))
+            .post(
+                &path(&list[2], "payout"),
+                c.treasurer.token(),
+                &cash(Some(1)),
+            )
             .await;
         assert_error(resp, StatusCode::CONFLICT, "payout_exceeds_pot").await;
     }
@@ -357,9 +368,16 @@ wave_test!(
         let code = code_in(&app.last_sms_to(other).await.expect("a code to that number"));
         // The code proves that number only, and a wrong code proves nothing.
         let confirm = |phone: &str, code: &str| json!({"phone": phone, "code": code});
-        for body in [confirm(other, &wrong_code(&code)), confirm("+221770009999", &code)] {
+        for body in [
+            confirm(other, &wrong_code(&code)),
+            confirm("+221770009999", &code),
+        ] {
             let resp = app
-                .post(&path(first, "payout-phone/confirm"), c.president.token(), &body)
+                .post(
+                    &path(first, "payout-phone/confirm"),
+                    c.president.token(),
+                    &body,
+                )
                 .await;
             assert_error(resp, StatusCode::BAD_REQUEST, "invalid_code").await;
         }
@@ -386,16 +404,28 @@ wave_test!(
         assert_error(resp, StatusCode::CONFLICT, "conflict").await;
         // Four eyes: not the requester, not a collector.
         let resp = app
-            .post(&path(first, "payout/approve"), c.treasurer.token(), &json!({}))
+            .post(
+                &path(first, "payout/approve"),
+                c.treasurer.token(),
+                &json!({}),
+            )
             .await;
         assert_error(resp, StatusCode::FORBIDDEN, "self_approval").await;
         let resp = app
-            .post(&path(first, "payout/approve"), c.collector.token(), &json!({}))
+            .post(
+                &path(first, "payout/approve"),
+                c.collector.token(),
+                &json!({}),
+            )
             .await;
         assert_error(resp, StatusCode::FORBIDDEN, "forbidden").await;
         let sent = assert_status(
-            app.post(&path(first, "payout/approve"), c.president.token(), &json!({}))
-                .await,
+            app.post(
+                &path(first, "payout/approve"),
+                c.president.token(),
+                &json!({}),
+            )
+            .await,
             StatusCode::OK,
         )
         .await;
@@ -404,7 +434,11 @@ wave_test!(
         assert_eq!(payouts.len(), 1, "{payouts:?}");
         assert!(payouts[0].party.ends_with("770009988"), "{payouts:?}");
         let resp = app
-            .post(&path(first, "payout/approve"), c.president.token(), &json!({}))
+            .post(
+                &path(first, "payout/approve"),
+                c.president.token(),
+                &json!({}),
+            )
             .await;
         assert_error(resp, StatusCode::CONFLICT, "conflict").await;
         let requests = assert_status(
@@ -444,8 +478,12 @@ dual_test_with!(
         .await;
         assert_eq!(listed[0]["payout_amount"], Value::Null, "nothing moved");
         assert_invalid(
-            app.post(&path(first, "payout/reject"), c.president.token(), &json!({}))
-                .await,
+            app.post(
+                &path(first, "payout/reject"),
+                c.president.token(),
+                &json!({}),
+            )
+            .await,
             "reason",
         )
         .await;
@@ -459,7 +497,11 @@ dual_test_with!(
         .await;
         assert_eq!(rejected["status"], "rejete", "{rejected}");
         let resp = app
-            .post(&path(first, "payout/approve"), c.treasurer.token(), &json!({}))
+            .post(
+                &path(first, "payout/approve"),
+                c.treasurer.token(),
+                &json!({}),
+            )
             .await;
         assert_error(resp, StatusCode::CONFLICT, "conflict").await;
         // Asked again, by the president this time: the tresorier approves.
@@ -468,7 +510,11 @@ dual_test_with!(
             .await;
         assert_status(resp, StatusCode::ACCEPTED).await;
         let resp = app
-            .post(&path(first, "payout/approve"), c.president.token(), &json!({}))
+            .post(
+                &path(first, "payout/approve"),
+                c.president.token(),
+                &json!({}),
+            )
             .await;
         assert_error(resp, StatusCode::FORBIDDEN, "self_approval").await;
         let paid = act(&app, first, "payout/approve", &c.treasurer, json!({})).await;
@@ -478,7 +524,11 @@ dual_test_with!(
             ("passage.payout_rejected", 1),
             ("passage.payout_recorded", 1),
         ] {
-            assert_eq!(audited(&app, c.id(), &c.president, action).await, count, "{action}");
+            assert_eq!(
+                audited(&app, c.id(), &c.president, action).await,
+                count,
+                "{action}"
+            );
         }
     }
 );
