@@ -107,9 +107,11 @@ async fn a_fresh_development_server_pays_through_its_sandbox() {
         "{html}"
     );
     let forged = json!({"status": "SUCCESS", "notif_token": "not-the-token", "txnid": "TX-1"});
-    let resp = server
-        .post("/api/v1/payments/callback/orange", None, &forged)
-        .await;
+    let forged_url = format!(
+        "/api/v1/payments/callback/orange?reference={}",
+        orange["id"].as_str().unwrap()
+    );
+    let resp = server.post(&forged_url, None, &forged).await;
     assert_error(resp, StatusCode::UNAUTHORIZED, "callback_rejected").await;
     assert_eq!(status_of(&server, &token, &orange).await, "en_cours");
     let refused = server
