@@ -76,6 +76,14 @@ pub enum ErrorCode {
     CallbackRejected,
     /// The provider confirmed another amount than the one stored.
     AmountMismatch,
+    /// A payout above what was collected and validated for its pot, minus what left it.
+    PayoutExceedsPot,
+    /// A beneficiary confirms more than was paid out to them.
+    ReceiptExceedsPayout,
+    /// A payout to a phone neither verified on the beneficiary's account nor confirmed by code.
+    PayoutPhoneUnverified,
+    /// A payout's second approval given by the manager who asked for it (four eyes).
+    SelfApproval,
     /// Anything unexpected; details only in the server log.
     InternalError,
 }
@@ -117,6 +125,10 @@ impl ErrorCode {
         ErrorCode::PayoutUnavailable,
         ErrorCode::CallbackRejected,
         ErrorCode::AmountMismatch,
+        ErrorCode::PayoutExceedsPot,
+        ErrorCode::ReceiptExceedsPayout,
+        ErrorCode::PayoutPhoneUnverified,
+        ErrorCode::SelfApproval,
         ErrorCode::InternalError,
     ];
 
@@ -157,6 +169,10 @@ impl ErrorCode {
             ErrorCode::PayoutUnavailable => "payout_unavailable",
             ErrorCode::CallbackRejected => "callback_rejected",
             ErrorCode::AmountMismatch => "amount_mismatch",
+            ErrorCode::PayoutExceedsPot => "payout_exceeds_pot",
+            ErrorCode::ReceiptExceedsPayout => "receipt_exceeds_payout",
+            ErrorCode::PayoutPhoneUnverified => "payout_phone_unverified",
+            ErrorCode::SelfApproval => "self_approval",
             ErrorCode::InternalError => "internal_error",
         }
     }
@@ -209,6 +225,17 @@ impl ErrorCode {
             ErrorCode::CallbackRejected => "Notification du fournisseur non authentifiée",
             ErrorCode::AmountMismatch => {
                 "Le montant confirmé par le fournisseur diffère du montant attendu"
+            }
+            ErrorCode::PayoutExceedsPot => {
+                "Versement refusé : il dépasse ce qui a été collecté et validé pour ce passage"
+            }
+            ErrorCode::ReceiptExceedsPayout => "Montant supérieur à ce qui a été versé",
+            ErrorCode::PayoutPhoneUnverified => {
+                "Ce numéro n'est pas vérifié pour recevoir le versement : confirmez-le par le \
+                 code envoyé par SMS"
+            }
+            ErrorCode::SelfApproval => {
+                "Un autre responsable que le demandeur doit approuver ce versement"
             }
             ErrorCode::InternalError => "Erreur interne du serveur",
         }

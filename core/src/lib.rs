@@ -41,8 +41,9 @@ pub use notification::{
     render,
 };
 pub use passage::{
-    Candidate, OrderError, OrderMethod, PassageStatus, PayoutMethod, PayoutRule, payout_order,
-    payout_rule, validate_manual_order,
+    ApprovalReason, Candidate, OrderError, OrderMethod, PassageStatus, PayoutMethod, PayoutRefusal,
+    PayoutRule, Pot, PotScope, approval_reasons, check_payout, check_receipt, payout_order,
+    payout_rule, pot_scope, validate_manual_order,
 };
 pub use password::{Password, PasswordError};
 pub use payment::{

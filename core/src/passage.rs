@@ -10,12 +10,17 @@
 //! ```
 
 pub mod order;
+pub mod pot;
 
 use crate::session::TransitionError;
 use crate::tontine::TontineType;
 use crate::wire::wire_enum;
 
 pub use order::{Candidate, OrderError, OrderMethod, payout_order, validate_manual_order};
+pub use pot::{
+    ApprovalReason, PayoutRefusal, Pot, PotScope, approval_reasons, check_payout, check_receipt,
+    pot_scope,
+};
 
 wire_enum! {
     /// Where a passage stands. New passages are `programme`.

@@ -49,6 +49,7 @@ pub fn router(state: AppState) -> Router {
         .merge(crate::sync::sync_router())
         .nest("/api/v1", api)
         .merge(docs::router())
+        .merge(crate::mobile_money::sandbox::router())
         .fallback(|| async { ApiError::not_found() })
         .layer(middleware::from_fn_with_state(state.clone(), metrics::track))
         .layer(middleware::map_response(bare_errors_as_json))

@@ -50,7 +50,13 @@ pub async fn run(cli: Cli, config: Config) -> anyhow::Result<()> {
             // The bound address: with PORT=0 the system chose the port.
             let addr = listener.local_addr()?;
             let engine = store.engine();
-            let state = AppState::new(Parts::from_config(config, store)?)?;
+            let mut parts = Parts::from_config(config, store)?;
+            if let Some(sandbox) =
+                crate::mobile_money::sandbox::Sandbox::start(&parts.config, addr).await?
+            {
+                parts.mobile_money = sandbox.install(parts.mobile_money, &parts.config)?;
+            }
+            let state = AppState::new(parts)?;
             tracing::info!(%addr, database = engine.as_str(), "Kobiri listening");
             crate::serve(listener, state, crate::shutdown_signal()).await?;
             tracing::info!("server stopped");

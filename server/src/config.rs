@@ -130,10 +130,68 @@ pub struct Config {
     /// Mobile-money providers (see `mobile_money::config` for the variables).
     pub mobile_money: crate::mobile_money::MobileMoneyConfig,
     /// The address providers reach this server at: callback URLs are
-    /// `{public_base_url}/api/v1/payments/callback/{segment}`.
+    /// `{public_base_url}/api/v1/payments/callback/{segment}`. Default
+    /// `http://localhost:{PORT}`.
     pub public_base_url: String,
     /// A mobile-money payment or payout still unconfirmed after this long fails.
     pub mobile_money_timeout: Duration,
+    /// Payouts above this amount wait for a second manager (`PAYOUT_APPROVAL_THRESHOLD`).
+    pub payout_approval_threshold: PayoutThreshold,
+}
+
+/// `PAYOUT_APPROVAL_THRESHOLD`: comma-separated entries, each `<amount>` (every currency) or
+/// `<CUR>:<amount>` (that currency, overriding the bare entry); `off` for no threshold.
+/// Default `500000`: above 500,000 units of the tontine's currency a payout needs a second
+/// manager.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct PayoutThreshold {
+    default: Option<rust_decimal::Decimal>,
+    per_currency: Vec<(String, rust_decimal::Decimal)>,
+}
+
+impl PayoutThreshold {
+    /// The threshold for a tontine in `currency` (`None`: no threshold).
+    pub fn for_currency(&self, currency: kobiri_core::Currency) -> Option<kobiri_core::Amount> {
+        let code = currency.to_string();
+        let value = self
+            .per_currency
+            .iter()
+            .find(|(c, _)| *c == code)
+            .map(|(_, v)| *v)
+            .or(self.default)?;
+        kobiri_core::Amount::new(value, currency).ok()
+    }
+}
+
+impl FromStr for PayoutThreshold {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let mut threshold = PayoutThreshold::default();
+        if s.trim().eq_ignore_ascii_case("off") {
+            return Ok(threshold);
+        }
+        for entry in s.split(',').map(str::trim).filter(|e| !e.is_empty()) {
+            let amount = |raw: &str| {
+                raw.trim()
+                    .parse::<rust_decimal::Decimal>()
+                    .ok()
+                    .filter(|d| !d.is_sign_negative())
+                    .ok_or_else(|| format!("{raw:?} is not a non-negative amount"))
+            };
+            match entry.split_once(':') {
+                Some((currency, raw)) => {
+                    let currency =
+                        kobiri_core::Currency::parse(currency.trim()).map_err(|e| e.to_string())?;
+                    threshold
+                        .per_currency
+                        .push((currency.to_string(), amount(raw)?));
+                }
+                None => threshold.default = Some(amount(entry)?),
+            }
+        }
+        Ok(threshold)
+    }
 }
 
 /// Reads variables from a map, so tests can build a configuration without touching the
@@ -253,10 +311,26 @@ impl Config {
                 v.get(name).map(str::to_owned)
             })?,
             public_base_url: v
-                .string("PUBLIC_BASE_URL", "http://localhost:8000")
+                .get("PUBLIC_BASE_URL")
+                .map_or_else(
+                    || {
+                        format!(
+                            "http://localhost:{}",
+                            v.get("PORT").unwrap_or("8000").trim()
+                        )
+                    },
+                    str::to_owned,
+                )
                 .trim_end_matches('/')
                 .to_owned(),
             mobile_money_timeout: minutes(v.parse("MOBILE_MONEY_PAYMENT_TIMEOUT_MINUTES", 30)?),
+            payout_approval_threshold: v.parse(
+                "PAYOUT_APPROVAL_THRESHOLD",
+                PayoutThreshold {
+                    default: Some(rust_decimal::Decimal::from(500_000)),
+                    per_currency: Vec::new(),
+                },
+            )?,
         })
     }
 
@@ -335,6 +409,23 @@ mod tests {
         let smtp = config.smtp.unwrap();
         assert_eq!(smtp.port, 2525);
         assert_eq!(smtp.security, SmtpSecurity::StartTls);
+    }
+
+    #[test]
+    fn the_payout_approval_threshold_is_per_currency_with_a_default() {
+        use kobiri_core::Currency;
+        let config = Config::from_vars(vars(&[])).unwrap();
+        let xof = Currency::parse("XOF").unwrap();
+        let eur = Currency::parse("EUR").unwrap();
+        let t = config.payout_approval_threshold;
+        assert_eq!(t.for_currency(xof).unwrap().to_wire_string(), "500000");
+        let t: PayoutThreshold = "100000, EUR:750".parse().unwrap();
+        assert_eq!(t.for_currency(xof).unwrap().to_wire_string(), "100000");
+        assert_eq!(t.for_currency(eur).unwrap().to_wire_string(), "750.00");
+        let off: PayoutThreshold = "off".parse().unwrap();
+        assert!(off.for_currency(xof).is_none());
+        assert!("EUR:-1".parse::<PayoutThreshold>().is_err());
+        assert!(Config::from_vars(vars(&[("PAYOUT_APPROVAL_THRESHOLD", "lots")])).is_err());
     }
 
     #[test]

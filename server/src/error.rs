@@ -148,7 +148,9 @@ pub fn status_of(code: ErrorCode) -> StatusCode {
         C::ProviderNotConfigured | C::PayoutUnavailable => StatusCode::BAD_REQUEST,
         C::ProviderUnavailable | C::ProviderRejected => StatusCode::BAD_GATEWAY,
         C::CallbackRejected => StatusCode::UNAUTHORIZED,
-        C::AmountMismatch => StatusCode::CONFLICT,
+        C::AmountMismatch | C::PayoutExceedsPot | C::ReceiptExceedsPayout => StatusCode::CONFLICT,
+        C::PayoutPhoneUnverified => StatusCode::UNPROCESSABLE_ENTITY,
+        C::SelfApproval => StatusCode::FORBIDDEN,
         C::InternalError => StatusCode::INTERNAL_SERVER_ERROR,
     }
 }

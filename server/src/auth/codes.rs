@@ -36,7 +36,9 @@ impl CodeService {
         }
     }
 
-    fn hash(&self, user: UserId, purpose: CodePurpose, code: &str) -> TokenHash {
+    /// The stored hash of `code`. A code `bound` to a subject (a payout phone) hashes it too,
+    /// so it proves that subject only.
+    fn hash(&self, user: UserId, purpose: CodePurpose, bound: &str, code: &str) -> TokenHash {
         // A key of any length is accepted by HMAC; this cannot fail.
         let mut mac = match Hmac::<Sha256>::new_from_slice(&self.key) {
             Ok(mac) => mac,
@@ -44,6 +46,11 @@ impl CodeService {
         };
         mac.update(purpose.as_str().as_bytes());
         mac.update(user.as_uuid().as_bytes());
+        if !bound.is_empty() {
+            mac.update(b"\0");
+            mac.update(bound.as_bytes());
+            mac.update(b"\0");
+        }
         mac.update(code.as_bytes());
         TokenHash(mac.finalize().into_bytes().into())
     }
@@ -58,13 +65,27 @@ impl CodeService {
         to: &CodeRecipient,
         now: Timestamp,
     ) -> Result<(), ApiError> {
+        self.issue_bound(store, user, purpose, "", to, now).await
+    }
+
+    /// Like [`CodeService::issue`], for a code that proves `bound` (e.g. the phone it is sent
+    /// to) and nothing else: it redeems only with the same `bound`.
+    pub async fn issue_bound(
+        &self,
+        store: &dyn Store,
+        user: UserId,
+        purpose: CodePurpose,
+        bound: &str,
+        to: &CodeRecipient,
+        now: Timestamp,
+    ) -> Result<(), ApiError> {
         let code = format!("{:06}", rand::rng().random_range(0..1_000_000u32));
         let id = kobiri_core::new_uuid();
         let record = NewCode {
             id,
             user_id: user,
             purpose,
-            hash: self.hash(user, purpose, &code),
+            hash: self.hash(user, purpose, bound, &code),
             expires_at: now + CODE_TTL,
             created_at: now,
             message: codes::message(purpose, &code, id, to),
@@ -83,11 +104,24 @@ impl CodeService {
         code: &str,
         now: Timestamp,
     ) -> Result<(), ApiError> {
+        self.redeem_bound(store, user, purpose, "", code, now).await
+    }
+
+    /// Like [`CodeService::redeem`], for a code issued with [`CodeService::issue_bound`].
+    pub async fn redeem_bound(
+        &self,
+        store: &dyn Store,
+        user: UserId,
+        purpose: CodePurpose,
+        bound: &str,
+        code: &str,
+        now: Timestamp,
+    ) -> Result<(), ApiError> {
         let Some(live) = store.latest_code(user, purpose).await? else {
             return Err(ApiError::new(ErrorCode::InvalidCode));
         };
         check_live(&live, now)?;
-        let given = self.hash(user, purpose, code.trim());
+        let given = self.hash(user, purpose, bound, code.trim());
         if !crate::secret::constant_time_eq(&given.0, &live.hash.0) {
             let attempts = store.record_failed_attempt(live.id).await?;
             return Err(if attempts >= MAX_ATTEMPTS {
@@ -122,14 +156,25 @@ mod tests {
     fn hashes_depend_on_user_purpose_and_code() {
         let codes = CodeService::new("secret");
         let user = UserId::new();
-        let a = codes.hash(user, CodePurpose::PasswordReset, "123456");
-        assert_eq!(a, codes.hash(user, CodePurpose::PasswordReset, "123456"));
-        assert_ne!(a, codes.hash(user, CodePurpose::VerifyEmail, "123456"));
+        let a = codes.hash(user, CodePurpose::PasswordReset, "", "123456");
+        assert_eq!(
+            a,
+            codes.hash(user, CodePurpose::PasswordReset, "", "123456")
+        );
+        assert_ne!(a, codes.hash(user, CodePurpose::VerifyEmail, "", "123456"));
         assert_ne!(
             a,
-            codes.hash(UserId::new(), CodePurpose::PasswordReset, "123456")
+            codes.hash(UserId::new(), CodePurpose::PasswordReset, "", "123456")
         );
-        assert_ne!(a, codes.hash(user, CodePurpose::PasswordReset, "123457"));
+        assert_ne!(
+            a,
+            codes.hash(user, CodePurpose::PasswordReset, "", "123457")
+        );
+        let phone = codes.hash(user, CodePurpose::PayoutPhone, "+221770001122", "123456");
+        assert_ne!(
+            phone,
+            codes.hash(user, CodePurpose::PayoutPhone, "+221770009988", "123456")
+        );
     }
 
     #[test]

@@ -25,6 +25,7 @@ mod orange;
 pub mod payout;
 pub mod poll;
 mod registry;
+pub mod sandbox;
 pub mod settle;
 pub mod standin;
 mod wave;

@@ -4,18 +4,18 @@
 //! request answers 409 and never pays twice. The passage completes when the provider confirms
 //! (at once, or later through the poller).
 
-use kobiri_core::{Amount, Event, PaymentStatus, Phone};
+use kobiri_core::{Event, PaymentStatus, Phone};
 
 use super::{
     Method, PayoutRef, PayoutRequest, Provider, ProviderError, Status, handlers::provider_error,
 };
 use crate::{
     error::{ApiError, ApiResult},
-    passages::{notify_beneficiary, passage_audit},
+    passages::{notify_beneficiary, passage_audit, payout::PayoutOrder},
     state::AppState,
     store::{
-        AuditSource, MobilePayout, NewAudit, Passage, PayoutReservation, PayoutSettlement,
-        StoreResult, User,
+        AuditSource, MobilePayout, NewAudit, Passage, PassageWrite, PayoutReservation,
+        PayoutSettlement, StoreResult, User,
     },
 };
 
@@ -35,16 +35,17 @@ fn label(method: Method) -> &'static str {
     }
 }
 
-/// Sends the pot of `passage` (already checked `en_cours`, unpaid, caller allowed) to the
-/// beneficiary's wallet (`phone`, else the beneficiary's own number).
+/// Sends `order` (already checked: `en_cours`, unpaid, caller allowed, wallet proven,
+/// approved where needed) out of `passage`'s pot to the wallet `order.phone`. The pot is
+/// checked again in the transaction that reserves the idempotency key.
 pub async fn send(
     state: &AppState,
     caller: &User,
     passage: &Passage,
     method: Method,
-    phone: Option<String>,
-    amount: Amount,
+    order: &PayoutOrder,
 ) -> ApiResult<Passage> {
+    let amount = order.amount;
     let provider = state.mobile_money.provider_for(method);
     state
         .mobile_money
@@ -58,14 +59,18 @@ pub async fn send(
             )),
         );
     }
-    let phone = Phone::parse(phone.as_deref().unwrap_or(&passage.member_phone))
-        .map_err(|e| ApiError::field("payout_phone", e))?;
+    let phone = match &order.phone {
+        Some(phone) => phone.clone(),
+        None => Phone::parse(&passage.member_phone).map_err(|_| ApiError::internal())?,
+    };
     let key = kobiri_core::new_uuid();
     let now = state.now();
     let after = serde_json::json!({
         "payout_method": method.as_str(), "payout_provider": provider.as_str(),
         "payout_key": key, "payout_amount": amount.to_wire_string(),
         "payout_status": PaymentStatus::EnCours,
+        "approval_request": order.approval.map(|a| a.request),
+        "approved_by": order.approval.map(|a| a.by),
     });
     let reservation = PayoutReservation {
         passage: passage.id,
@@ -75,12 +80,18 @@ pub async fn send(
         method: passage_method(method),
         phone: phone.as_str().to_owned(),
         amount,
+        pot: order.pot,
+        approval: order.approval,
         audit: passage_audit(state, caller, passage, "passage.payout_sent", after),
         now,
     };
-    if !state.store().reserve_payout(&reservation).await? {
-        return Err(ApiError::new(kobiri_core::ErrorCode::Conflict)
-            .with_detail("Un versement est déjà en cours ou enregistré pour ce passage"));
+    match state.store().reserve_payout(&reservation).await? {
+        PassageWrite::Done => {}
+        PassageWrite::Changed => {
+            return Err(ApiError::new(kobiri_core::ErrorCode::Conflict)
+                .with_detail("Un versement est déjà en cours ou enregistré pour ce passage"));
+        }
+        PassageWrite::Refused(refusal) => return Err(crate::passages::payout::exceeds(refusal)),
     }
     let payout = state
         .store()

@@ -6,6 +6,7 @@ use std::fmt;
 use std::sync::Arc;
 
 use super::config::MobileMoneyConfig;
+use super::sandbox::Sandbox;
 use super::{
     CallbackRoute, CinetPay, Method, MobileMoneyAdapter, Mtn, Orange, Provider, ProviderError, Wave,
 };
@@ -16,6 +17,8 @@ pub struct Registry {
     adapters: HashMap<Provider, Arc<dyn MobileMoneyAdapter>>,
     free_money: Provider,
     moov_money: Provider,
+    /// The development sandbox serving the providers without credentials, if any.
+    sandbox: Option<Arc<Sandbox>>,
 }
 
 impl fmt::Debug for Registry {
@@ -26,6 +29,7 @@ impl fmt::Debug for Registry {
             .field("configured", &configured)
             .field("free_money", &self.free_money)
             .field("moov_money", &self.moov_money)
+            .field("sandbox", &self.sandbox)
             .finish()
     }
 }
@@ -56,6 +60,7 @@ impl Registry {
             adapters: HashMap::new(),
             free_money,
             moov_money,
+            sandbox: None,
         }
     }
 
@@ -106,6 +111,22 @@ impl Registry {
 }
 
 impl Registry {
+    /// Marks the providers `sandbox` serves (see [`Sandbox::install`]).
+    pub fn with_sandbox(mut self, sandbox: Arc<Sandbox>) -> Self {
+        self.sandbox = Some(sandbox);
+        self
+    }
+
+    /// The development sandbox, if this server runs one.
+    pub fn sandbox(&self) -> Option<Arc<Sandbox>> {
+        self.sandbox.clone()
+    }
+
+    /// The sandbox page of payment `id` when `provider` is sandboxed: the `payment_url`.
+    pub fn sandbox_page(&self, provider: Provider, id: kobiri_core::PaymentId) -> Option<String> {
+        self.sandbox.as_ref()?.page_url(provider, id)
+    }
+
     /// The adapter of `provider`, when configured (the poller asks by stored provider).
     pub fn for_provider(&self, provider: Provider) -> Option<Arc<dyn MobileMoneyAdapter>> {
         self.adapters.get(&provider).cloned()

@@ -78,7 +78,10 @@ pub async fn start(state: &AppState, mp: &MobilePayment) -> Result<Started, Conf
         .for_provider(mp.provider)
         .ok_or(ProviderError::NotConfigured(method))?;
     let request = payment_request(state, &mp.payment, method)?;
-    let started = adapter.start_payment(&request).await?;
+    let mut started = adapter.start_payment(&request).await?;
+    if let Some(page) = state.mobile_money.sandbox_page(mp.provider, mp.payment.id) {
+        started.payment_url = Some(page);
+    }
     state
         .store()
         .record_payment_start(&PaymentStart {

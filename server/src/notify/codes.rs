@@ -126,6 +126,7 @@ async fn render_and_send(
             let template = match code.purpose {
                 CodePurpose::PasswordReset => templates::reset_sms,
                 CodePurpose::VerifyPhone => templates::verify_sms,
+                CodePurpose::PayoutPhone => templates::payout_phone_sms,
                 CodePurpose::VerifyEmail => return Err(unfit()),
             };
             senders.sms.send(template(phone_of(to)?, app, value)).await
@@ -134,7 +135,7 @@ async fn render_and_send(
             let template = match code.purpose {
                 CodePurpose::PasswordReset => templates::reset_email,
                 CodePurpose::VerifyEmail => templates::verify_email,
-                CodePurpose::VerifyPhone => return Err(unfit()),
+                CodePurpose::VerifyPhone | CodePurpose::PayoutPhone => return Err(unfit()),
             };
             senders
                 .mailer
@@ -156,6 +157,7 @@ mod tests {
             CodePurpose::PasswordReset,
             CodePurpose::VerifyEmail,
             CodePurpose::VerifyPhone,
+            CodePurpose::PayoutPhone,
         ] {
             assert_eq!(
                 serde_json::to_value(purpose).unwrap(),

@@ -64,6 +64,16 @@ pub fn verify_sms(to: Phone, app: &str, code: &str) -> SmsMessage {
     }
 }
 
+/// A code that proves the beneficiary holds the phone a pot is to be paid to.
+pub fn payout_phone_sms(to: Phone, app: &str, code: &str) -> SmsMessage {
+    SmsMessage {
+        to,
+        text: format!(
+            "{app}: code {code} pour recevoir le versement de la tontine sur ce numero (15 min)."
+        ),
+    }
+}
+
 /// A minimal HTML page: the title as a heading, each paragraph of `text` escaped.
 fn html_page(title: &str, text: &str) -> String {
     let paragraphs: String = text
@@ -115,7 +125,8 @@ mod tests {
         let phone = Phone::parse("+221771234567").unwrap();
         for sms in [
             reset_sms(phone.clone(), "Kobiri", "123456"),
-            verify_sms(phone, "Kobiri", "123456"),
+            verify_sms(phone.clone(), "Kobiri", "123456"),
+            payout_phone_sms(phone, "Kobiri", "123456"),
         ] {
             one_gsm7_segment(&sms.text);
             assert!(sms.text.contains("123456"));

@@ -214,16 +214,87 @@ impl ReorderRequest {
 pub struct PayoutRequest {
     #[schema(value_type = String, example = "orange_money")]
     pub payout_method: PayoutMethod,
+    /// Mobile money only: the wallet, by default the beneficiary's own number. It must be
+    /// verified on their account or confirmed by code (`/payout-phone`); another number than
+    /// their own needs a second manager's approval. Ignored for `especes` and `virement`.
     pub payout_phone: Option<String>,
     pub payout_reference: Option<String>,
-    /// Defaults to the passage's `expected_amount`.
+    /// Defaults to the passage's `expected_amount`; never more than what its pot holds.
     pub amount: Option<MoneyInput>,
+}
+
+/// A payout waiting for (or decided by) a second manager.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct PayoutRequestResponse {
+    pub id: uuid::Uuid,
+    pub passage_id: uuid::Uuid,
+    /// `en_attente`, `approuve` or `rejete`.
+    pub status: String,
+    pub payout_method: String,
+    pub payout_phone: Option<String>,
+    pub payout_reference: Option<String>,
+    pub amount: String,
+    /// Why it needs approval: `autre_numero`, `au_dessus_du_seuil`.
+    pub reasons: Vec<String>,
+    pub requested_by_id: uuid::Uuid,
+    pub requested_at: DateTime<Utc>,
+    pub decided_by_id: Option<uuid::Uuid>,
+    pub decided_at: Option<DateTime<Utc>>,
+    pub rejection_reason: Option<String>,
+}
+
+impl From<crate::store::PayoutRequest> for PayoutRequestResponse {
+    fn from(r: crate::store::PayoutRequest) -> Self {
+        Self {
+            id: r.id,
+            passage_id: r.passage_id.as_uuid(),
+            status: r.status.as_str().to_owned(),
+            payout_method: r.method.as_str().to_owned(),
+            payout_phone: r.phone,
+            payout_reference: r.reference,
+            amount: r.amount.to_wire_string(),
+            reasons: r.reasons.iter().map(|x| x.as_str().to_owned()).collect(),
+            requested_by_id: r.requested_by.as_uuid(),
+            requested_at: r.requested_at,
+            decided_by_id: r.decided_by.map(|u| u.as_uuid()),
+            decided_at: r.decided_at,
+            rejection_reason: r.rejection_reason,
+        }
+    }
+}
+
+#[derive(Debug, Default, Deserialize, ToSchema)]
+#[schema(example = json!({"reason": "Ce numéro n'est pas celui de la bénéficiaire"}))]
+pub struct RejectPayoutRequest {
+    /// Required, not blank.
+    pub reason: Option<String>,
+}
+
+impl RejectPayoutRequest {
+    pub fn reason(&self) -> Result<String, ApiError> {
+        required_reason(self.reason.as_deref())
+    }
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[schema(example = json!({"phone": "+221770009988"}))]
+pub struct PayoutPhoneRequest {
+    /// The number the beneficiary wants the pot on.
+    pub phone: String,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[schema(example = json!({"phone": "+221770009988", "code": "123456"}))]
+pub struct PayoutPhoneConfirmRequest {
+    pub phone: String,
+    /// The 6-digit code that number received.
+    pub code: String,
 }
 
 /// A payout, parsed.
 #[derive(Debug)]
 pub struct PayoutDraft {
-    pub phone: Option<String>,
+    pub phone: Option<Phone>,
     pub reference: Option<String>,
     pub amount: Amount,
 }
@@ -240,8 +311,7 @@ impl PayoutRequest {
             .payout_phone
             .as_deref()
             .filter(|p| !p.trim().is_empty())
-            .and_then(|p| e.check("payout_phone", Phone::parse(p)))
-            .map(|p| p.as_str().to_owned());
+            .and_then(|p| e.check("payout_phone", Phone::parse(p)));
         let reference = optional_text(&mut e, "payout_reference", self.payout_reference.as_deref());
         let amount = match &self.amount {
             None => Some(expected),
@@ -296,10 +366,15 @@ pub struct PostponeRequest {
 
 impl PostponeRequest {
     pub fn reason(&self) -> Result<String, ApiError> {
-        match self.reason.as_deref().map(|r| bounded_text(r, TEXT_MAX)) {
-            Some(Ok(Some(reason))) => Ok(reason),
-            Some(Err(err)) => Err(ApiError::field("reason", err)),
-            Some(Ok(None)) | None => Err(ApiError::field("reason", "champ obligatoire")),
-        }
+        required_reason(self.reason.as_deref())
+    }
+}
+
+/// A required, non-blank `reason`.
+fn required_reason(reason: Option<&str>) -> Result<String, ApiError> {
+    match reason.map(|r| bounded_text(r, TEXT_MAX)) {
+        Some(Ok(Some(reason))) => Ok(reason),
+        Some(Err(err)) => Err(ApiError::field("reason", err)),
+        Some(Ok(None)) | None => Err(ApiError::field("reason", "champ obligatoire")),
     }
 }

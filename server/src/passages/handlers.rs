@@ -10,8 +10,8 @@ use kobiri_core::{
 use super::{
     changed_meanwhile,
     dto::{
-        ConfirmRequest, GenerateRequest, PassageOrderResponse, PassageResponse, PayoutRequest,
-        PostponeRequest, ReorderRequest, ScheduleResponse,
+        ConfirmRequest, GenerateRequest, PassageOrderResponse, PassageResponse, PostponeRequest,
+        ReorderRequest, ScheduleResponse,
     },
     load_passage, notify_beneficiary, passage_audit, refused, store_order,
 };
@@ -20,7 +20,7 @@ use crate::{
     error::{ApiError, ApiResult, ErrorBody},
     extract::{AppJson, PathId},
     state::AppState,
-    store::{Member, NewAudit, Passage, PassageChange, PassageEdit, User},
+    store::{Member, NewAudit, Passage, PassageChange, PassageEdit, PassageWrite, User},
     tontines::TontineAccess,
 };
 
@@ -183,8 +183,10 @@ pub async fn schedule(
 
 /// Applies `change` and answers with the passage as it now is.
 async fn apply(state: &AppState, change: PassageChange) -> ApiResult<Json<PassageResponse>> {
-    if !state.store().change_passage(&change).await? {
-        return Err(changed_meanwhile());
+    match state.store().change_passage(&change).await? {
+        PassageWrite::Done => {}
+        PassageWrite::Changed => return Err(changed_meanwhile()),
+        PassageWrite::Refused(refusal) => return Err(super::payout::exceeds(refusal)),
     }
     let passage = state
         .store()
@@ -250,75 +252,17 @@ pub async fn start(
     apply(&state, change).await
 }
 
-/// Record the payout (president, tresorier or admin), once, while `en_cours`. `amount`
-/// defaults to the expected pot.
-#[utoipa::path(post, path = "/api/v1/passages/{id}/payout", tag = "passages",
-    security(("bearer" = [])), params(("id" = uuid::Uuid, Path)), request_body = PayoutRequest,
-    responses(
-        (status = 200, description = "Payout recorded", body = PassageResponse),
-        (status = 400, description = "Not en_cours", body = ErrorBody),
-        (status = 403, description = "Not a manager", body = ErrorBody),
-        (status = 409, description = "Payout already recorded", body = ErrorBody),
-        (status = 422, description = "Invalid field", body = ErrorBody)))]
-pub async fn payout(
-    State(state): State<AppState>,
-    AuthUser(caller): AuthUser,
-    PathId(id): PathId,
-    AppJson(body): AppJson<PayoutRequest>,
-) -> ApiResult<Json<PassageResponse>> {
-    let (passage, access) = load_passage(&state, &caller, id).await?;
-    access.require(Action::RecordPayout)?;
-    if passage.is_paid() {
-        return Err(ApiError::new(ErrorCode::Conflict)
-            .with_detail("Le versement de ce passage est déjà enregistré"));
-    }
-    let to = passage.status.record_payout().map_err(refused)?;
-    let draft = body.draft(passage.expected_amount)?;
-    // Mobile money without an operator reference, on a server where the method's provider is
-    // configured: Kobiri sends the pot itself. With a reference (a transfer made by hand), or
-    // without the provider, the payout is recorded as declared.
-    if let Ok(method) = crate::mobile_money::Method::try_from(body.payout_method)
-        && draft.reference.is_none()
-        && state.mobile_money.for_method(method).is_ok()
-    {
-        let sent = crate::mobile_money::payout::send(
-            &state,
-            &caller,
-            &passage,
-            method,
-            draft.phone,
-            draft.amount,
-        )
-        .await?;
-        return Ok(Json(PassageResponse::new(sent, state.now().date_naive())));
-    }
-    let date = state.now().date_naive();
-    let after = serde_json::json!({
-        "status": to.as_str(),
-        "payout_method": body.payout_method.as_str(),
-        "payout_amount": draft.amount.to_wire_string(),
-        "payout_reference": draft.reference,
-        "actual_date": date,
-    });
-    let audit = passage_audit(&state, &caller, &passage, "passage.payout_recorded", after);
-    let edit = PassageEdit::Payout {
-        method: body.payout_method,
-        phone: draft.phone,
-        reference: draft.reference,
-        amount: draft.amount,
-        date,
-    };
-    apply(&state, change(&state, &passage, to, edit, audit)).await
-}
-
-/// The beneficiary confirms receiving the pot: `en_cours` → `complete`. The amount is added
-/// to their `total_received`, and they get a `paiement_recu` notification.
+/// The beneficiary confirms receiving the pot: `en_cours` → `complete`. The amount (at most
+/// the recorded payout, or without one at most what remains in the pot: 409) is added to
+/// their `total_received`, and they get a `paiement_recu` notification.
 #[utoipa::path(post, path = "/api/v1/passages/{id}/confirm", tag = "passages",
     security(("bearer" = [])), params(("id" = uuid::Uuid, Path)), request_body = ConfirmRequest,
     responses(
         (status = 200, description = "Confirmed", body = PassageResponse),
         (status = 400, description = "Not en_cours", body = ErrorBody),
         (status = 403, description = "Not the beneficiary", body = ErrorBody),
+        (status = 409, description = "More than was paid out (receipt_exceeds_payout) or than \
+            the pot holds (payout_exceeds_pot)", body = ErrorBody),
         (status = 422, description = "Invalid amount", body = ErrorBody)))]
 pub async fn confirm(
     State(state): State<AppState>,
@@ -350,6 +294,7 @@ pub async fn confirm(
         amount_received: amount,
         notes,
         date,
+        pot: super::payout::pot_of(&state, &access.tontine, &passage).await?,
     };
     let mut change = change(&state, &passage, to, edit, audit);
     change

@@ -19,9 +19,12 @@
 //!   N when it exists. Each member then gets back their N contributions, the same figure.
 //! - A payout can be recorded once (a second one is a 409), only `en_cours`; a passage whose
 //!   payout was recorded cannot be postponed (400). Recording the payout sets `payout_amount`,
-//!   `paid_at` and `actual_date`.
-//! - Only the beneficiary confirms (others 403, outsiders 404), with a positive amount; the
-//!   amount is added to the member's `total_received` in the same transaction.
+//!   `paid_at` and `actual_date`. It is bounded by the passage's pot, goes only to a proven
+//!   wallet, and waits for a second manager to another number or above the threshold (see
+//!   [`payout`]).
+//! - Only the beneficiary confirms (others 403, outsiders 404), with a positive amount at most
+//!   the recorded payout (or, with none, what remains in the pot); the amount is added to the
+//!   member's `total_received` in the same transaction.
 //! - Starting a passage tells the beneficiary (`tour_passage`, in-app); confirming sends them
 //!   `paiement_recu`. Every write leaves an audit entry in its transaction.
 //! - `is_pending`: `programme`, `en_cours` or `reporte`; `is_overdue`: pending and dated
@@ -30,6 +33,7 @@
 
 pub mod dto;
 pub mod handlers;
+pub mod payout;
 
 use axum::{
     Router,
@@ -63,7 +67,18 @@ pub fn router() -> Router<AppState> {
             get(handlers::schedule),
         )
         .route("/passages/{id}/start", post(handlers::start))
-        .route("/passages/{id}/payout", post(handlers::payout))
+        .route("/passages/{id}/payout", post(payout::payout))
+        .route("/passages/{id}/payout/approve", post(payout::approve))
+        .route("/passages/{id}/payout/reject", post(payout::reject))
+        .route("/passages/{id}/payout-requests", get(payout::requests))
+        .route(
+            "/passages/{id}/payout-phone",
+            post(payout::request_phone_code),
+        )
+        .route(
+            "/passages/{id}/payout-phone/confirm",
+            post(payout::confirm_phone),
+        )
         .route("/passages/{id}/confirm", post(handlers::confirm))
         .route("/passages/{id}/postpone", post(handlers::postpone))
 }

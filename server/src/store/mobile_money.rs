@@ -84,6 +84,10 @@ pub struct PayoutReservation {
     pub method: PayoutMethod,
     pub phone: String,
     pub amount: Amount,
+    /// The pot the payout comes out of: refused unless `amount` fits in what remains of it.
+    pub pot: Option<kobiri_core::PotScope>,
+    /// A second manager's approval, marked given in the same transaction.
+    pub approval: Option<super::Approval>,
     pub audit: NewAudit,
     pub now: Timestamp,
 }
@@ -229,7 +233,7 @@ pub(super) struct MobileMoneyQueries {
     /// Binds: id, next poll.
     pub reschedule: &'static str,
     /// Binds: passage, key, provider, method, phone, amount, now, en_cours ($8), the failed
-    /// payout status ($9). Only while no payout is recorded or live.
+    /// payout status ($9), the pot's session ($10). Only while no payout is recorded or live.
     pub reserve_payout: &'static str,
     /// Binds: key.
     pub payout_by_key: &'static str,
@@ -270,7 +274,8 @@ pub(super) const SHARED: MobileMoneyQueries = MobileMoneyQueries {
         WHERE id = $1",
     reserve_payout: "UPDATE passages SET payout_key = $2, payout_provider = $3, \
         payout_method = $4, payout_phone = $5, payout_amount = $6, payout_status = $8, \
-        payout_reference = NULL, payout_failure = NULL, updated_at = $7 \
+        payout_reference = NULL, payout_failure = NULL, updated_at = $7, \
+        session_id = COALESCE(session_id, $10) \
         WHERE id = $1 AND status = $8 AND paid_at IS NULL \
         AND (payout_key IS NULL OR payout_status = $9)",
     payout_by_key: concat!(payout_select!(), "WHERE p.payout_key = $1"),
@@ -296,7 +301,7 @@ pub(super) const POSTGRES: MobileMoneyQueries = MobileMoneyQueries {
 /// Implements `MobileMoneyStore` for an engine's store, given its payment, mobile-money,
 /// passage, audit and notification queries.
 macro_rules! impl_mobile_money_store {
-    ($store:ty, $pq:expr, $mq:expr, $passq:expr, $aq:expr, $nq:expr) => {
+    ($store:ty, $pq:expr, $mq:expr, $passq:expr, $aq:expr, $nq:expr, $poq:expr) => {
         #[async_trait::async_trait]
         impl $crate::store::MobileMoneyStore for $store {
             async fn insert_mobile_payment(
@@ -442,7 +447,8 @@ macro_rules! impl_mobile_money_store {
             async fn reserve_payout(
                 &self,
                 r: &$crate::store::PayoutReservation,
-            ) -> $crate::store::StoreResult<bool> {
+            ) -> $crate::store::StoreResult<$crate::store::PassageWrite> {
+                use $crate::store::PassageWrite as W;
                 let mut tx = self.writer().begin().await?;
                 let locked: Option<uuid::Uuid> = sqlx::query_scalar($passq.lock_tontine)
                     .bind(r.tontine_id.as_uuid())
@@ -450,6 +456,20 @@ macro_rules! impl_mobile_money_store {
                     .await?;
                 if locked.is_none() {
                     return Err($crate::store::StoreError::NotFound);
+                }
+                let pot = $crate::store::payouts::read_pot!(
+                    tx,
+                    $poq,
+                    r.tontine_id,
+                    r.pot,
+                    r.passage,
+                    r.amount.currency()
+                );
+                if let Err(refusal) = kobiri_core::check_payout(r.amount, &pot) {
+                    return Ok(W::Refused(refusal));
+                }
+                if !$crate::store::payouts::apply_approval!(tx, $poq, r.approval, r.now) {
+                    return Ok(W::Changed);
                 }
                 let done = sqlx::query($mq.reserve_payout)
                     .bind(r.passage.as_uuid())
@@ -461,10 +481,11 @@ macro_rules! impl_mobile_money_store {
                     .bind(r.now)
                     .bind(kobiri_core::PassageStatus::EnCours.as_str())
                     .bind(kobiri_core::PaymentStatus::Echoue.as_str())
+                    .bind($crate::store::payouts::pot_session(r.pot))
                     .execute(&mut *tx)
                     .await?;
                 if done.rows_affected() == 0 {
-                    return Ok(false);
+                    return Ok(W::Changed);
                 }
                 sqlx::query($mq.insert_poll)
                     .bind(r.key)
@@ -476,7 +497,7 @@ macro_rules! impl_mobile_money_store {
                     .await?;
                 $crate::store::audit::insert_audit!(&mut *tx, $aq, r.audit);
                 tx.commit().await?;
-                Ok(true)
+                Ok(W::Done)
             }
 
             async fn mobile_payout(

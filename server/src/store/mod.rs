@@ -39,6 +39,7 @@ pub mod notifications;
 mod outbox;
 mod passages;
 mod payments;
+pub mod payouts;
 pub mod postgres;
 mod sessions;
 pub mod sqlite;
@@ -72,6 +73,10 @@ pub use passages::{
     NewPassage, Passage, PassageChange, PassageEdit, PassagePlan, ReplacePassages, SessionSlot,
 };
 pub use payments::{NewPayment, Payment, PaymentDecision, PaymentFilter};
+pub use payouts::{
+    Approval, NewPayoutPhone, NewPayoutRequest, PassageWrite, PayoutRejection, PayoutRequest,
+    RequestStatus,
+};
 pub use sessions::{NewSession, Session, SessionChange};
 pub use sync::{
     Applied, ChangeRef, Device, Flag, FlagResolution, Incident, NewDevice, NewFlag, NewIncident,
@@ -91,6 +96,7 @@ pub trait Store:
     + PaymentStore
     + AuditStore
     + PassageStore
+    + PayoutStore
     + NotificationStore
     + OutboxStore
     + JobStore
@@ -113,6 +119,7 @@ impl<T> Store for T where
         + PaymentStore
         + AuditStore
         + PassageStore
+        + PayoutStore
         + NotificationStore
         + OutboxStore
         + JobStore
@@ -343,8 +350,37 @@ pub trait PassageStore {
     async fn replace_passages(&self, plan: &PassagePlan) -> StoreResult<ReplacePassages>;
     /// Applies a change if the passage is still in `from` (and, for a payout, not paid yet),
     /// with its audit entry and notifications; a confirmation also adds the amount to the
-    /// member's `total_received`. `false` when it was changed meanwhile.
-    async fn change_passage(&self, change: &PassageChange) -> StoreResult<bool>;
+    /// member's `total_received`. A payout or a confirmation is refused (nothing written)
+    /// above what its pot holds. `Changed` when the passage changed meanwhile.
+    async fn change_passage(&self, change: &PassageChange) -> StoreResult<PassageWrite>;
+}
+
+/// What bounds payouts: pots, confirmed payout phones, payouts awaiting approval.
+#[async_trait]
+pub trait PayoutStore {
+    /// The pot of `scope` for a payout of `passage` (its own payout left out): what was
+    /// collected and validated, and what already left it. `None` scope: an empty pot.
+    async fn pot(
+        &self,
+        tontine: kobiri_core::TontineId,
+        scope: Option<kobiri_core::PotScope>,
+        passage: kobiri_core::PassageId,
+        currency: kobiri_core::Currency,
+    ) -> StoreResult<kobiri_core::Pot>;
+    /// Whether `user` confirmed `phone` (E.164) by code as a payout phone.
+    async fn payout_phone_confirmed(&self, user: UserId, phone: &str) -> StoreResult<bool>;
+    /// Records a confirmed payout phone with its audit entry, in one transaction.
+    async fn confirm_payout_phone(&self, phone: &NewPayoutPhone) -> StoreResult<()>;
+    /// Stores a payout awaiting approval with its audit entry; `false` when the passage
+    /// already has one pending.
+    async fn insert_payout_request(&self, request: &NewPayoutRequest) -> StoreResult<bool>;
+    /// The passage's payout requests, newest first.
+    async fn payout_requests(
+        &self,
+        passage: kobiri_core::PassageId,
+    ) -> StoreResult<Vec<PayoutRequest>>;
+    /// Refuses a pending request, with its audit entry; `false` when no longer pending.
+    async fn reject_payout_request(&self, rejection: &PayoutRejection) -> StoreResult<bool>;
 }
 
 #[async_trait]
@@ -565,7 +601,7 @@ pub trait MobileMoneyStore {
     async fn reschedule_poll(&self, id: uuid::Uuid, next: Timestamp) -> StoreResult<()>;
     /// Reserves the passage's payout key with its first poll and audit entry; `false` when a
     /// payout is already live or recorded (nothing written).
-    async fn reserve_payout(&self, reservation: &PayoutReservation) -> StoreResult<bool>;
+    async fn reserve_payout(&self, reservation: &PayoutReservation) -> StoreResult<PassageWrite>;
     async fn mobile_payout(&self, key: uuid::Uuid) -> StoreResult<Option<MobilePayout>>;
     async fn record_payout_start(
         &self,

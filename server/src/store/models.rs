@@ -233,6 +233,8 @@ pub enum CodePurpose {
     PasswordReset,
     VerifyEmail,
     VerifyPhone,
+    /// Proves the beneficiary of a payout holds the phone it is to be sent to.
+    PayoutPhone,
 }
 
 impl CodePurpose {
@@ -241,6 +243,7 @@ impl CodePurpose {
             CodePurpose::PasswordReset => "password_reset",
             CodePurpose::VerifyEmail => "verify_email",
             CodePurpose::VerifyPhone => "verify_phone",
+            CodePurpose::PayoutPhone => "payout_phone",
         }
     }
 }

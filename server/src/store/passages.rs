@@ -101,19 +101,26 @@ pub struct SessionSlot {
 #[derive(Debug, Clone)]
 pub enum PassageEdit {
     Start,
+    /// Refused unless `amount` fits in what remains of the pot of `pot`, read in the same
+    /// transaction; binds the passage to the pot's session. An `approval` is marked given in
+    /// the same transaction (nothing is written if it is no longer pending).
     Payout {
         method: PayoutMethod,
         phone: Option<String>,
         reference: Option<String>,
         amount: Amount,
         date: NaiveDate,
+        pot: Option<kobiri_core::PotScope>,
+        approval: Option<super::Approval>,
     },
-    /// Also adds `amount_received` to the member's `total_received`.
+    /// Also adds `amount_received` to the member's `total_received`. Refused above the
+    /// recorded payout, or without one above what remains of the pot of `pot`.
     Confirm {
         member: MemberId,
         amount_received: Amount,
         notes: Option<String>,
         date: NaiveDate,
+        pot: Option<kobiri_core::PotScope>,
     },
     Postpone {
         reason: String,
@@ -264,8 +271,8 @@ pub(super) struct PassageQueries {
     pub set_method: &'static str,
     /// Binds: id, new status, now; guarded by the old status ($4).
     pub start: &'static str,
-    /// Binds: id, method, phone, reference, amount, date, now; guarded by the status ($8)
-    /// and by no payout recorded yet.
+    /// Binds: id, method, phone, reference, amount, date, now, session of the pot; guarded by
+    /// the status ($8), by no payout recorded yet, and by none live at a provider ($10).
     pub payout: &'static str,
     /// Binds: id, new status, amount_received, notes, date, now; guarded by the old status ($7).
     pub confirm: &'static str,
@@ -297,8 +304,10 @@ pub(super) const SHARED: PassageQueries = PassageQueries {
         WHERE id = $1",
     start: "UPDATE passages SET status = $2, updated_at = $3 WHERE id = $1 AND status = $4",
     payout: "UPDATE passages SET payout_method = $2, payout_phone = $3, payout_reference = $4, \
-        payout_amount = $5, actual_date = $6, paid_at = $7, updated_at = $7 \
-        WHERE id = $1 AND status = $8 AND paid_at IS NULL",
+        payout_amount = $5, actual_date = $6, paid_at = $7, updated_at = $7, \
+        session_id = COALESCE(session_id, $9) \
+        WHERE id = $1 AND status = $8 AND paid_at IS NULL \
+        AND (payout_status IS NULL OR payout_status <> $10)",
     confirm: "UPDATE passages SET status = $2, amount_received = $3, notes = COALESCE($4, notes), \
         actual_date = COALESCE(actual_date, $5), confirmed_by_member = true, confirmed_at = $6, \
         updated_at = $6 WHERE id = $1 AND status = $7",
@@ -316,10 +325,10 @@ pub(super) const POSTGRES: PassageQueries = PassageQueries {
     ..SHARED
 };
 
-/// Implements `PassageStore` for an engine's store, given its passage, audit and
-/// notification queries.
+/// Implements `PassageStore` for an engine's store, given its passage, audit, notification
+/// and payout queries.
 macro_rules! impl_passage_store {
-    ($store:ty, $q:expr, $aq:expr, $nq:expr) => {
+    ($store:ty, $q:expr, $aq:expr, $nq:expr, $pq:expr) => {
         #[async_trait::async_trait]
         impl $crate::store::PassageStore for $store {
             async fn passage_by_id(
@@ -414,8 +423,9 @@ macro_rules! impl_passage_store {
             async fn change_passage(
                 &self,
                 c: &$crate::store::PassageChange,
-            ) -> $crate::store::StoreResult<bool> {
+            ) -> $crate::store::StoreResult<$crate::store::PassageWrite> {
                 use $crate::store::PassageEdit as E;
+                use $crate::store::PassageWrite as W;
                 let mut tx = self.writer().begin().await?;
                 let locked: Option<uuid::Uuid> = sqlx::query_scalar($q.lock_tontine)
                     .bind(c.tontine_id.as_uuid())
@@ -425,6 +435,60 @@ macro_rules! impl_passage_store {
                     return Err($crate::store::StoreError::NotFound);
                 }
                 let id = c.id.as_uuid();
+                match &c.edit {
+                    E::Payout {
+                        amount,
+                        pot,
+                        approval,
+                        ..
+                    } => {
+                        let pot = $crate::store::payouts::read_pot!(
+                            tx,
+                            $pq,
+                            c.tontine_id,
+                            *pot,
+                            c.id,
+                            amount.currency()
+                        );
+                        if let Err(refusal) = kobiri_core::check_payout(*amount, &pot) {
+                            return Ok(W::Refused(refusal));
+                        }
+                        if !$crate::store::payouts::apply_approval!(tx, $pq, approval, c.now) {
+                            return Ok(W::Changed);
+                        }
+                    }
+                    E::Confirm {
+                        amount_received,
+                        pot,
+                        ..
+                    } => {
+                        let currency = amount_received.currency();
+                        let paid: Option<$crate::store::DbDecimal> =
+                            sqlx::query_scalar($pq.recorded_payout)
+                                .bind(id)
+                                .fetch_optional(&mut *tx)
+                                .await?
+                                .flatten();
+                        let paid = paid
+                            .map(|d| kobiri_core::Amount::new(d.0, currency))
+                            .transpose()
+                            .map_err($crate::store::StoreError::corrupt)?;
+                        let pot = $crate::store::payouts::read_pot!(
+                            tx,
+                            $pq,
+                            c.tontine_id,
+                            *pot,
+                            c.id,
+                            currency
+                        );
+                        if let Err(refusal) =
+                            kobiri_core::check_receipt(*amount_received, paid, &pot)
+                        {
+                            return Ok(W::Refused(refusal));
+                        }
+                    }
+                    E::Start | E::Postpone { .. } => {}
+                }
                 let done = match &c.edit {
                     E::Start => {
                         sqlx::query($q.start)
@@ -441,6 +505,8 @@ macro_rules! impl_passage_store {
                         reference,
                         amount,
                         date,
+                        pot,
+                        ..
                     } => {
                         sqlx::query($q.payout)
                             .bind(id)
@@ -451,6 +517,8 @@ macro_rules! impl_passage_store {
                             .bind(*date)
                             .bind(c.now)
                             .bind(c.from.as_str())
+                            .bind($crate::store::payouts::pot_session(*pot))
+                            .bind(kobiri_core::PaymentStatus::EnCours.as_str())
                             .execute(&mut *tx)
                             .await?
                     }
@@ -483,7 +551,7 @@ macro_rules! impl_passage_store {
                     }
                 };
                 if done.rows_affected() == 0 {
-                    return Ok(false);
+                    return Ok(W::Changed);
                 }
                 if let E::Confirm {
                     member,
@@ -507,7 +575,7 @@ macro_rules! impl_passage_store {
                 $crate::store::audit::insert_audit!(&mut *tx, $aq, c.audit);
                 $crate::store::notifications::insert_notifications!(tx, $nq, c.notifications);
                 tx.commit().await?;
-                Ok(true)
+                Ok(W::Done)
             }
         }
     };

@@ -97,8 +97,10 @@ super::passages::impl_passage_store!(
     PgStore,
     super::passages::POSTGRES,
     audit::POSTGRES,
-    notifications::POSTGRES
+    notifications::POSTGRES,
+    super::payouts::SHARED
 );
+super::payouts::impl_payout_store!(PgStore, super::payouts::SHARED, audit::POSTGRES);
 
 /// Session numbers are assigned under a lock on the tontine row.
 const SESSIONS: sessions::SessionQueries = sessions::SessionQueries {
@@ -135,5 +137,6 @@ super::mobile_money::impl_mobile_money_store!(
     super::mobile_money::POSTGRES,
     super::passages::POSTGRES,
     audit::POSTGRES,
-    notifications::POSTGRES
+    notifications::POSTGRES,
+    super::payouts::SHARED
 );

@@ -127,8 +127,10 @@ super::passages::impl_passage_store!(
     SqliteStore,
     super::passages::SHARED,
     audit::SQLITE,
-    notifications::SQLITE
+    notifications::SQLITE,
+    super::payouts::SHARED
 );
+super::payouts::impl_payout_store!(SqliteStore, super::payouts::SHARED, audit::SQLITE);
 super::sync::impl_sync_store!(
     SqliteStore,
     super::sync::SHARED,
@@ -144,5 +146,6 @@ super::mobile_money::impl_mobile_money_store!(
     super::mobile_money::SHARED,
     super::passages::SHARED,
     audit::SQLITE,
-    notifications::SQLITE
+    notifications::SQLITE,
+    super::payouts::SHARED
 );

@@ -670,6 +670,7 @@ impl<'a> Effects<'a> {
                 "seul le bénéficiaire peut confirmer la réception du passage",
             ));
         }
+        let tontine = access.tontine.clone();
         let to = match passage.status.confirm() {
             Ok(to) => to,
             Err(e) => return Ok(rejected(ErrorCode::BusinessRule, e.to_string())),
@@ -678,6 +679,17 @@ impl<'a> Effects<'a> {
             Ok(a) => a,
             Err(e) => return Ok(rejected(ErrorCode::ValidationError, e.to_string())),
         };
+        // The same bound as a confirmation through REST (core's `check_receipt`).
+        let scope = crate::passages::payout::pot_of(self.state, &tontine, &passage).await?;
+        let pot = self
+            .state
+            .store()
+            .pot(passage.tontine_id, scope, passage.id, amount.currency())
+            .await?;
+        let paid = passage.payout_amount.filter(|_| passage.is_paid());
+        if let Err(refusal) = kobiri_core::check_receipt(amount, paid, &pot) {
+            return Ok(rejected(refusal.code(), refusal.to_string()));
+        }
         batch.payouts.push(SyncPayoutConfirmation {
             passage: passage.id,
             member: passage.member_id,

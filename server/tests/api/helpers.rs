@@ -379,6 +379,34 @@ impl TestApp {
         self.post("/api/v1/auth/verify", user.token(), &body).await
     }
 
+    /// Verifies `user`'s phone through the API: a code by SMS, then `/auth/verify`.
+    pub async fn verify_phone(&self, user: &TestUser) {
+        let body = json!({"channel": "sms"});
+        let sent = self
+            .post("/api/v1/auth/send-verification", user.token(), &body)
+            .await;
+        assert_status(sent, StatusCode::OK).await;
+        self.send_outbox().await;
+        let sms = self
+            .outbox
+            .sms()
+            .into_iter()
+            .rev()
+            .find(|m| m.to.as_str() == user.phone && m.text.contains("verification"))
+            .map(|m| m.text)
+            .expect("the code");
+        let verified = self.verify(user, "sms", &code_in(&sms)).await;
+        assert_status(verified, StatusCode::OK).await;
+    }
+
+    /// Marks `user`'s phone verified in the store (as `/auth/verify` would), for arrangements
+    /// where another process may send the code.
+    pub async fn mark_phone_verified(&self, user: &TestUser) {
+        let id = UserId::parse(&user.id).unwrap();
+        let sms = kobiri_server::store::VerifyChannel::Sms;
+        self.store.mark_verified(id, sms, Utc::now()).await.unwrap();
+    }
+
     /// Refreshes with `refresh_token`.
     pub async fn refresh(&self, refresh_token: &str) -> Response {
         self.post(

@@ -72,12 +72,17 @@ enum Setup {
     Open,
     /// … and a payment recorded by the collecteur for the membre (`en_attente`).
     Paid,
-    /// … and the payout order drawn (`fx.passage` is the membre's passage, `programme`).
+    /// … and the payout order set with the membre first (`fx.passage` is the membre's
+    /// passage, `programme`, on the first session).
     Passages,
     /// … and the membre's passage started (`en_cours`).
     Started,
-    /// … and the payment validated by the president (`fx.receipt` is its receipt code).
+    /// … and the payment validated by the president (`fx.receipt` is its receipt code): the
+    /// pot of the membre's passage (number 1, on the first session) holds 5000.
     Receipt,
+    /// … and a payout of that pot asked for by the tresorier, waiting for a second manager
+    /// (the matrix's approval threshold is below 5000).
+    Requested,
 }
 
 /// What a run leaves behind that later runs must not see.
@@ -324,11 +329,28 @@ const ROWS: &[Row] = &[
         setup: Setup::Passages, expected: MEMBERS_SEE, ..BASE },
     Row { method: "POST", path: "/api/v1/passages/{id}/start", setup: Setup::Passages,
         body: |_| json!({}), expected: TRESORIER_UP, ..BASE },
-    Row { method: "POST", path: "/api/v1/passages/{id}/payout", setup: Setup::Started,
-        body: |_| json!({"payout_method": "especes"}), expected: TRESORIER_UP, ..BASE },
+    // The pot holds 5000, above the matrix's approval threshold: the payout waits (202).
+    Row { method: "POST", path: "/api/v1/passages/{id}/payout", setup: Setup::Receipt,
+        body: |_| json!({"payout_method": "especes", "amount": 5000}),
+        expected: [404, 403, 403, 202, 202, 202], ..BASE },
+    // Another manager than the requester (the tresorier) approves: four eyes.
+    Row { method: "POST", path: "/api/v1/passages/{id}/payout/approve", setup: Setup::Requested,
+        body: |_| json!({}), expected: [404, 403, 403, 403, 200, 200], ..BASE },
+    Row { method: "POST", path: "/api/v1/passages/{id}/payout/reject", setup: Setup::Requested,
+        body: |_| json!({"reason": "Pas ce mois-ci"}), expected: TRESORIER_UP, ..BASE },
+    Row { method: "GET", path: "/api/v1/passages/{id}/payout-requests", setup: Setup::Requested,
+        expected: TRESORIER_UP, ..BASE },
+    // The beneficiary (the membre) or a manager asks for a code to a payout number…
+    Row { method: "POST", path: "/api/v1/passages/{id}/payout-phone", setup: Setup::Passages,
+        body: |_| json!({"phone": "+221770000078"}),
+        expected: [404, 200, 403, 200, 200, 200], ..BASE },
+    // … and confirms it (no code was sent here: the allowed callers get 400 invalid_code).
+    Row { method: "POST", path: "/api/v1/passages/{id}/payout-phone/confirm",
+        setup: Setup::Passages, body: |_| json!({"phone": "+221770000078", "code": "000000"}),
+        expected: [404, 400, 403, 400, 400, 400], ..BASE },
     // Only the beneficiary (the membre) confirms; not even the president or an admin.
-    Row { method: "POST", path: "/api/v1/passages/{id}/confirm", setup: Setup::Started,
-        body: |_| json!({"amount_received": 20000}),
+    Row { method: "POST", path: "/api/v1/passages/{id}/confirm", setup: Setup::Receipt,
+        body: |_| json!({"amount_received": 5000}),
         expected: [404, 200, 403, 403, 403, 403], ..BASE },
     Row { method: "POST", path: "/api/v1/passages/{id}/postpone", setup: Setup::Passages,
         body: |_| json!({"reason": "Voyage à Touba"}), expected: PRESIDENT_ONLY, ..BASE },
@@ -493,8 +515,13 @@ async fn fixture(app: &TestApp, cast: &Cast, caller: Role, setup: Setup, run: us
         fx.payment = id(&post_ok(app, collecteur, "/api/v1/payments", body).await);
     }
     if setup >= Setup::Passages {
-        let path = format!("/api/v1/passages/generate/{}", fx.tontine);
-        let order = post_ok(app, president, &path, json!({"method": "join_date"})).await;
+        let path = format!("/api/v1/passages/order/{}", fx.tontine);
+        let mut order: Vec<&String> = vec![&fx.membre_member];
+        order.extend(fx.members.iter().filter(|m| **m != fx.membre_member));
+        let body = json!({"passages": order.iter().zip(1..)
+            .map(|(m, n)| json!({"member_id": m, "order_number": n})).collect::<Vec<_>>()});
+        let resp = app.put(&path, president.token(), &body).await;
+        let order = assert_status(resp, StatusCode::OK).await;
         let mine = order["passages"]
             .as_array()
             .unwrap()
@@ -514,6 +541,14 @@ async fn fixture(app: &TestApp, cast: &Cast, caller: Role, setup: Setup, run: us
             .as_str()
             .expect("a receipt code")
             .to_owned();
+    }
+    if setup >= Setup::Requested {
+        let path = format!("/api/v1/passages/{}/payout", fx.passage);
+        let body = json!({"payout_method": "especes", "amount": 5000});
+        let resp = app
+            .post(&path, cast.user(Role::Tresorier).token(), &body)
+            .await;
+        assert_status(resp, StatusCode::ACCEPTED).await;
     }
     fx
 }
@@ -638,6 +673,7 @@ fn render(outcomes: &[Outcome]) -> String {
 
 /// Looser rate limits: the matrix logs in and asks for reset codes far more than a person.
 fn roomy(config: &mut kobiri_server::config::Config) {
+    config.payout_approval_threshold = "1000".parse().unwrap();
     config.rate_limits.login_per_ip = 1000;
     config.rate_limits.login_per_account = 1000;
     config.rate_limits.forgot_per_ip = 1000;

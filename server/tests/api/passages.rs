@@ -164,8 +164,93 @@ fn beneficiary<'a>(c: &'a Circle, passage: &Value) -> &'a TestUser {
     }
 }
 
+/// Fills the pot of passage `number`: every member's 5000 paid for session `number` and
+/// validated with four eyes (the president validates the members' own declarations; Moussa,
+/// made tresorier for the moment, validates the president's).
+async fn fund(app: &TestApp, c: &Circle, number: usize) {
+    let sessions_path = format!("/api/v1/sessions/tontine/{}", c.id);
+    let listed = assert_status(
+        app.get(&sessions_path, c.president.token()).await,
+        StatusCode::OK,
+    )
+    .await;
+    if listed["items"].as_array().unwrap().len() < number {
+        let path = format!("/api/v1/sessions/generate/{}", c.id);
+        let body = json!({"count": 4});
+        assert_status(
+            app.post(&path, c.president.token(), &body).await,
+            StatusCode::CREATED,
+        )
+        .await;
+    }
+    let listed = assert_status(
+        app.get(&sessions_path, c.president.token()).await,
+        StatusCode::OK,
+    )
+    .await;
+    let session = listed["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["session_number"] == number)
+        .expect("the session")
+        .clone();
+    let sid = session["id"].as_str().unwrap();
+    assert_status(
+        app.post(
+            &format!("/api/v1/sessions/{sid}/open"),
+            c.president.token(),
+            &json!({}),
+        )
+        .await,
+        StatusCode::OK,
+    )
+    .await;
+    let declare = |who: &TestUser| {
+        let body = json!({"tontine_id": c.id, "session_id": sid, "amount": 5000,
+            "method": "especes"});
+        let token = who.token().map(str::to_owned);
+        async move {
+            let resp = app.post("/api/v1/payments", token.as_deref(), &body).await;
+            assert_status(resp, StatusCode::CREATED).await
+        }
+    };
+    let validate = |payment: Value, by: &TestUser| {
+        let path = format!(
+            "/api/v1/payments/{}/validate",
+            payment["id"].as_str().unwrap()
+        );
+        let token = by.token().map(str::to_owned);
+        async move {
+            let body = json!({"action": "approve"});
+            let resp = app.post(&path, token.as_deref(), &body).await;
+            assert_status(resp, StatusCode::OK).await;
+        }
+    };
+    for member in &c.members {
+        let payment = declare(member).await;
+        validate(payment, &c.president).await;
+    }
+    let moussa = format!("/api/v1/tontines/{}/members/{}", c.id, c.member_ids[1]);
+    let role = |r: &'static str| {
+        let path = moussa.clone();
+        async move {
+            let resp = app
+                .put(&path, c.president.token(), &json!({"role": r}))
+                .await;
+            assert_status(resp, StatusCode::OK).await;
+        }
+    };
+    role("tresorier").await;
+    let own = declare(&c.president).await;
+    validate(own, &c.members[0]).await;
+    role("membre").await;
+}
+
 /// Starts, pays out and confirms `passage`; returns the confirmed passage.
 async fn complete(app: &TestApp, c: &Circle, passage: &Value, received: Value) -> Value {
+    let number = passage["order_number"].as_u64().unwrap() as usize;
+    fund(app, c, number).await;
     assert_status(
         act(app, passage, "start", &c.president, json!({})).await,
         StatusCode::OK,
@@ -377,13 +462,17 @@ dual_test!(
         let c = circle(&app, json!({})).await;
         let order = generated(&app, &c, json!({"method": "join_date"})).await;
         let first = &order["passages"][0];
+        fund(&app, &c, 1).await;
         let started = assert_status(
             act(&app, first, "start", &c.president, json!({})).await,
             StatusCode::OK,
         )
         .await;
         assert_eq!(started["status"], "en_cours");
-        let payout = json!({"payout_method": "orange_money", "payout_phone": "+221 77 000 11 22",
+        // A transfer made by hand to the beneficiary's own number, verified.
+        app.verify_phone(&c.president).await;
+        let spaced = format!("{} {}", &c.president.phone[..4], &c.president.phone[4..]);
+        let payout = json!({"payout_method": "orange_money", "payout_phone": spaced,
             "payout_reference": "OM-0131"});
         let paid = assert_status(
             act(&app, first, "payout", &c.president, payout.clone()).await,
@@ -392,7 +481,7 @@ dual_test!(
         .await;
         assert_eq!(paid["status"], "en_cours");
         assert_eq!(paid["payout_method"], "orange_money");
-        assert_eq!(paid["payout_phone"], "+221770001122");
+        assert_eq!(paid["payout_phone"], c.president.phone.as_str());
         assert_eq!(paid["payout_amount"], "20000");
         assert!(paid["actual_date"].is_string());
         assert_error(
@@ -494,6 +583,7 @@ dual_test!(
         let outsider = app.user("outsider").await;
         let order = generated(&app, &c, json!({"method": "join_date"})).await;
         let moussas = &order["passages"][1];
+        fund(&app, &c, 2).await;
         assert_status(
             act(&app, moussas, "start", &c.president, json!({})).await,
             StatusCode::OK,
@@ -580,6 +670,7 @@ dual_test!(
         .await;
         assert_eq!(restarted["status"], "en_cours");
         // once the payout is recorded, the passage can no longer be postponed
+        fund(&app, &c, 1).await;
         assert_status(
             act(
                 &app,
@@ -757,15 +848,29 @@ dual_test!(
             StatusCode::OK,
         )
         .await;
+        // the president's pot, paid and validated, is paid out by the tresorier
+        let paid = json!({"payout_method": "especes"});
+        assert_error(
+            act(&app, first, "payout", tresorier, paid.clone()).await,
+            StatusCode::CONFLICT,
+            "payout_exceeds_pot",
+        )
+        .await;
+        let promote = |role: &'static str| {
+            let path = format!("/api/v1/tontines/{}/members/{tresorier_id}", c.id);
+            let token = c.president.token().map(str::to_owned);
+            let app = &app;
+            async move {
+                let resp = app
+                    .put(&path, token.as_deref(), &json!({"role": role}))
+                    .await;
+                assert_status(resp, StatusCode::OK).await;
+            }
+        };
+        fund(&app, &c, 1).await;
+        promote("tresorier").await;
         assert_status(
-            act(
-                &app,
-                first,
-                "payout",
-                tresorier,
-                json!({"payout_method": "wave"}),
-            )
-            .await,
+            act(&app, first, "payout", tresorier, paid).await,
             StatusCode::OK,
         )
         .await;
@@ -857,6 +962,7 @@ dual_test!(
         for (body, field) in bad_payouts {
             assert_invalid(act(&app, first, "payout", p, body).await, field).await;
         }
+        fund(&app, &c, 1).await;
         let paid = assert_status(
             act(
                 &app,

@@ -14,6 +14,8 @@ pub enum Outcome {
     Fail,
     /// Pending for this many status queries, then succeeded ("timeout then late success").
     PendingFor(u32),
+    /// Pending until the payer decides on the sandbox page ([`super::StandIn::decide`]).
+    AwaitPayer,
 }
 
 /// Where a stand-in transaction stands.
@@ -52,6 +54,7 @@ impl Txn {
             Outcome::Fail => TxnState::Failed,
             Outcome::PendingFor(n) if self.queries <= n => TxnState::Pending,
             Outcome::PendingFor(_) => TxnState::Succeeded,
+            Outcome::AwaitPayer => TxnState::Pending,
         }
     }
 
@@ -60,6 +63,7 @@ impl Txn {
         match self.outcome {
             Outcome::Fail => TxnState::Failed,
             Outcome::Succeed | Outcome::PendingFor(_) => TxnState::Succeeded,
+            Outcome::AwaitPayer => TxnState::Pending,
         }
     }
 
@@ -101,6 +105,25 @@ pub(crate) fn insert_once(list: &Mutex<Vec<Txn>>, mut txn: Txn, outcome: Outcome
     txn.outcome = outcome;
     list.push(txn.clone());
     (txn, true)
+}
+
+/// Ends the payment `reference` still awaiting its payer: `true` when it was awaiting.
+pub(crate) fn decide(list: &Mutex<Vec<Txn>>, reference: &str, approve: bool) -> bool {
+    let mut list = lock(list);
+    match list
+        .iter_mut()
+        .find(|t| t.reference == reference && t.outcome == Outcome::AwaitPayer)
+    {
+        Some(txn) => {
+            txn.outcome = if approve {
+                Outcome::Succeed
+            } else {
+                Outcome::Fail
+            };
+            true
+        }
+        None => false,
+    }
 }
 
 pub(crate) fn query(list: &Mutex<Vec<Txn>>, matches: impl Fn(&Txn) -> bool) -> Option<Txn> {

@@ -35,13 +35,15 @@ use uuid::Uuid;
 pub use ledger::{Outcome, Txn, TxnState};
 pub use message::{CallbackMessage, RecordedRequest};
 
+use ledger::{decide, insert_once, query};
 pub(crate) use ledger::{decimal, txn};
-use ledger::{insert_once, query};
 
 /// What the stand-in should do with the next requests.
 #[derive(Debug)]
 struct Control {
     outcome: Outcome,
+    /// How payouts end, when not like payments.
+    payout_outcome: Option<Outcome>,
     failures: u32,
     failure_status: StatusCode,
     delay: Option<Duration>,
@@ -103,7 +105,11 @@ impl Shared {
     /// Records a new payout, or returns the existing one with the same idempotency key (flag
     /// `false`): the same key never pays twice.
     pub(crate) fn create_payout(&self, txn: Txn) -> (Txn, bool) {
-        insert_once(&self.payouts, txn, self.outcome())
+        let outcome = {
+            let control = lock(&self.control);
+            control.payout_outcome.unwrap_or(control.outcome)
+        };
+        insert_once(&self.payouts, txn, outcome)
     }
 
     /// Answers a status query on the payment matching `matches` (counting the query).
@@ -214,6 +220,7 @@ impl StandIn {
         let shared = Arc::new(Shared {
             control: Mutex::new(Control {
                 outcome: Outcome::Succeed,
+                payout_outcome: None,
                 failures: 0,
                 failure_status: StatusCode::SERVICE_UNAVAILABLE,
                 delay: None,
@@ -252,6 +259,22 @@ impl StandIn {
     /// How the next payments and payouts end.
     pub fn set_outcome(&self, outcome: Outcome) {
         lock(&self.shared.control).outcome = outcome;
+    }
+
+    /// How the next payouts end, apart from payments (the sandbox pays out at once while
+    /// payments await their payer).
+    pub fn set_payout_outcome(&self, outcome: Outcome) {
+        lock(&self.shared.control).payout_outcome = Some(outcome);
+    }
+
+    /// The payer approves (or refuses) payment `reference`, which awaited them
+    /// ([`Outcome::AwaitPayer`]): the callback announcing it, or `None` when the payment is
+    /// unknown or was decided already.
+    pub fn decide(&self, reference: Uuid, approve: bool) -> Option<CallbackMessage> {
+        if !decide(&self.shared.payments, &reference.to_string(), approve) {
+            return None;
+        }
+        self.callback(reference)
     }
 
     /// The next `count` requests (any endpoint) answer `status` (5xx, 429, 4xx).
