@@ -122,7 +122,8 @@ pub(crate) async fn target_session(
     Ok(session)
 }
 
-/// The oldest open session `member` has not paid; a 400 when there is none.
+/// The oldest open session `member` has not paid: 400 when none is open, 409 when each open
+/// session already has the member's payment.
 async fn oldest_unpaid_session(
     state: &AppState,
     tontine: &Tontine,
@@ -150,9 +151,11 @@ async fn oldest_unpaid_session(
         let (number, status) = (session.session_number, session.status);
         candidates.push((session, number, status, dues));
     }
+    // Every open session already has its payment: a second one is a duplicate (409), as when
+    // the session is named.
     session_to_pay(candidates).ok_or_else(|| {
-        rule(
-            "Ce membre a déjà payé toutes les séances ouvertes : précisez session_id \
+        ApiError::new(ErrorCode::Conflict).with_detail(
+            "Ce membre a déjà un paiement pour chaque séance ouverte : précisez session_id \
              (une séance programmée reçoit une avance)",
         )
     })
@@ -168,7 +171,7 @@ async fn oldest_unpaid_session(
     responses(
         (status = 201, body = PaymentResponse),
         (status = 400, description = "No open session left to pay, session closed, wrong amount", body = ErrorBody),
-        (status = 409, description = "The member already paid for this session", body = ErrorBody),
+        (status = 409, description = "The member already paid for this session (or, without session_id, for every open session)", body = ErrorBody),
         (status = 422, description = "Invalid field", body = ErrorBody)))]
 pub async fn create(
     State(state): State<AppState>,

@@ -95,6 +95,23 @@ async fn session_figures(app: &Http, c: &Circle) -> (Value, Value) {
     (session, stats)
 }
 
+/// The collector's phone, after it brought `member`'s 5,000 XOF that the treasurer validated.
+async fn validated_cash(app: &Http, c: &Circle, member: &TestUser) -> (Phone, Mutation) {
+    let sid = c.session["id"].as_str().unwrap().to_owned();
+    let mut collector = Phone::enroll(app, &c.collector).await;
+    let cash = collector.pay(c, member, &sid);
+    assert_eq!(
+        outcomes(&collector.sync(app, vec![cash.clone()]).await),
+        ["applied"]
+    );
+    assert_status(
+        validate(app, paid_id(&cash), &c.treasurer).await,
+        StatusCode::OK,
+    )
+    .await;
+    (collector, cash)
+}
+
 dual_test!(
     a_member_correcting_their_own_payment_to_one_franc_is_flagged_and_never_counts_as_paid,
     |app| async move {
@@ -161,7 +178,10 @@ dual_test!(
         let mut phone = Phone::enroll(&app, &c.collector).await;
         let first = phone.pay(&c, &c.members[0], &sid);
         let fix = correct(&mut phone, paid_id(&first), "5000");
-        assert_eq!(outcomes(&phone.sync(&app, vec![first.clone()]).await), ["applied"]);
+        assert_eq!(
+            outcomes(&phone.sync(&app, vec![first.clone()]).await),
+            ["applied"]
+        );
         let answer = phone.sync(&app, vec![fix.clone()]).await;
         assert_eq!(outcomes(&answer), ["applied"]);
         assert_eq!(payment(&app, &c, paid_id(&first)).await["status"], "annule");
@@ -181,18 +201,7 @@ dual_test!(
     a_correction_of_a_validated_payment_waits_for_a_second_manager,
     |app| async move {
         let c = circle(&app, json!({})).await;
-        let sid = c.session["id"].as_str().unwrap().to_owned();
-        let mut collector = Phone::enroll(&app, &c.collector).await;
-        let cash = collector.pay(&c, &c.members[0], &sid);
-        assert_eq!(
-            outcomes(&collector.sync(&app, vec![cash.clone()]).await),
-            ["applied"]
-        );
-        assert_status(
-            validate(&app, paid_id(&cash), &c.treasurer).await,
-            StatusCode::OK,
-        )
-        .await;
+        let (_collector, cash) = validated_cash(&app, &c, &c.members[0]).await;
         assert_eq!(
             session_figures(&app, &c).await.0["collected_amount"],
             "5000"
@@ -256,18 +265,7 @@ dual_test!(
     withdrawing_a_validated_payment_needs_a_review_and_a_rejection_keeps_it,
     |app| async move {
         let c = circle(&app, json!({})).await;
-        let sid = c.session["id"].as_str().unwrap().to_owned();
-        let mut collector = Phone::enroll(&app, &c.collector).await;
-        let cash = collector.pay(&c, &c.members[1], &sid);
-        assert_eq!(
-            outcomes(&collector.sync(&app, vec![cash.clone()]).await),
-            ["applied"]
-        );
-        assert_status(
-            validate(&app, paid_id(&cash), &c.treasurer).await,
-            StatusCode::OK,
-        )
-        .await;
+        let (mut collector, cash) = validated_cash(&app, &c, &c.members[1]).await;
         let withdraw = correct(&mut collector, paid_id(&cash), "0");
         assert_eq!(
             outcomes(&collector.sync(&app, vec![withdraw]).await),

@@ -155,7 +155,7 @@ dual_test!(
         // A payment waiting for validation already covers session 1: the next goes to 2.
         let p2 = pay_own(&app, &c, awa, None).await;
         assert_eq!(p2["session_id"], id(&all[1]));
-        // Both open sessions covered: nothing left to pay without naming a session.
+        // Both open sessions covered: a third payment without a session is a duplicate.
         let refused = assert_error(
             app.post(
                 "/api/v1/payments",
@@ -163,8 +163,8 @@ dual_test!(
                 &json!({"tontine_id": c.id(), "amount": 5000, "method": "especes"}),
             )
             .await,
-            StatusCode::BAD_REQUEST,
-            "business_rule",
+            StatusCode::CONFLICT,
+            "conflict",
         )
         .await;
         assert!(
