@@ -1,10 +1,9 @@
 //! The sync scenarios: a field of tontines, each with one open session and its collector, then
 //! server ingest of cash payments pushed over `POST /sync` by enrolled devices.
 //!
-//! A session accepts payments only while it is open (`en_cours`, see
-//! `SessionStatus::accepts_payments`), a tontine has at most one open session and at most 100
-//! members: distinct (member, session) pairs therefore come from many tontines, each with
-//! `members_per_tontine` members and its first session open.
+//! A member pays a session once (see `SessionStatus::payment_window` for the sessions that take
+//! payments), and a tontine has at most 100 members: distinct (member, session) pairs therefore
+//! come from many tontines, each with `members_per_tontine` members and its first session open.
 
 use std::{
     sync::Arc,

@@ -10,6 +10,7 @@
 
 pub mod ascii;
 pub mod date;
+pub mod dues;
 pub mod email;
 pub mod error;
 pub mod id;
@@ -29,6 +30,7 @@ pub mod tontine;
 pub mod wire;
 
 pub use date::{DateError, parse_date_input};
+pub use dues::{Dues, PaymentFact, session_to_pay};
 pub use email::{Email, EmailError};
 pub use error::{ErrorCode, FieldError, FieldErrors};
 pub use id::{
@@ -48,13 +50,15 @@ pub use passage::{
 pub use password::{Password, PasswordError};
 pub use payment::{
     PaymentMethod, PaymentStatus, ReceiptCode, ReceiptCodeError, ValidationRefusal, WrongAmount,
-    check_contribution, may_validate, penalty_for, validation_allowed,
+    check_contribution, check_correction, may_validate, penalty_for, validation_allowed,
 };
 pub use permission::{Action, Actor, PaymentView, may, may_as, minimum_role, payment_view};
 pub use phone::{Phone, PhoneError};
 pub use role::{PlatformRole, TontineRole, UnknownRole};
 pub use schedule::{due_date, is_late, late_after, nth_session_date, session_dates};
-pub use session::{SessionFigures, SessionStatus, TransitionError, expected_amount};
+pub use session::{
+    NoPayments, PaymentWindow, SessionFigures, SessionStatus, TransitionError, expected_amount,
+};
 pub use sync::{
     ChainError, DecodeError, Mutation, MutationKind, Outcome, PROTOCOL_VERSION, SyncRequest,
     SyncResponse, from_cbor, mutation_hash, receipt_code, to_canonical_cbor, verify_chain,

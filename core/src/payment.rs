@@ -125,10 +125,14 @@ impl PaymentStatus {
         }
     }
 
-    /// True for every status but `annule` and `echoue`: a member has at most one such payment
-    /// per session (the database's partial unique index says the same).
+    /// True for `en_attente`, `en_cours` and `valide`: a member has at most one such payment
+    /// per session (the database's partial unique index says the same). A refunded payment
+    /// frees the slot for the entry that replaces it.
     pub fn counts_toward_uniqueness(self) -> bool {
-        !matches!(self, PaymentStatus::Annule | PaymentStatus::Echoue)
+        matches!(
+            self,
+            PaymentStatus::EnAttente | PaymentStatus::EnCours | PaymentStatus::Valide
+        )
     }
 
     /// True for `echoue`, `annule` and `rembourse`, which nothing leaves.
@@ -193,6 +197,16 @@ pub fn check_contribution(amount: Amount, contribution: Amount) -> Result<(), Wr
         Ok(())
     } else {
         Err(WrongAmount { contribution })
+    }
+}
+
+/// A correction meets the amount rule of a new payment ([`check_contribution`]); zero is the
+/// one other amount it may carry, and withdraws the payment corrected.
+pub fn check_correction(amount: Amount, contribution: Amount) -> Result<(), WrongAmount> {
+    if amount.is_zero() && amount.currency() == contribution.currency() {
+        Ok(())
+    } else {
+        check_contribution(amount, contribution)
     }
 }
 
@@ -341,13 +355,13 @@ mod tests {
     }
 
     #[test]
-    fn only_cancelled_and_failed_payments_free_the_slot() {
+    fn cancelled_failed_and_refunded_payments_free_the_slot() {
         let counting: Vec<_> = PaymentStatus::ALL
             .iter()
             .filter(|s| s.counts_toward_uniqueness())
             .map(|s| s.as_str())
             .collect();
-        assert_eq!(counting, ["en_attente", "en_cours", "valide", "rembourse"]);
+        assert_eq!(counting, ["en_attente", "en_cours", "valide"]);
     }
 
     #[test]
@@ -404,5 +418,18 @@ mod tests {
             err.to_string(),
             "le montant doit être égal à la cotisation (5000 XOF)"
         );
+    }
+
+    #[test]
+    fn a_correction_is_the_contribution_or_zero() {
+        let five = Amount::new(Decimal::from(5000), Currency::Xof).unwrap();
+        let one = Amount::new(Decimal::ONE, Currency::Xof).unwrap();
+        assert!(check_correction(five, five).is_ok());
+        assert!(check_correction(Amount::zero(Currency::Xof), five).is_ok());
+        assert_eq!(
+            check_correction(one, five),
+            Err(WrongAmount { contribution: five })
+        );
+        assert!(check_correction(Amount::zero(Currency::Eur), five).is_err());
     }
 }

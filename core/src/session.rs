@@ -84,10 +84,18 @@ impl SessionStatus {
         }
     }
 
-    /// True while contributions are being collected (`en_cours`). A payment for a session in
-    /// any other status is refused online and flagged when it arrives through sync.
-    pub fn accepts_payments(self) -> bool {
-        self == SessionStatus::EnCours
+    /// Whether a payment for a session in this status is taken, and as what: an open
+    /// (`en_cours`) session collects contributions and arrears; a planned (`programmee`) one
+    /// takes advances. Anything else refuses it (online) or flags it (through sync) with
+    /// [`NoPayments::code`].
+    pub fn payment_window(self) -> Result<PaymentWindow, NoPayments> {
+        match self {
+            SessionStatus::EnCours => Ok(PaymentWindow::Open),
+            SessionStatus::Programmee => Ok(PaymentWindow::Advance),
+            SessionStatus::EnAttente | SessionStatus::Terminee | SessionStatus::Annulee => {
+                Err(NoPayments(self))
+            }
+        }
     }
 
     /// True for `terminee` and `annulee`, which nothing leaves.
@@ -99,6 +107,47 @@ impl SessionStatus {
         TransitionError::NotAllowed {
             from: self.as_str(),
             action,
+        }
+    }
+}
+
+/// How a session takes a payment (see [`SessionStatus::payment_window`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum PaymentWindow {
+    /// The session is open: a contribution, or arrears paid late.
+    Open,
+    /// The session is planned, not open yet: an advance, kept for it.
+    Advance,
+}
+
+/// A session that takes no payment in its status. `Display` is a French message.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct NoPayments(pub SessionStatus);
+
+impl std::fmt::Display for NoPayments {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.message())
+    }
+}
+
+impl std::error::Error for NoPayments {}
+
+impl NoPayments {
+    /// The stable code of a payment refused (or flagged) for this reason: `session_closed`,
+    /// `session_cancelled` or `session_on_hold`.
+    pub fn code(&self) -> &'static str {
+        match self.0 {
+            SessionStatus::Annulee => "session_cancelled",
+            SessionStatus::EnAttente => "session_on_hold",
+            _ => "session_closed",
+        }
+    }
+
+    fn message(&self) -> &'static str {
+        match self.0 {
+            SessionStatus::Annulee => "la séance est annulée",
+            SessionStatus::EnAttente => "la séance est suspendue",
+            _ => "la séance est clôturée",
         }
     }
 }
@@ -252,9 +301,23 @@ mod tests {
     }
 
     #[test]
-    fn only_open_sessions_accept_payments_and_final_states_are_final() {
+    fn open_sessions_collect_planned_ones_take_advances_and_final_states_are_final() {
+        use SessionStatus::*;
+        assert_eq!(EnCours.payment_window(), Ok(PaymentWindow::Open));
+        assert_eq!(Programmee.payment_window(), Ok(PaymentWindow::Advance));
+        let codes: Vec<_> = [Terminee, Annulee, EnAttente]
+            .iter()
+            .map(|s| s.payment_window().unwrap_err().code())
+            .collect();
+        assert_eq!(
+            codes,
+            ["session_closed", "session_cancelled", "session_on_hold"]
+        );
+        assert_eq!(
+            Terminee.payment_window().unwrap_err().to_string(),
+            "la séance est clôturée"
+        );
         for &status in SessionStatus::ALL {
-            assert_eq!(status.accepts_payments(), status == SessionStatus::EnCours);
             if status.is_final() {
                 assert!(status.open().is_err() && status.cancel().is_err());
                 assert!(status.close(0, true).is_err());

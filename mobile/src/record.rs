@@ -12,7 +12,8 @@ use chrono::{DateTime, SecondsFormat};
 use kobiri_core::sync::{Entity, MAX_REASON_CHARS, MutationKind};
 use kobiri_core::{
     Action, Amount, Currency, DeviceId, MemberId, PassageId, PaymentId, PersonName, Phone,
-    SessionId, TontineId, UserId, bounded_text, check_contribution,
+    SessionId, SessionStatus, TontineId, UserId, bounded_text, check_contribution,
+    check_correction,
 };
 use rusqlite::{Connection, OptionalExtension, Transaction, params};
 
@@ -48,7 +49,12 @@ pub(crate) fn cash_payment(
     let device = device_id(tx)?;
     let tontine = Tontine::find(tx, parse_id("tontine_id", tontine_id)?)?;
     let session_id: SessionId = parse_id("session_id", session_id)?;
-    let session_number = tontine.session_number(tx, session_id)?;
+    let (session_number, status) = tontine.session(tx, session_id)?;
+    // Core's rule, as on the server: an open session collects (arrears too), a planned one
+    // takes an advance, a closed, cancelled or suspended one takes nothing.
+    status
+        .payment_window()
+        .map_err(|e| Error::validation("session_id", e))?;
     let member_id: MemberId = parse_id("member_id", member_id)?;
     let (member_name, member_user) = tontine.member(tx, member_id)?;
     let standing = Standing::of(tx, tontine.id)?;
@@ -200,6 +206,10 @@ pub(crate) fn correction(
     }
     let amount =
         Amount::parse(amount, tontine.currency).map_err(|e| Error::validation("amount", e))?;
+    // The server flags a correction that breaks the amount rule; the phone refuses it.
+    if let Some(contribution) = tontine.contribution {
+        check_correction(amount, contribution).map_err(|e| Error::validation("amount", e))?;
+    }
     let entry = LocalPayment {
         id: PaymentId::new(),
         tontine_id: original.tontine_id,
@@ -222,7 +232,7 @@ pub(crate) fn correction(
         amount: amount.to_wire_string(),
         currency: tontine.currency.as_str().to_owned(),
         member_name: tontine.member(tx, entry.member_id)?.0,
-        session_number: tontine.session_number(tx, entry.session_id)?,
+        session_number: tontine.session(tx, entry.session_id)?.0,
         tontine_name: tontine.name,
         recorded_at: rfc3339(now),
     })
@@ -254,12 +264,16 @@ impl Tontine {
         })
     }
 
-    /// The number of one of this tontine's sessions.
-    fn session_number(&self, conn: &Connection, id: SessionId) -> Result<u32> {
+    /// The number and status of one of this tontine's sessions, from the phone's copy.
+    fn session(&self, conn: &Connection, id: SessionId) -> Result<(u32, SessionStatus)> {
         let session = rows::get(conn, Entity::Session, id.as_uuid())?
             .filter(|row| self.owns(row))
             .ok_or_else(|| Error::not_found("séance"))?;
-        Ok(session.text("session_number").parse().unwrap_or(0))
+        let status = session
+            .text("status")
+            .parse()
+            .map_err(|e: kobiri_core::UnknownVariant| Error::Corrupt(e.to_string()))?;
+        Ok((session.text("session_number").parse().unwrap_or(0), status))
     }
 
     /// The full name and user id of one of this tontine's members, synced or added on this

@@ -337,3 +337,35 @@ on_both_engines!(an_old_cursor_resets_and_copies_agree, |server| async move {
     let members = blocking(move || p.list_members(&tid).unwrap()).await;
     assert_eq!(members.len(), 6);
 });
+
+on_both_engines!(
+    an_advance_recorded_offline_arrives_applied_not_flagged_session_closed,
+    |server| async move {
+        let t = Tontine::create(&server).await;
+        let db = server.phone_db("a");
+        let phone = server.phone(&t.collectors[0], "a").await;
+        pull(&phone).await;
+        // Offline, Awa pays the second session, still planned: an advance.
+        let phone = reopen(&db, OFFLINE).await;
+        let awa = t.member(&t.members[0]);
+        let receipt = pay(&phone, &t, 1, &awa).await;
+        let phone = reopen(&db, &server.address).await;
+        let report = sync(&phone).await.unwrap();
+        assert_eq!((report.applied, report.flagged), (1, 0));
+        let payments = t.payments(&server).await;
+        assert_eq!(payments.len(), 1);
+        assert_eq!(payments[0]["session_id"], t.sessions[1].as_str());
+        assert_eq!(payments[0]["receipt_code"], receipt.as_str());
+        assert_eq!(payments[0]["status"], "en_attente");
+        let flags = server
+            .get(
+                &format!("/api/v1/tontines/{}/flags?status=tous", t.id),
+                &t.treasurer.token,
+            )
+            .await;
+        assert_eq!(flags, json!([]));
+        let p = phone.clone();
+        let rec = blocking(move || p.reconciliation().unwrap()).await;
+        assert!(rec.flagged.is_empty());
+    }
+);

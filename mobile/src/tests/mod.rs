@@ -274,6 +274,27 @@ impl Phone {
             .unwrap();
     }
 
+    /// Rewrites the session's status in the phone's copy, as a pull would.
+    pub(crate) fn set_session_status(&self, status: &str) {
+        let tontine = self.tontine.id.to_string();
+        let session = self.tontine.session;
+        self.api
+            .inner
+            .db
+            .write(|tx| {
+                let mut row = crate::rows::get(tx, Entity::Session, session)?.unwrap();
+                row.fields.insert("status".to_owned(), status.to_owned());
+                let change = Change {
+                    change_seq: 98,
+                    entity: Entity::Session,
+                    id: session,
+                    row: Some(row.fields),
+                };
+                crate::rows::apply(tx, &tontine, &change)
+            })
+            .unwrap();
+    }
+
     pub(crate) fn set(&self, key: Key, value: &str) {
         self.api
             .inner

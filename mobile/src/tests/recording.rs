@@ -166,6 +166,61 @@ fn invalid_payments_cross_as_typed_errors_and_queue_nothing() {
 }
 
 #[test]
+fn a_planned_session_takes_an_advance_and_a_closed_one_takes_nothing() {
+    let phone = Phone::new(OFFLINE);
+    let t = &phone.tontine;
+    phone.set_session_status("programmee");
+    let advance = phone.pay();
+    assert_eq!(advance.session_number, 3);
+    for (status, detail) in [
+        ("terminee", "la séance est clôturée"),
+        ("annulee", "la séance est annulée"),
+        ("en_attente", "la séance est suspendue"),
+    ] {
+        phone.set_session_status(status);
+        let err = refusal(
+            &phone,
+            &t.id.to_string(),
+            &t.session.to_string(),
+            &t.member.to_string(),
+            "5000",
+        );
+        assert_eq!(
+            err,
+            MobileError::Validation {
+                field: "session_id".to_owned(),
+                detail: detail.to_owned()
+            },
+            "{status}"
+        );
+    }
+    assert_eq!(stored(&phone).len(), 1);
+}
+
+#[test]
+fn a_correction_meets_the_amount_rule_of_a_payment() {
+    let phone = Phone::new(OFFLINE);
+    let paid = phone.pay();
+    let err = phone
+        .api
+        .correct_payment(&paid.payment_id, "1", "erreur de saisie")
+        .unwrap_err();
+    assert_eq!(
+        err,
+        MobileError::Validation {
+            field: "amount".to_owned(),
+            detail: "le montant doit être égal à la cotisation (5000 XOF)".to_owned()
+        }
+    );
+    assert_eq!(stored(&phone).len(), 1);
+    let fix = phone
+        .api
+        .correct_payment(&paid.payment_id, "5000", "erreur de saisie")
+        .unwrap();
+    assert_eq!(fix.amount, "5000");
+}
+
+#[test]
 fn a_member_added_offline_can_pay_at_once_and_is_listed_pending() {
     let phone = Phone::new(OFFLINE);
     phone.set_member(phone.tontine.member, "president", true);

@@ -1,11 +1,14 @@
-//! The late-penalty job: after a session's grace period, each active member still without a
-//! live payment gets `missed_payments + 1` and an `alerte_retard`, exactly once per member and
-//! session, with an audit entry `member.missed_payment`, all in one transaction per member.
+//! The late-penalty job: after a session's grace period, each active member who has not paid
+//! it ([`kobiri_core::Dues::Unpaid`]; a payment waiting for validation counts as paying) gets
+//! `missed_payments + 1` and an `alerte_retard`, exactly once per member and session, with an
+//! audit entry `member.missed_payment`, all in one transaction per member. Each session has
+//! its own job: a member behind on two sessions is counted once for each.
 
 use kobiri_core::{Event, NotificationType, SessionStatus};
 
 use super::{late_key, session_of};
 use crate::notify::plan::{Links, Plan};
+use crate::sessions::unpaid_recipients;
 use crate::store::{AuditSource, Job, MissedPayment, NewAudit, Store, StoreResult, Timestamp};
 
 /// Runs a late-penalty job; returns how many members it counted. A session closed with
@@ -36,9 +39,13 @@ pub(super) async fn run(store: &dyn Store, job: &Job, now: Timestamp) -> StoreRe
     };
     let plan = Plan::new(&event, Links::of_session(&session), now);
     let mut counted = 0;
-    for r in store
-        .unpaid_recipients(session.id, NotificationType::AlerteRetard)
-        .await?
+    for r in unpaid_recipients(
+        store,
+        &session,
+        tontine.contribution,
+        NotificationType::AlerteRetard,
+    )
+    .await?
     {
         let missed = MissedPayment {
             member_id: r.member_id,

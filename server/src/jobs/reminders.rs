@@ -1,11 +1,14 @@
 //! The reminder job: on the day of its step, a `rappel_cotisation` to each active member of an
-//! open session's tontine who has no live payment for it, once per member, session and step.
+//! open session's tontine who has not paid it ([`kobiri_core::Dues::Unpaid`]: nothing
+//! validated or waiting covers the contribution), once per member, session and step. Each
+//! open session has its own jobs, so a member behind on two open sessions hears of both.
 
 use kobiri_core::{Event, NotificationType, SessionStatus};
 
 use super::{ReminderStep, reminder_key, session_of};
 use crate::{
     notify::plan::{Links, Plan},
+    sessions::unpaid_recipients,
     store::{Job, Session, Store, StoreError, StoreResult, Timestamp, Tontine},
 };
 
@@ -44,9 +47,13 @@ pub(super) async fn run(store: &dyn Store, job: &Job, now: Timestamp) -> StoreRe
     else {
         return Ok(0);
     };
-    let recipients = store
-        .unpaid_recipients(session.id, NotificationType::RappelCotisation)
-        .await?;
+    let recipients = unpaid_recipients(
+        store,
+        &session,
+        tontine.contribution,
+        NotificationType::RappelCotisation,
+    )
+    .await?;
     let event = reminder_event(&tontine, &session, None);
     let plan = Plan::new(&event, Links::of_session(&session), now);
     let rows: Vec<_> = recipients

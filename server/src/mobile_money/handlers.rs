@@ -108,7 +108,7 @@ pub async fn initiate(
                 .with_detail("Seul un membre actif de la tontine peut payer sa cotisation")
         })?;
     let t = &access.tontine;
-    let session = target_session(&state, t.id, Some(session.id.as_uuid())).await?;
+    let session = target_session(&state, t, &member, Some(session.id.as_uuid())).await?;
     let adapter = state
         .mobile_money
         .for_method(method)

@@ -138,9 +138,13 @@ pub async fn send_reminder(
         return Err(ApiError::new(ErrorCode::BusinessRule)
             .with_detail("La session n'est pas ouverte : aucun rappel à envoyer"));
     }
-    let mut recipients = store
-        .unpaid_recipients(session.id, NotificationType::RappelCotisation)
-        .await?;
+    let mut recipients = crate::sessions::unpaid_recipients(
+        store,
+        &session,
+        access.tontine.contribution,
+        NotificationType::RappelCotisation,
+    )
+    .await?;
     if let Some(ids) = &draft.user_ids {
         check_members(&state, &access, ids).await?;
         recipients.retain(|r| ids.contains(&r.user_id));

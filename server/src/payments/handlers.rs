@@ -3,7 +3,8 @@
 use axum::{Json, extract::State, http::StatusCode};
 use kobiri_core::{
     Action, ErrorCode, Event, MemberId, PaymentId, PaymentStatus, ReceiptCode, SessionId,
-    TontineId, UserId, bounded_text, check_contribution, payment::may_validate, penalty_for,
+    SessionStatus, TontineId, UserId, bounded_text, check_contribution, payment::may_validate,
+    penalty_for, session_to_pay,
 };
 
 use super::{
@@ -18,10 +19,11 @@ use crate::{
     error::{ApiError, ApiResult, ErrorBody},
     extract::{AppJson, AppQuery, PathId, page_request},
     notify::plan::{Links, Plan},
+    sessions::dues_of,
     state::AppState,
     store::{
         AuditEntry, Member, NewAudit, NewNotification, NewPayment, Page, Payment, PaymentDecision,
-        PaymentFilter, Session, StoreError,
+        PaymentFilter, Session, StoreError, Tontine, all_pages,
     },
     tontines::TontineAccess,
 };
@@ -91,10 +93,13 @@ async fn paying_member(
     Ok(member)
 }
 
-/// The session paid for: the one named (it must belong to the tontine), else the open one.
+/// The session paid for: the one named (it must belong to the tontine and take payments:
+/// open, or planned for an advance), else the oldest open session `member` has not paid
+/// ([`kobiri_core::session_to_pay`]), so arrears go to the session they belong to.
 pub(crate) async fn target_session(
     state: &AppState,
-    tontine: TontineId,
+    tontine: &Tontine,
+    member: &Member,
     session_id: Option<uuid::Uuid>,
 ) -> ApiResult<Session> {
     let session = match session_id {
@@ -102,38 +107,74 @@ pub(crate) async fn target_session(
             .store()
             .session_by_id(SessionId::from_uuid(id))
             .await?
-            .filter(|s| s.tontine_id == tontine)
+            .filter(|s| s.tontine_id == tontine.id)
             .ok_or_else(|| {
                 ApiError::field(
                     "session_id",
                     "cette séance n'appartient pas à cette tontine",
                 )
             })?,
-        None => state
-            .store()
-            .open_session_of(tontine)
-            .await?
-            .ok_or_else(|| rule("Aucune séance ouverte pour cette tontine"))?,
+        None => oldest_unpaid_session(state, tontine, member).await?,
     };
-    if !session.status.accepts_payments() {
+    if let Err(e) = session.status.payment_window() {
         return Err(rule(format!(
-            "La séance n°{} n'accepte pas de paiement ({})",
-            session.session_number, session.status
+            "La séance n°{} n'accepte pas de paiement ({e})",
+            session.session_number
         )));
     }
     Ok(session)
 }
 
+/// The oldest open session `member` has not paid: 400 when none is open, 409 when each open
+/// session already has the member's payment.
+async fn oldest_unpaid_session(
+    state: &AppState,
+    tontine: &Tontine,
+    member: &Member,
+) -> ApiResult<Session> {
+    let open = all_pages(|page| {
+        state
+            .store()
+            .list_sessions(tontine.id, Some(SessionStatus::EnCours), page)
+    })
+    .await?;
+    if open.is_empty() {
+        return Err(rule("Aucune séance ouverte pour cette tontine"));
+    }
+    let mut candidates = Vec::with_capacity(open.len());
+    for session in open {
+        let filter = PaymentFilter {
+            tontine_id: Some(tontine.id),
+            session_id: Some(session.id),
+            user_id: Some(member.user_id),
+            status: None,
+        };
+        let payments = all_pages(|page| state.store().list_payments(filter, page)).await?;
+        let dues = dues_of(tontine.contribution, &payments, member.id);
+        let (number, status) = (session.session_number, session.status);
+        candidates.push((session, number, status, dues));
+    }
+    // Every open session already has its payment: a second one is a duplicate (409), as when
+    // the session is named.
+    session_to_pay(candidates).ok_or_else(|| {
+        ApiError::new(ErrorCode::Conflict).with_detail(
+            "Ce membre a déjà un paiement pour chaque séance ouverte : précisez session_id \
+             (une séance programmée reçoit une avance)",
+        )
+    })
+}
+
 /// Record a manual payment. A member declares their own; a president, treasurer or collector
 /// records one for another member. It waits (`en_attente`) for validation. The amount is the
 /// tontine's contribution; after `due_date + grace_period_days` it is late and bears the
-/// tontine's penalty.
+/// tontine's penalty. Without `session_id` it goes to the oldest open session the member has
+/// not paid (arrears first); a planned session named by `session_id` takes an advance.
 #[utoipa::path(post, path = "/api/v1/payments", tag = "payments", security(("bearer" = [])),
     request_body = CreatePaymentRequest,
     responses(
         (status = 201, body = PaymentResponse),
-        (status = 400, description = "No open session, session closed, wrong amount", body = ErrorBody),
-        (status = 409, description = "The member already paid for this session", body = ErrorBody),
+        (status = 400, description = "No open session left to pay, session closed, wrong amount", body = ErrorBody),
+        (status = 409, description = "The member already paid for this session (or, without session_id, for every open session)", body = ErrorBody),
         (status = 422, description = "Invalid field", body = ErrorBody)))]
 pub async fn create(
     State(state): State<AppState>,
@@ -164,7 +205,7 @@ pub async fn create(
     if member.user_id == caller.id {
         access.require(Action::RecordOwnPayment)?;
     }
-    let session = target_session(&state, t.id, body.session_id).await?;
+    let session = target_session(&state, t, &member, body.session_id).await?;
     check_contribution(amount, t.contribution).map_err(|e| rule(e.to_string()))?;
     let now = state.now();
     let (is_late, penalty) = penalty_for(

@@ -133,8 +133,11 @@ pub struct PendingMember {
 #[derive(Debug, Serialize, ToSchema)]
 pub struct SessionStats {
     pub session_id: uuid::Uuid,
+    /// Active members, each owing one contribution.
     pub total_expected_payments: u32,
+    /// Active members whose validated payments add up to the contribution.
     pub total_received_payments: u32,
+    /// Active members who have not paid yet (`pending_members`).
     pub missing_payments: u32,
     pub total_amount_expected: String,
     pub total_amount_collected: String,

@@ -198,12 +198,13 @@ pub async fn get_one(
 
 /// Open a session for payments (president or treasurer): `expected_amount` becomes the
 /// contribution × the active members now, and members are notified (`session_ouverte`).
-/// Only one session of a tontine is open at a time.
+/// Several sessions of a tontine may be open at once: an earlier one keeps collecting
+/// arrears while the next one collects its contributions.
 #[utoipa::path(post, path = "/api/v1/sessions/{id}/open", tag = "sessions", security(("bearer" = [])),
     params(("id" = uuid::Uuid, Path)), request_body = OpenRequest,
     responses(
         (status = 200, body = SessionResponse),
-        (status = 400, description = "Not openable, or another session is open", body = ErrorBody),
+        (status = 400, description = "Not openable from its status", body = ErrorBody),
         (status = 409, description = "Changed meanwhile", body = ErrorBody)))]
 pub async fn open(
     State(state): State<AppState>,
@@ -219,12 +220,6 @@ pub async fn open(
     )
     .await?;
     let to = session.status.open().map_err(|e| transition_error(&e))?;
-    if let Some(other) = state.store().open_session_of(session.tontine_id).await? {
-        return Err(ApiError::new(ErrorCode::BusinessRule).with_detail(format!(
-            "La séance n°{} est déjà ouverte",
-            other.session_number
-        )));
-    }
     // Read fresh, not from the read cache: the pot is money.
     let fresh = state
         .store()
@@ -271,8 +266,8 @@ pub async fn open(
     finish_change(&state, &change).await
 }
 
-/// Close a session (president or treasurer). Refused while members have no validated
-/// payment, unless `force`.
+/// Close a session (president or treasurer). Refused while some active member has not paid
+/// (validated payments adding up to the contribution), unless `force`.
 #[utoipa::path(post, path = "/api/v1/sessions/{id}/close", tag = "sessions", security(("bearer" = [])),
     params(("id" = uuid::Uuid, Path)), request_body = CloseRequest,
     responses(
@@ -291,7 +286,7 @@ pub async fn close(
         Action::CloseSession,
     )
     .await?;
-    let picture = SessionPicture::load(&state, &session).await?;
+    let picture = SessionPicture::load(&state, &session, access.tontine.contribution).await?;
     let missing = u32::try_from(picture.unpaid().count()).unwrap_or(u32::MAX);
     let to = session
         .status
@@ -368,7 +363,8 @@ async fn finish_change(
     Ok(Json(SessionResponse::new(session, today(state))))
 }
 
-/// Figures of a session, with the members who have not paid.
+/// Figures of a session, with the members who have not paid. A member counts as paid once
+/// their validated payments for the session add up to the contribution.
 #[utoipa::path(get, path = "/api/v1/sessions/{id}/stats", tag = "sessions", security(("bearer" = [])),
     params(("id" = uuid::Uuid, Path)),
     responses((status = 200, body = SessionStats)))]
@@ -384,7 +380,7 @@ pub async fn stats(
         Action::ViewSession,
     )
     .await?;
-    let picture = SessionPicture::load(&state, &session).await?;
+    let picture = SessionPicture::load(&state, &session, access.tontine.contribution).await?;
     let currency = access.tontine.currency();
     let collected = Amount::sum(currency, picture.validated().map(|p| p.amount))
         .map_err(|_| ApiError::internal())?;
@@ -408,7 +404,7 @@ pub async fn stats(
             phone: m.user_phone.as_str().to_owned(),
         })
         .collect();
-    let received = u32::try_from(picture.validated().count()).unwrap_or(u32::MAX);
+    let received = u32::try_from(picture.paid().count()).unwrap_or(u32::MAX);
     Ok(Json(SessionStats {
         session_id: session.id.as_uuid(),
         total_expected_payments: members,

@@ -7,12 +7,14 @@ use axum::{
     Router,
     routing::{get, post},
 };
-use kobiri_core::{Action, SessionId};
+use kobiri_core::{Action, Amount, Dues, MemberId, PaymentFact, SessionId};
 
 use crate::{
     error::{ApiError, ApiResult},
     state::AppState,
-    store::{Member, Payment, PaymentFilter, Session, User, all_pages},
+    store::{
+        Member, Payment, PaymentFilter, Recipient, Session, Store, StoreResult, User, all_pages,
+    },
     tontines::TontineAccess,
 };
 
@@ -49,15 +51,13 @@ pub async fn load(
 pub struct SessionPicture {
     pub payments: Vec<Payment>,
     pub members: Vec<Member>,
+    /// What each member owes: the tontine's contribution.
+    pub owed: Amount,
 }
 
 impl SessionPicture {
-    pub async fn load(state: &AppState, session: &Session) -> ApiResult<Self> {
-        let filter = PaymentFilter {
-            session_id: Some(session.id),
-            ..PaymentFilter::default()
-        };
-        let payments = all_pages(|page| state.store().list_payments(filter, page)).await?;
+    pub async fn load(state: &AppState, session: &Session, owed: Amount) -> ApiResult<Self> {
+        let payments = session_payments(state.store(), session.id).await?;
         let members = state
             .store()
             .list_members(session.tontine_id)
@@ -65,17 +65,27 @@ impl SessionPicture {
             .into_iter()
             .filter(|m| m.is_active)
             .collect();
-        Ok(Self { payments, members })
+        Ok(Self {
+            payments,
+            members,
+            owed,
+        })
     }
 
-    /// Active members with no validated payment for the session.
+    /// Where `member` stands (see [`Dues`]).
+    pub fn dues(&self, member: MemberId) -> Dues {
+        dues_of(self.owed, &self.payments, member)
+    }
+
+    /// Active members who have not paid the session: their validated payments do not add up
+    /// to the contribution.
     pub fn unpaid(&self) -> impl Iterator<Item = &Member> {
-        self.members.iter().filter(|m| {
-            !self
-                .payments
-                .iter()
-                .any(|p| p.member_id == m.id && p.status == kobiri_core::PaymentStatus::Valide)
-        })
+        self.members.iter().filter(|m| !self.dues(m.id).is_paid())
+    }
+
+    /// Active members who have paid the session.
+    pub fn paid(&self) -> impl Iterator<Item = &Member> {
+        self.members.iter().filter(|m| self.dues(m.id).is_paid())
     }
 
     pub fn validated(&self) -> impl Iterator<Item = &Payment> {
@@ -83,4 +93,45 @@ impl SessionPicture {
             .iter()
             .filter(|p| p.status == kobiri_core::PaymentStatus::Valide)
     }
+}
+
+/// Every payment of a session, flagged ones included.
+pub async fn session_payments(store: &dyn Store, session: SessionId) -> StoreResult<Vec<Payment>> {
+    let filter = PaymentFilter {
+        session_id: Some(session),
+        ..PaymentFilter::default()
+    };
+    all_pages(|page| store.list_payments(filter, page)).await
+}
+
+/// Where `member` stands among `payments` (of one session) when they owe `owed`.
+pub fn dues_of(owed: Amount, payments: &[Payment], member: MemberId) -> Dues {
+    Dues::of(
+        owed,
+        payments
+            .iter()
+            .filter(|p| p.member_id == member)
+            .map(|p| PaymentFact {
+                status: p.status,
+                flagged: p.flagged,
+                amount: p.amount,
+            }),
+    )
+}
+
+/// The recipients of `kind` among the active members who have not paid `session` at all
+/// ([`Dues::Unpaid`]): reminders and late penalties follow each session on its own.
+pub async fn unpaid_recipients(
+    store: &dyn Store,
+    session: &Session,
+    owed: Amount,
+    kind: kobiri_core::NotificationType,
+) -> StoreResult<Vec<Recipient>> {
+    let payments = session_payments(store, session.id).await?;
+    Ok(store
+        .tontine_recipients(session.tontine_id, kind)
+        .await?
+        .into_iter()
+        .filter(|r| dues_of(owed, &payments, r.member_id).is_unpaid())
+        .collect())
 }

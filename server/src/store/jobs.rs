@@ -192,7 +192,8 @@ pub(super) struct JobQueries {
     /// Binds: id, attempts, status, run_at, finished_at, error, the running status. Only the
     /// run that claimed the job (same attempt, still running) may finish it.
     pub finish: &'static str,
-    /// Binds: member id, session id, the three live payment statuses. Returns the new count.
+    /// Binds: member id. Returns the new count (none when the member left). Whether the member
+    /// paid is decided before, with core's rule ([`kobiri_core::Dues`]).
     pub count_missed: &'static str,
 }
 
@@ -213,9 +214,7 @@ pub(super) const SQLITE: JobQueries = JobQueries {
     finish: "UPDATE jobs SET status = $3, run_at = COALESCE($4, run_at), finished_at = $5, \
         last_error = $6, locked_until = NULL WHERE id = $1 AND attempts = $2 AND status = $7",
     count_missed: "UPDATE members SET missed_payments = missed_payments + 1 \
-        WHERE id = $1 AND is_active AND NOT EXISTS (SELECT 1 FROM payments p \
-        WHERE p.session_id = $2 AND p.member_id = $1 AND p.status IN ($3, $4, $5)) \
-        RETURNING missed_payments",
+        WHERE id = $1 AND is_active RETURNING missed_payments",
 };
 
 /// Claims skip rows another worker holds, so replicas share the queue without blocking.
@@ -335,13 +334,8 @@ macro_rules! impl_job_store {
                 if $crate::store::notifications::insert_notifications!(tx, $nq, first) == 0 {
                     return Ok(false);
                 }
-                let [a, b, c] = $crate::store::notifications::LIVE_PAYMENT_STATUSES;
                 let missed: Option<i32> = sqlx::query_scalar($jq.count_missed)
                     .bind(m.member_id.as_uuid())
-                    .bind(m.session_id.as_uuid())
-                    .bind(a.as_str())
-                    .bind(b.as_str())
-                    .bind(c.as_str())
                     .fetch_optional(&mut *tx)
                     .await?;
                 let Some(missed) = missed else {

@@ -62,9 +62,7 @@ pub use mobile_money::{
     PollTicket, Settlement,
 };
 pub use models::*;
-pub use notifications::{
-    LIVE_PAYMENT_STATUSES, MarkRead, NewNotification, Notification, Preference, Recipient,
-};
+pub use notifications::{MarkRead, NewNotification, Notification, Preference, Recipient};
 pub use outbox::{
     ACCOUNT_CODE_KEY, Delivery, DeliveryRecorded, NewPushToken, OutboxEntry, OutboxMessage,
     OutboxOutcome, PushPlatform,
@@ -415,13 +413,6 @@ pub trait NotificationStore {
         tontine: kobiri_core::TontineId,
         kind: kobiri_core::NotificationType,
     ) -> StoreResult<Vec<Recipient>>;
-    /// The active members of the session's tontine with no live payment (see
-    /// [`LIVE_PAYMENT_STATUSES`]) for the session, with their stored choices for `kind`.
-    async fn unpaid_recipients(
-        &self,
-        session: kobiri_core::SessionId,
-        kind: kobiri_core::NotificationType,
-    ) -> StoreResult<Vec<Recipient>>;
     /// Writes notifications and their outbox rows in one transaction; returns how many were
     /// written (those whose dedup key exists are skipped).
     async fn write_notifications(&self, list: &[NewNotification]) -> StoreResult<u64>;
@@ -541,7 +532,7 @@ pub trait SyncStore {
         device: kobiri_core::DeviceId,
         roles: &[(kobiri_core::TontineId, String)],
     ) -> StoreResult<()>;
-    /// The live payments of a session (not cancelled or failed).
+    /// The live payments of a session (not cancelled, failed or refunded).
     async fn payment_keys(&self, session: kobiri_core::SessionId) -> StoreResult<Vec<PaymentKey>>;
     /// Which of `ids` an existing payment already has.
     async fn payments_taken(

@@ -4,8 +4,8 @@
 
 use chrono::{DateTime, Utc};
 use kobiri_core::{
-    Channel, Email, MemberId, NotificationStatus, NotificationType, PaymentStatus, Phone,
-    SessionId, TontineId, UserId,
+    Channel, Email, MemberId, NotificationStatus, NotificationType, Phone, SessionId, TontineId,
+    UserId,
 };
 use uuid::Uuid;
 
@@ -82,14 +82,6 @@ pub struct Recipient {
     pub push: bool,
     pub preferences: Vec<Preference>,
 }
-
-/// The payment statuses that count as "has paid or is paying" for reminders and late
-/// penalties: a payment waiting for validation or for the operator counts.
-pub const LIVE_PAYMENT_STATUSES: [PaymentStatus; 3] = [
-    PaymentStatus::EnAttente,
-    PaymentStatus::EnCours,
-    PaymentStatus::Valide,
-];
 
 #[derive(Debug, sqlx::FromRow)]
 pub(super) struct NotificationRow {
@@ -226,11 +218,6 @@ pub(super) struct NotificationQueries {
     pub tontine_recipients: &'static str,
     /// Binds: tontine_id, type. Stored choices of its active members for that type.
     pub tontine_preferences: &'static str,
-    /// Binds: session_id, then the three live payment statuses. Active members of the
-    /// session's tontine without a live payment for it.
-    pub unpaid_recipients: &'static str,
-    /// Binds: session_id, type. Stored choices of the active members of its tontine.
-    pub session_preferences: &'static str,
 }
 
 /// The columns of a notification; `$data` reads the JSON column as text.
@@ -288,19 +275,6 @@ pub(super) const SQLITE: NotificationQueries = NotificationQueries {
     tontine_preferences: "SELECT np.user_id, np.type, np.channel, np.enabled \
         FROM notification_preferences np JOIN members m ON m.user_id = np.user_id \
         WHERE m.tontine_id = $1 AND m.is_active AND np.type = $2",
-    unpaid_recipients: concat!(
-        "SELECT m.id AS member_id, m.user_id, u.phone, u.email, ",
-        has_push!(),
-        " FROM sessions s JOIN members m ON m.tontine_id = s.tontine_id \
-        JOIN users u ON u.id = m.user_id \
-        WHERE s.id = $1 AND m.is_active AND NOT EXISTS (SELECT 1 FROM payments p \
-        WHERE p.session_id = s.id AND p.member_id = m.id AND p.status IN ($2, $3, $4)) \
-        ORDER BY m.joined_at, m.id"
-    ),
-    session_preferences: "SELECT np.user_id, np.type, np.channel, np.enabled \
-        FROM sessions s JOIN members m ON m.tontine_id = s.tontine_id \
-        JOIN notification_preferences np ON np.user_id = m.user_id \
-        WHERE s.id = $1 AND m.is_active AND np.type = $2",
 };
 
 pub(super) const POSTGRES: NotificationQueries = NotificationQueries {
@@ -546,27 +520,6 @@ macro_rules! impl_notification_store {
                     .await?;
                 let choices = sqlx::query_as($nq.tontine_preferences)
                     .bind(tontine.as_uuid())
-                    .bind(kind.as_str())
-                    .fetch_all(self.reader())
-                    .await?;
-                $crate::store::notifications::recipients(rows, choices)
-            }
-
-            async fn unpaid_recipients(
-                &self,
-                session: kobiri_core::SessionId,
-                kind: kobiri_core::NotificationType,
-            ) -> $crate::store::StoreResult<Vec<$crate::store::Recipient>> {
-                let [a, b, c] = $crate::store::notifications::LIVE_PAYMENT_STATUSES;
-                let rows = sqlx::query_as($nq.unpaid_recipients)
-                    .bind(session.as_uuid())
-                    .bind(a.as_str())
-                    .bind(b.as_str())
-                    .bind(c.as_str())
-                    .fetch_all(self.reader())
-                    .await?;
-                let choices = sqlx::query_as($nq.session_preferences)
-                    .bind(session.as_uuid())
                     .bind(kind.as_str())
                     .fetch_all(self.reader())
                     .await?;

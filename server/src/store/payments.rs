@@ -208,6 +208,9 @@ pub(super) struct PaymentQueries {
     pub member_total: &'static str,
     /// Binds: member id, new total.
     pub set_member_total: &'static str,
+    /// Binds: id, new status, now, old status. A status change with no other effect (a
+    /// refund's, whose money [`debit_payment`] moves).
+    pub set_status: &'static str,
 }
 
 /// The PostgreSQL form of `by_ids`.
@@ -239,6 +242,7 @@ pub(super) const SHARED: PaymentQueries = PaymentQueries {
     set_session_collected: "UPDATE sessions SET collected_amount = $2, updated_at = $3 WHERE id = $1",
     member_total: "SELECT total_contributions FROM members WHERE id = $1",
     set_member_total: "UPDATE members SET total_contributions = $2 WHERE id = $1",
+    set_status: "UPDATE payments SET status = $2, updated_at = $3 WHERE id = $1 AND status = $4",
 };
 
 /// Binds the 19 values of a new payment, in the order of `PaymentQueries::insert` (the sync
@@ -278,13 +282,29 @@ pub(super) use payment_select;
 /// Adds a payment being validated to its session's `collected_amount` and its member's
 /// `total_contributions`, inside the caller's transaction `$tx` (rows locked on PostgreSQL).
 /// Every path that validates a payment (a treasurer's decision, a provider's confirmation)
-/// goes through it.
+/// goes through it; [`debit_payment`] takes a validated payment back out.
 macro_rules! credit_payment {
-    ($tx:expr, $q:expr, $payment:expr, $now:expr) => {{
-        let add = |current: $crate::store::DbDecimal| {
+    ($tx:expr, $q:expr, $payment:expr, $now:expr) => {
+        $crate::store::payments::move_payment!($tx, $q, $payment, $now, checked_add)
+    };
+}
+
+/// Takes a validated payment that is being refunded (a reviewed correction) out of its
+/// session's `collected_amount` and its member's `total_contributions`.
+macro_rules! debit_payment {
+    ($tx:expr, $q:expr, $payment:expr, $now:expr) => {
+        $crate::store::payments::move_payment!($tx, $q, $payment, $now, checked_sub)
+    };
+}
+
+/// The body of [`credit_payment`] and [`debit_payment`]: `$op` is `checked_add` or
+/// `checked_sub`.
+macro_rules! move_payment {
+    ($tx:expr, $q:expr, $payment:expr, $now:expr, $op:ident) => {{
+        let apply = |current: $crate::store::DbDecimal| {
             current
                 .0
-                .checked_add($payment.amount.value())
+                .$op($payment.amount.value())
                 .map($crate::store::DbDecimal)
                 .ok_or_else(|| $crate::store::StoreError::corrupt("amount overflow"))
         };
@@ -294,7 +314,7 @@ macro_rules! credit_payment {
             .await?;
         sqlx::query($q.set_session_collected)
             .bind($payment.session_id.as_uuid())
-            .bind(add(collected)?)
+            .bind(apply(collected)?)
             .bind($now)
             .execute(&mut *$tx)
             .await?;
@@ -304,12 +324,14 @@ macro_rules! credit_payment {
             .await?;
         sqlx::query($q.set_member_total)
             .bind($payment.member_id.as_uuid())
-            .bind(add(total)?)
+            .bind(apply(total)?)
             .execute(&mut *$tx)
             .await?;
     }};
 }
 pub(super) use credit_payment;
+pub(super) use debit_payment;
+pub(super) use move_payment;
 
 macro_rules! impl_payment_store {
     ($store:ty, $q:expr, $aq:expr, $nq:expr) => {

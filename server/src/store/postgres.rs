@@ -129,7 +129,8 @@ super::sync::impl_sync_store!(
     super::passages::POSTGRES,
     users::SHARED,
     audit::POSTGRES,
-    super::jobs::POSTGRES
+    super::jobs::POSTGRES,
+    PAYMENTS
 );
 super::mobile_money::impl_mobile_money_store!(
     PgStore,

@@ -138,7 +138,8 @@ super::sync::impl_sync_store!(
     super::passages::SHARED,
     users::SHARED,
     audit::SQLITE,
-    super::jobs::SQLITE
+    super::jobs::SQLITE,
+    payments::SHARED
 );
 super::mobile_money::impl_mobile_money_store!(
     SqliteStore,

@@ -190,7 +190,10 @@ pub struct Flag {
 }
 
 /// A treasurer's decision on a flag. Accepting a flagged payment makes it an ordinary pending
-/// payment; rejecting cancels it (`annule`) with the note as its reason.
+/// payment; rejecting cancels it (`annule`) with the note as its reason. Accepting a reviewed
+/// correction also retires the payment it corrects: a pending one is cancelled, a validated
+/// one is refunded (`rembourse`) and leaves its session's collected amount and its member's
+/// contributions, in the same transaction.
 #[derive(Debug, Clone)]
 pub struct FlagResolution {
     pub flag: Uuid,
@@ -198,6 +201,8 @@ pub struct FlagResolution {
     pub note: String,
     pub by: UserId,
     pub payment: Option<PaymentId>,
+    /// The payment a reviewed correction replaces or withdraws, retired on acceptance.
+    pub retire: Option<PaymentId>,
     pub audit: NewAudit,
     pub now: Timestamp,
 }
@@ -493,7 +498,7 @@ pub(super) const SHARED: SyncQueries = SyncQueries {
     set_scope_role: "INSERT INTO device_scopes (device_id, tontine_id, role) VALUES ($1, $2, $3) \
         ON CONFLICT (device_id, tontine_id) DO UPDATE SET role = excluded.role",
     payment_keys: "SELECT id, member_id, flagged FROM payments \
-        WHERE session_id = $1 AND status NOT IN ('annule', 'echoue')",
+        WHERE session_id = $1 AND status NOT IN ('annule', 'echoue', 'rembourse')",
     payments_taken: "SELECT id FROM payments \
         WHERE id IN (SELECT unhex(replace(value, '-', '')) FROM json_each($1))",
     payment_by_receipt: "SELECT id FROM payments WHERE receipt_code = $1",
@@ -581,7 +586,7 @@ macro_rules! insert_many {
 pub(super) use insert_many;
 
 macro_rules! impl_sync_store {
-    ($store:ty, $q:expr, $mq:expr, $pq:expr, $uq:expr, $aq:expr, $jq:expr) => {
+    ($store:ty, $q:expr, $mq:expr, $pq:expr, $uq:expr, $aq:expr, $jq:expr, $payq:expr) => {
         #[async_trait::async_trait]
         impl $crate::store::SyncStore for $store {
             async fn insert_device(
@@ -1018,6 +1023,9 @@ macro_rules! impl_sync_store {
                 if done.rows_affected() == 0 {
                     return Ok(false);
                 }
+                if let Some(original) = r.retire.filter(|_| r.accept) {
+                    $crate::store::sync::retire_payment!(tx, $q, $payq, original, r);
+                }
                 if let Some(payment) = r.payment {
                     if !r.accept {
                         sqlx::query($q.cancel_payment)
@@ -1055,6 +1063,55 @@ macro_rules! impl_sync_store {
     };
 }
 pub(super) use impl_sync_store;
+
+/// Inside `resolve_flag`'s transaction: retires payment `$id` that an accepted correction
+/// replaces. Pending → `annule`; validated → `rembourse`, its money taken back out of the
+/// session and the member's totals. Already cancelled, failed or refunded: nothing to do. A
+/// mobile-money payment still with its operator cannot be retired yet (a conflict).
+macro_rules! retire_payment {
+    ($tx:expr, $q:expr, $payq:expr, $id:expr, $r:expr) => {{
+        let row: Option<$crate::store::payments::PaymentRow> = sqlx::query_as($payq.by_id)
+            .bind($id.as_uuid())
+            .fetch_optional(&mut *$tx)
+            .await?;
+        let original = row
+            .map($crate::store::Payment::try_from)
+            .transpose()?
+            .ok_or($crate::store::StoreError::NotFound)?;
+        match original.status {
+            kobiri_core::PaymentStatus::EnAttente => {
+                sqlx::query($q.cancel_payment)
+                    .bind(original.id.as_uuid())
+                    .bind(format!("corrigé : {}", $r.note))
+                    .bind($r.now)
+                    .bind(original.status.as_str())
+                    .execute(&mut *$tx)
+                    .await?;
+            }
+            kobiri_core::PaymentStatus::Valide => {
+                let to = original
+                    .status
+                    .refund()
+                    .map_err(|e| $crate::store::StoreError::corrupt(e.to_string()))?;
+                sqlx::query($payq.set_status)
+                    .bind(original.id.as_uuid())
+                    .bind(to.as_str())
+                    .bind($r.now)
+                    .bind(original.status.as_str())
+                    .execute(&mut *$tx)
+                    .await?;
+                $crate::store::payments::debit_payment!($tx, $payq, original, $r.now);
+            }
+            kobiri_core::PaymentStatus::EnCours => {
+                return Err($crate::store::StoreError::Conflict {
+                    constraint: "payment_with_operator".to_owned(),
+                });
+            }
+            _ => {}
+        }
+    }};
+}
+pub(super) use retire_payment;
 
 #[cfg(test)]
 #[allow(clippy::unwrap_used)]

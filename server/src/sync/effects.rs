@@ -8,7 +8,8 @@ use std::collections::{HashMap, HashSet};
 
 use kobiri_core::{
     Action, Amount, Currency, ErrorCode, MemberId, PaymentId, PaymentMethod, PaymentStatus, Phone,
-    PlatformRole, SessionId, TontineId, TontineRole, check_contribution, penalty_for,
+    PlatformRole, SessionId, TontineId, TontineRole, check_contribution, check_correction,
+    penalty_for,
     sync::{Mutation, MutationKind, Outcome, receipt_code},
 };
 use serde_json::json;
@@ -312,10 +313,13 @@ impl<'a> Effects<'a> {
             Err(e) => return Ok(rejected(ErrorCode::ValidationError, e.to_string())),
         };
         let mut code = if reasons.is_empty() { "" } else { "integrity" };
-        if !session.status.accepts_payments() {
-            code = "session_closed";
+        // An open session takes contributions and arrears; a planned one takes advances,
+        // applied like any payment. Only a session that closed, was cancelled or put on hold
+        // flags it, with that reason's own code.
+        if let Err(e) = session.status.payment_window() {
+            code = e.code();
             reasons.push(format!(
-                "séance n°{} {} pendant que le téléphone était hors ligne",
+                "séance n°{} : {e} (statut {})",
                 session.session_number, session.status
             ));
         }
@@ -436,6 +440,7 @@ impl<'a> Effects<'a> {
             ));
         };
         let may_validate = access.may(Action::ValidatePayment);
+        let contribution = access.tontine.contribution;
         if original.recorded_by_id != self.caller.id && !may_validate {
             return Ok(rejected(
                 ErrorCode::Forbidden,
@@ -461,23 +466,36 @@ impl<'a> Effects<'a> {
             json!({"corrected_by": payment_id, "amount": amount.to_wire_string(),
                    "reason": reason, "seq": m.seq}),
         ));
-        if original.status != PaymentStatus::EnAttente || !reasons.is_empty() {
-            let mut reasons = reasons;
+        let mut reasons = reasons;
+        let mut code = if reasons.is_empty() { "" } else { "integrity" };
+        // The same amount rule as a new payment (or zero, which withdraws the payment).
+        if let Err(e) = check_correction(amount, contribution) {
+            code = "wrong_amount";
+            reasons.push(e.to_string());
+        }
+        // Money already validated (or waiting for a treasurer) moves again only after a
+        // second person's review: the correction waits as a flagged entry.
+        if original.status != PaymentStatus::EnAttente || original.flagged {
+            code = "correction";
             reasons.push(format!(
-                "correction de {} à {} demandée sur un paiement {} : {}",
+                "correction de {} à {} demandée sur un paiement {}{} : {}",
                 original.amount.to_wire_string(),
                 amount.to_wire_string(),
                 original.status,
+                if original.flagged { " signalé" } else { "" },
                 reason
             ));
-            return Ok(self.flag(batch, m, tontine, Some(*corrects), "correction", &reasons));
         }
-        batch.cancellations.push(SyncCancellation {
-            payment: original.id,
-            from: original.status,
-            reason: format!("corrigé : {reason}"),
-        });
-        if !amount.is_zero() {
+        let flagged = !reasons.is_empty();
+        if !flagged {
+            batch.cancellations.push(SyncCancellation {
+                payment: original.id,
+                from: original.status,
+                reason: format!("corrigé : {reason}"),
+            });
+        }
+        let written = !amount.is_zero();
+        if written {
             batch.payments.push(SyncPayment {
                 payment: NewPayment {
                     id: *payment_id,
@@ -501,11 +519,21 @@ impl<'a> Effects<'a> {
                 },
                 receipt_code: Some(receipt_code(m).to_string())
                     .filter(|code| !self.take_receipt(code)),
-                flagged: false,
+                flagged,
                 corrects: Some(original.id),
             });
         }
-        Ok(Outcome::Applied)
+        if !flagged {
+            return Ok(Outcome::Applied);
+        }
+        // The flag names the entry waiting for review: the compensating payment, or the
+        // original when the correction withdraws it.
+        let (flagged_payment, code) = if written {
+            (*payment_id, code)
+        } else {
+            (*corrects, super::review::WITHDRAWAL)
+        };
+        Ok(self.flag(batch, m, tontine, Some(flagged_payment), code, &reasons))
     }
 
     async fn add_member(

@@ -5,7 +5,10 @@ use axum::{
     Json,
     extract::{Path, State},
 };
-use kobiri_core::{Action, ErrorCode, PaymentView, ReceiptCode, TontineId, bounded_text};
+use kobiri_core::{
+    Action, ErrorCode, PaymentId, PaymentView, ReceiptCode, TontineId, bounded_text,
+    payment::may_validate,
+};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
@@ -21,6 +24,9 @@ use crate::{
 
 const NOTE_MAX: usize = 500;
 
+/// The flag code of a correction to zero that waits for review.
+pub const WITHDRAWAL: &str = "withdrawal";
+
 /// A flagged sync item: kept, waiting for a treasurer.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct FlagResponse {
@@ -30,8 +36,10 @@ pub struct FlagResponse {
     pub device_id: uuid::Uuid,
     /// The mutation's number on its device.
     pub seq: u64,
-    /// `session_closed`, `duplicate_payment`, `wrong_amount`, `member_inactive`,
-    /// `receipt_collision`, `correction` or `integrity`.
+    /// `session_closed`, `session_cancelled`, `session_on_hold`, `duplicate_payment`,
+    /// `wrong_amount`, `member_inactive`, `receipt_collision`, `correction` (a correction
+    /// waiting for a second person), `withdrawal` (a correction to zero waiting likewise) or
+    /// `integrity`.
     pub code: String,
     pub reason: String,
     /// `ouvert` or `resolu`.
@@ -110,7 +118,10 @@ pub struct ResolveRequest {
 
 /// Resolve a flag with a reason. Accepting a flagged payment puts it in the validation queue
 /// (409 if another live payment holds its member and session: reject one of them first);
-/// rejecting cancels it. The phone sees the result at its next sync.
+/// rejecting cancels it. Accepting a flagged correction (by someone other than its author)
+/// also retires the payment it corrects: cancelled if pending, refunded and taken out of the
+/// session's collected amount if validated; the compensating entry then waits for validation
+/// like any payment. The phone sees the result at its next sync.
 #[utoipa::path(post, path = "/api/v1/tontines/{id}/flags/{flag_id}/resolve", tag = "sync",
     security(("bearer" = [])),
     params(("id" = uuid::Uuid, Path), ("flag_id" = uuid::Uuid, Path)),
@@ -160,12 +171,26 @@ pub async fn resolve(
         Some(serde_json::json!({"status": "resolu", "accepted": accept, "note": note})),
     );
     audit.source = AuditSource::Api;
+    let (payment, retire) = reviewed_payments(&state, &flag).await?;
+    if accept && retire.is_some() {
+        // Four eyes on a correction: its author cannot accept it.
+        let author = state
+            .store()
+            .device_by_id(flag.device_id)
+            .await?
+            .map(|d| d.user_id);
+        if let Some(author) = author {
+            may_validate(access.actor_for(Action::ValidatePayment), caller.id, author)
+                .map_err(|e| ApiError::forbidden().with_detail(e.to_string()))?;
+        }
+    }
     let resolution = FlagResolution {
         flag: flag.id,
         accept,
         note,
         by: caller.id,
-        payment: flag.payment_id.filter(|_| flag.code != "correction"),
+        payment,
+        retire,
         audit,
         now,
     };
@@ -175,6 +200,11 @@ pub async fn resolve(
             return Err(
                 ApiError::new(ErrorCode::Conflict).with_detail("Ce signalement est déjà traité")
             );
+        }
+        Err(StoreError::Conflict { constraint }) if constraint == "payment_with_operator" => {
+            return Err(ApiError::new(ErrorCode::Conflict).with_detail(
+                "Le paiement corrigé attend encore l'opérateur : réessayez une fois réglé",
+            ));
         }
         Err(StoreError::Conflict { .. }) => {
             return Err(ApiError::new(ErrorCode::Conflict).with_detail(
@@ -189,6 +219,33 @@ pub async fn resolve(
         .await?
         .ok_or_else(ApiError::not_found)?;
     Ok(Json(flag.into()))
+}
+
+/// What resolving `flag` acts on: the flagged payment (unflagged when accepted, cancelled
+/// when rejected) and the payment a correction replaces or withdraws (retired when
+/// accepted). A `withdrawal` flag names the payment to withdraw; a flagged compensating entry
+/// names the payment it corrects. A `correction` flag on a payment that corrects nothing
+/// (from before corrections were entries) acts on no payment.
+async fn reviewed_payments(
+    state: &AppState,
+    flag: &Flag,
+) -> ApiResult<(Option<PaymentId>, Option<PaymentId>)> {
+    let Some(id) = flag.payment_id else {
+        return Ok((None, None));
+    };
+    if flag.code == WITHDRAWAL {
+        return Ok((None, Some(id)));
+    }
+    let corrects = state
+        .store()
+        .payment_by_id(id)
+        .await?
+        .and_then(|p| p.corrects_id);
+    match corrects {
+        Some(original) => Ok((Some(id), Some(original))),
+        None if flag.code == "correction" => Ok((None, None)),
+        None => Ok((Some(id), None)),
+    }
 }
 
 /// A gap or a broken hash chain seen in a device's log.

@@ -50,7 +50,7 @@ impl Phone {
         }
     }
 
-    fn record(&mut self, kind: MutationKind) -> Mutation {
+    pub fn record(&mut self, kind: MutationKind) -> Mutation {
         self.seq += 1;
         let m = Mutation {
             device_id: self.device,
@@ -91,7 +91,7 @@ impl Phone {
     }
 
     /// Pushes in CBOR, applies the answer to the phone's copy, checks every checksum.
-    async fn sync(&mut self, app: &Http, mutations: Vec<Mutation>) -> SyncResponse {
+    pub async fn sync(&mut self, app: &Http, mutations: Vec<Mutation>) -> SyncResponse {
         let body = sync::encode_request(&self.request(mutations));
         let resp = app
             .client
@@ -143,7 +143,7 @@ impl Phone {
     }
 
     /// Syncs until every scope is up to date.
-    async fn pull_all(&mut self, app: &Http) {
+    pub async fn pull_all(&mut self, app: &Http) {
         for _ in 0..20 {
             let answer = self.sync(app, Vec::new()).await;
             if answer
@@ -166,7 +166,7 @@ impl Phone {
     }
 }
 
-fn tontine(c: &Circle) -> TontineId {
+pub fn tontine(c: &Circle) -> TontineId {
     TontineId::from_uuid(c.id().parse().unwrap())
 }
 
