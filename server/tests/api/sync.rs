@@ -50,7 +50,7 @@ impl Phone {
         }
     }
 
-    fn record(&mut self, kind: MutationKind) -> Mutation {
+    pub fn record(&mut self, kind: MutationKind) -> Mutation {
         self.seq += 1;
         let m = Mutation {
             device_id: self.device,
@@ -91,7 +91,7 @@ impl Phone {
     }
 
     /// Pushes in CBOR, applies the answer to the phone's copy, checks every checksum.
-    async fn sync(&mut self, app: &Http, mutations: Vec<Mutation>) -> SyncResponse {
+    pub async fn sync(&mut self, app: &Http, mutations: Vec<Mutation>) -> SyncResponse {
         let body = sync::encode_request(&self.request(mutations));
         let resp = app
             .client
@@ -166,11 +166,11 @@ impl Phone {
     }
 }
 
-fn tontine(c: &Circle) -> TontineId {
+pub fn tontine(c: &Circle) -> TontineId {
     TontineId::from_uuid(c.id().parse().unwrap())
 }
 
-fn session(c: &Circle) -> String {
+pub fn session(c: &Circle) -> String {
     c.session["id"].as_str().unwrap().to_owned()
 }
 
