@@ -18,19 +18,20 @@ use crate::sync::{Phone, outcomes, session, tontine};
 
 /// Members whose cash is recorded over REST by clients that hang up.
 const REST_MEMBERS: usize = 60;
-/// Cash payments the collector's phone pushes over connections that are cut.
-const SYNC_PAYMENTS: usize = 240;
-/// `/sync` requests dropped mid-flight.
-const SYNC_DROPS: usize = 160;
+/// Collectors' phones whose one push is cut, each from its own device.
+const PHONES: usize = 80;
+/// Cash payments in each of those pushes.
+const PER_PUSH: usize = 6;
 
-/// Sends `request`, then hangs up after `after` unless it was answered by then.
-async fn hang_up(request: reqwest::RequestBuilder, after: Duration) {
-    let _ = tokio::time::timeout(after, request.send()).await;
+/// Sends `request`, then hangs up after `after` unless it was answered by then; whether it
+/// hung up.
+async fn hang_up(request: reqwest::RequestBuilder, after: Duration) -> bool {
+    tokio::time::timeout(after, request.send()).await.is_err()
 }
 
-/// A delay from 0 to 24 ms that spreads the hang-ups over every stage of a request.
+/// A delay from 1 to 160 ms that spreads the hang-ups over every stage of a request.
 fn spread(i: usize) -> Duration {
-    Duration::from_millis((i * 7 % 25) as u64)
+    Duration::from_millis(1 + (i * 37 % 160) as u64)
 }
 
 /// The connections to the test's PostgreSQL database, other than the one asking, by state.
@@ -121,24 +122,27 @@ dual_test!(
                 .json(&rest_body(member));
             hung.spawn(hang_up(request, spread(i)));
         }
-        // Sync: the collector's phone pushes windows of its queue, several at once, and each
-        // connection is cut; the phone cannot tell what arrived.
-        let mut phone = Phone::enroll(&app, &c.collector).await;
+        // Sync: collectors' phones push their cash, and each connection is cut; a phone
+        // cannot tell what arrived.
+        let mut pushes = Vec::new();
         let payers = [&c.members[0], &c.members[1], &c.president, &c.treasurer];
-        let queue: Vec<Mutation> = (0..SYNC_PAYMENTS)
-            .map(|i| phone.pay(&c, payers[i % payers.len()], &session(&c)))
-            .collect();
-        for i in 0..SYNC_DROPS {
-            let from = (i * 13) % SYNC_PAYMENTS;
-            let to = (from + 40).min(SYNC_PAYMENTS);
-            let body = sync::encode_request(&phone.request(queue[from..to].to_vec()));
+        for i in 0..PHONES {
+            let mut phone = Phone::enroll(&app, &c.collector).await;
+            let batch: Vec<Mutation> = (0..PER_PUSH)
+                .map(|k| phone.pay(&c, payers[(i + k) % payers.len()], &session(&c)))
+                .collect();
+            let body = sync::encode_request(&phone.request(batch.clone()));
             let request = app
                 .request(reqwest::Method::POST, "/sync", Some(&phone.token))
                 .header("content-type", "application/cbor")
                 .body(body);
-            hung.spawn(hang_up(request, spread(i)));
+            pushes.push((phone, batch, tokio::spawn(hang_up(request, spread(i)))));
         }
         while hung.join_next().await.is_some() {}
+        let mut cut = Vec::new();
+        for (phone, batch, hung_up) in pushes {
+            cut.push((phone, batch, hung_up.await.unwrap()));
+        }
         settle(&app).await;
 
         // The server still answers, and what the dropped requests did is whole: now without
@@ -153,11 +157,14 @@ dual_test!(
                 resp.text().await.unwrap()
             );
         }
-        let mut seen: Vec<&'static str> = Vec::new();
-        for chunk in queue.chunks(60) {
-            let answer = phone.sync(&app, chunk.to_vec()).await;
-            assert_eq!(answer.outcomes.len(), chunk.len());
-            seen.extend(outcomes(&answer));
+        // Each phone sends its push again: a batch is one transaction, so it is either all
+        // there already (duplicates) or all still to apply, never part of it.
+        let mut ran_to_the_end = 0;
+        let mut devices = Vec::new();
+        for (mut phone, batch, hung_up) in cut {
+            let answer = phone.sync(&app, batch).await;
+            let seen = outcomes(&answer);
+            assert_eq!(seen.len(), PER_PUSH);
             for o in &answer.outcomes {
                 assert!(
                     !matches!(o.outcome, Outcome::Rejected { .. }),
@@ -166,10 +173,19 @@ dual_test!(
                     o.outcome
                 );
             }
+            let duplicates = seen.iter().filter(|o| **o == "duplicate").count();
+            assert!(
+                duplicates == 0 || duplicates == PER_PUSH,
+                "a push half applied: {seen:?}"
+            );
+            ran_to_the_end += usize::from(hung_up && duplicates == PER_PUSH);
+            devices.push(phone.device.to_string());
         }
+        // Pushes whose client hung up still ran to their commit (a push cancelled with its
+        // client would have left all of them to apply now).
         assert!(
-            seen.contains(&"duplicate"),
-            "no push was cut after its commit"
+            ran_to_the_end > 0,
+            "no push whose client hung up ran to its end"
         );
 
         let payments = every_item(
@@ -178,12 +194,16 @@ dual_test!(
             c.treasurer.token(),
         )
         .await;
-        let from_phone = payments
+        let from_phones = payments
             .iter()
-            .filter(|p| p["device_id"] == phone.device.to_string())
+            .filter(|p| devices.iter().any(|d| p["device_id"] == d.as_str()))
             .count();
-        assert_eq!(from_phone, SYNC_PAYMENTS, "each sync mutation applied once");
-        assert_eq!(payments.len(), SYNC_PAYMENTS + REST_MEMBERS);
+        assert_eq!(
+            from_phones,
+            PHONES * PER_PUSH,
+            "each sync mutation applied once"
+        );
+        assert_eq!(payments.len(), PHONES * PER_PUSH + REST_MEMBERS);
         let by_member = payments.iter().filter(|p| p["device_id"].is_null()).fold(
             HashMap::<&str, usize>::new(),
             |mut m, p| {
