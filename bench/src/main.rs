@@ -9,11 +9,13 @@
 //! cargo run --release -p kobiri-bench -- wire
 //! cargo run --release -p kobiri-bench -- phone --engine sqlite
 //! cargo run --release -p kobiri-bench -- link --engine postgres --offline 1000
+//! cargo build --release -p kobiri-server -p kobiri-bench && target/release/kobiri-bench memory
 //! ```
 
 #![allow(clippy::print_stdout)] // a command-line tool: its output is the point
 
 mod link;
+mod memory;
 mod phone;
 mod server;
 mod stats;
@@ -128,6 +130,23 @@ enum Command {
         /// Mutations per round trip (the library's default is 200).
         #[arg(long)]
         phone_batch: Option<u32>,
+    },
+    /// Peak resident memory of a `kobiri-server` process (spawned, on SQLite) under rounds of
+    /// `--parallel` hostile 8 MiB `/sync` bodies, read from `/proc/<pid>/status` (`VmHWM`),
+    /// and what it still holds afterwards. Fails over `--limit-mib`.
+    Memory {
+        /// The server binary (default: `kobiri-server` beside this executable).
+        #[arg(long)]
+        server_bin: Option<std::path::PathBuf>,
+        /// Bodies in flight at once.
+        #[arg(long, default_value_t = 8)]
+        parallel: usize,
+        /// Rounds of each hostile kind.
+        #[arg(long, default_value_t = 3)]
+        rounds: usize,
+        /// The most resident memory allowed at the peak, MiB.
+        #[arg(long, default_value_t = 300)]
+        limit_mib: u64,
     },
     /// A phone's offline payments synced over an emulated 2G link (slow, distant, lossy,
     /// with dropped connections) until its outbox is empty.
@@ -277,6 +296,25 @@ async fn main() -> anyhow::Result<()> {
             println!("phone (kobiri-mobile) against the server on {engine:?}");
             println!("{run}");
             phone::check(&run)?;
+        }
+        Command::Memory {
+            server_bin,
+            parallel,
+            rounds,
+            limit_mib,
+        } => {
+            let binary = match server_bin {
+                Some(path) => path,
+                None => memory::default_binary()?,
+            };
+            let run = memory::run(binary, parallel, rounds).await?;
+            println!("POST /sync memory, {parallel} bodies in parallel, {rounds} rounds");
+            print!("{run}");
+            anyhow::ensure!(
+                run.peak <= limit_mib,
+                "peak resident memory {} MiB is over the limit of {limit_mib} MiB",
+                run.peak
+            );
         }
         Command::Link {
             engine,

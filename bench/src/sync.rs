@@ -47,6 +47,14 @@ impl Api {
         }
     }
 
+    /// A handle on a server at `base` (`http://host:port`) that the bench did not start.
+    pub fn at(client: reqwest::Client, base: &str) -> Api {
+        Api {
+            client,
+            base: base.into(),
+        }
+    }
+
     pub fn url(&self, path: &str) -> String {
         format!("{}{path}", self.base)
     }

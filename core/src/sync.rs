@@ -13,6 +13,7 @@ pub mod decode;
 pub(crate) mod fixtures;
 pub mod mutation;
 pub mod protocol;
+mod reader;
 pub mod wire;
 
 pub use cbor::to_canonical_cbor;

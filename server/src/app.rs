@@ -51,6 +51,8 @@ pub fn router(state: AppState) -> Router {
         .merge(docs::router())
         .merge(crate::mobile_money::sandbox::router())
         .fallback(|| async { ApiError::not_found() })
+        // Innermost: a write runs to its commit or rollback even if the client goes away.
+        .layer(middleware::from_fn(crate::complete::run_to_completion))
         .layer(middleware::from_fn_with_state(state.clone(), metrics::track))
         .layer(middleware::map_response(bare_errors_as_json))
         .layer(DefaultBodyLimit::max(config.max_body_bytes))

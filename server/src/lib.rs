@@ -8,6 +8,7 @@ pub mod auth;
 pub mod cache;
 pub mod cli;
 pub mod clock;
+pub mod complete;
 pub mod config;
 pub mod date_input;
 pub mod docs;

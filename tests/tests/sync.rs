@@ -369,3 +369,51 @@ on_both_engines!(
         assert!(rec.flagged.is_empty());
     }
 );
+
+on_both_engines!(
+    a_mutation_the_server_refuses_does_not_block_the_queue_behind_it,
+    |server| async move {
+        let t = Tontine::create(&server).await;
+        let db = server.phone_db("p");
+        let phone = server.phone(&t.president, "p").await;
+        pull(&phone).await;
+        let p = phone.clone();
+        let tid = t.id.clone();
+        blocking(move || {
+            p.record_member(&tid, "+221765559001", "Aminata", "Ba")
+                .unwrap()
+        })
+        .await;
+        drop(phone);
+        // The queued add_member names, for its new number, an account id that is already
+        // another user's (a phone whose ids collided): the server cannot apply it.
+        let conn = raw_db(&db);
+        let bytes: Vec<u8> = conn
+            .query_row("SELECT bytes FROM outbox WHERE seq = 1", [], |r| r.get(0))
+            .unwrap();
+        let mut m = kobiri_core::sync::from_cbor(&bytes).unwrap();
+        if let kobiri_core::sync::MutationKind::AddMember { user_id, .. } = &mut m.kind {
+            *user_id = kobiri_core::UserId::parse(&t.members[0].id).unwrap();
+        }
+        let taken = kobiri_core::sync::to_canonical_cbor(&m);
+        let hash = kobiri_core::sync::RawMutation::from_bytes(taken.clone()).hash();
+        conn.execute(
+            "UPDATE outbox SET bytes = ?1, hash = ?2 WHERE seq = 1",
+            rusqlite::params![taken, hash.to_vec()],
+        )
+        .unwrap();
+        drop(conn);
+        // Cash recorded after it, in the same queue.
+        let phone = reopen(&db, &server.address).await;
+        pay(&phone, &t, 0, &t.member(&t.members[1])).await;
+        let report = sync(&phone).await.unwrap();
+        assert_eq!((report.rejected, report.applied), (1, 1), "{report:?}");
+        assert_eq!(status(&phone).await.pending_count, 0);
+        assert_eq!(t.payments(&server).await.len(), 1);
+        let p = phone.clone();
+        let rejected = blocking(move || p.reconciliation().unwrap().rejected).await;
+        assert_eq!(rejected.len(), 1, "{rejected:?}");
+        assert_eq!(rejected[0].kind, "add_member");
+        assert_eq!(rejected[0].outcome_code.as_deref(), Some("conflict"));
+    }
+);

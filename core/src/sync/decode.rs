@@ -1,13 +1,14 @@
 //! Decoding mutations from CBOR: strict, bounded, and only the canonical form.
 //!
 //! The format is described in [`super::cbor`]. Input is size-checked before any decoding,
-//! nesting is bounded, and the result must re-encode to exactly the bytes received.
+//! read field by field with [`super::reader`] (every length checked before it is read, no
+//! tree of values built), and the result must re-encode to exactly the bytes received.
 
-use ciborium::Value;
 use uuid::Uuid;
 
 use super::cbor::to_canonical_cbor;
 use super::mutation::{Mutation, MutationKind, PROTOCOL_VERSION};
+use super::reader::{Head, Malformed, Reader};
 
 /// Largest encoded mutation accepted, checked before decoding anything.
 pub const MAX_MUTATION_BYTES: usize = 64 * 1024;
@@ -66,6 +67,8 @@ impl DecodeError {
     }
 }
 
+/// Decodes one mutation: strictly, in the canonical form only, reading each field straight
+/// from the bytes (no intermediate tree) so that nothing is built beyond what a mutation holds.
 pub fn from_cbor(bytes: &[u8]) -> Result<Mutation, DecodeError> {
     if bytes.len() > MAX_MUTATION_BYTES {
         return Err(DecodeError::TooLarge {
@@ -73,24 +76,42 @@ pub fn from_cbor(bytes: &[u8]) -> Result<Mutation, DecodeError> {
             max: MAX_MUTATION_BYTES,
         });
     }
-    let mut rest = bytes;
-    let value: Value = ciborium::de::from_reader_with_recursion_limit(&mut rest, RECURSION_LIMIT)
-        .map_err(|_| DecodeError::Malformed)?;
-    if !rest.is_empty() {
+    let mut reader = Reader::new(bytes);
+    let head = reader.head()?;
+    let Head::Map(_) = head else {
+        // Valid CBOR that is not a map lacks its first field; anything else is unreadable.
+        reader.skip_after(head, RECURSION_LIMIT)?;
+        return Err(if reader.is_empty() {
+            DecodeError::InvalidField("v")
+        } else {
+            DecodeError::Malformed
+        });
+    };
+    let entries = reader.check_count(head)?;
+    let mut fields = Fields {
+        reader,
+        left: entries,
+    };
+    let m = from_fields(&mut fields)?;
+    if fields.left > 0 {
+        return Err(DecodeError::UnexpectedField);
+    }
+    if !fields.reader.is_empty() {
         return Err(DecodeError::Malformed);
     }
-    let Value::Map(entries) = value else {
-        return Err(DecodeError::InvalidField("v"));
-    };
-    let m = from_entries(entries)?;
     if to_canonical_cbor(&m) != bytes {
         return Err(DecodeError::NotCanonical);
     }
     Ok(m)
 }
 
-fn from_entries(entries: Vec<(Value, Value)>) -> Result<Mutation, DecodeError> {
-    let mut fields = Fields(entries.into_iter());
+impl From<Malformed> for DecodeError {
+    fn from(_: Malformed) -> Self {
+        DecodeError::Malformed
+    }
+}
+
+fn from_fields(fields: &mut Fields<'_>) -> Result<Mutation, DecodeError> {
     let version = fields.uint("v")?;
     if version != u64::from(PROTOCOL_VERSION) {
         return Err(DecodeError::UnsupportedVersion {
@@ -100,11 +121,8 @@ fn from_entries(entries: Vec<(Value, Value)>) -> Result<Mutation, DecodeError> {
     }
     let device_id = fields.id("device")?;
     let seq = fields.uint("seq")?;
-    let prev_hash = fields.hash("prev")?;
-    let recorded_at = match fields.next("at")? {
-        Value::Integer(n) => i64::try_from(n).map_err(|_| DecodeError::InvalidField("at"))?,
-        _ => return Err(DecodeError::InvalidField("at")),
-    };
+    let prev_hash = fields.bytes::<32>("prev")?;
+    let recorded_at = fields.int("at")?;
     let kind = fields.text("kind")?;
     let kind = match kind.as_str() {
         "record_cash_payment" => MutationKind::RecordCashPayment {
@@ -135,9 +153,6 @@ fn from_entries(entries: Vec<(Value, Value)>) -> Result<Mutation, DecodeError> {
         },
         other => return Err(DecodeError::UnknownKind(other.chars().take(32).collect())),
     };
-    if fields.0.next().is_some() {
-        return Err(DecodeError::UnexpectedField);
-    }
     Ok(Mutation {
         device_id,
         seq,
@@ -147,40 +162,57 @@ fn from_entries(entries: Vec<(Value, Value)>) -> Result<Mutation, DecodeError> {
     })
 }
 
-/// The map's entries, read in the canonical order.
-struct Fields(std::vec::IntoIter<(Value, Value)>);
+/// The map's entries, read in the canonical order straight from the bytes.
+struct Fields<'a> {
+    reader: Reader<'a>,
+    /// Entries the map's head declared and that are not read yet.
+    left: u64,
+}
 
-impl Fields {
-    fn next(&mut self, key: &'static str) -> Result<Value, DecodeError> {
-        match self.0.next() {
-            Some((Value::Text(k), value)) if k == key => Ok(value),
+impl<'a> Fields<'a> {
+    /// Reads the next key, which must be `key`, and the head of its value.
+    fn next(&mut self, key: &'static str) -> Result<Head, DecodeError> {
+        if self.left == 0 {
+            return Err(DecodeError::InvalidField(key));
+        }
+        self.left -= 1;
+        match self.reader.text()? {
+            Some(k) if k == key => Ok(self.reader.head()?),
             _ => Err(DecodeError::InvalidField(key)),
         }
     }
 
     fn uint(&mut self, key: &'static str) -> Result<u64, DecodeError> {
         match self.next(key)? {
-            Value::Integer(n) => u64::try_from(n).map_err(|_| DecodeError::InvalidField(key)),
+            Head::Uint(n) => Ok(n),
             _ => Err(DecodeError::InvalidField(key)),
         }
+    }
+
+    fn int(&mut self, key: &'static str) -> Result<i64, DecodeError> {
+        let value = match self.next(key)? {
+            Head::Uint(n) => i64::try_from(n).ok(),
+            Head::Nint(n) => i64::try_from(n).ok().map(|n| -1 - n),
+            _ => None,
+        };
+        value.ok_or(DecodeError::InvalidField(key))
     }
 
     fn text(&mut self, key: &'static str) -> Result<String, DecodeError> {
-        match self.next(key)? {
-            Value::Text(s) => Ok(s),
-            _ => Err(DecodeError::InvalidField(key)),
-        }
+        let Head::Text(len) = self.next(key)? else {
+            return Err(DecodeError::InvalidField(key));
+        };
+        let bytes = self.reader.string_bytes(len)?;
+        let text = std::str::from_utf8(bytes).map_err(|_| DecodeError::Malformed)?;
+        Ok(text.to_owned())
     }
 
     fn bytes<const N: usize>(&mut self, key: &'static str) -> Result<[u8; N], DecodeError> {
-        match self.next(key)? {
-            Value::Bytes(b) => b.try_into().map_err(|_| DecodeError::InvalidField(key)),
-            _ => Err(DecodeError::InvalidField(key)),
-        }
-    }
-
-    fn hash(&mut self, key: &'static str) -> Result<[u8; 32], DecodeError> {
-        self.bytes::<32>(key)
+        let Head::Bytes(len) = self.next(key)? else {
+            return Err(DecodeError::InvalidField(key));
+        };
+        let bytes = self.reader.string_bytes(len)?;
+        bytes.try_into().map_err(|_| DecodeError::InvalidField(key))
     }
 
     fn id<T: From<Uuid>>(&mut self, key: &'static str) -> Result<T, DecodeError> {
@@ -196,6 +228,7 @@ mod tests {
     use crate::sync::cbor::to_value;
     use crate::sync::fixtures::{mutation, payment};
     use crate::sync::mutation::ZERO_HASH;
+    use ciborium::Value;
     use proptest::prelude::*;
 
     fn encode(value: &Value) -> Vec<u8> {

@@ -26,6 +26,7 @@ use super::cbor::to_canonical_cbor;
 use super::decode::{DecodeError, MAX_MUTATION_BYTES, from_cbor};
 use super::mutation::{Mutation, PROTOCOL_VERSION};
 use super::protocol::{ScopeCursor, SyncRequest, SyncResponse};
+use super::reader::{Head, Malformed, Reader};
 use crate::{DeviceId, TontineId};
 
 /// Most mutations accepted in one request.
@@ -39,6 +40,12 @@ pub const MAX_REQUEST_BYTES: usize = 8 * 1024 * 1024;
 
 /// Deepest nesting of a request (map → array → pair → id).
 const REQUEST_RECURSION_LIMIT: usize = 4;
+
+/// Most keys in a request's map (four are known; later versions may add a few).
+const MAX_REQUEST_KEYS: u64 = 64;
+
+/// How deep [`RawMutation::seq_hint`] follows a value it skips (a mutation is one flat map).
+const SEQ_HINT_DEPTH: usize = 3;
 
 /// Deepest nesting of an answer (map → scopes → scope → changes → change → row).
 const RESPONSE_RECURSION_LIMIT: usize = 16;
@@ -83,15 +90,21 @@ impl RawMutation {
         if self.bytes.len() > MAX_MUTATION_BYTES {
             return None;
         }
-        let value: Value =
-            ciborium::de::from_reader_with_recursion_limit(self.bytes.as_slice(), 4).ok()?;
-        let Value::Map(entries) = value else {
+        let mut reader = Reader::new(&self.bytes);
+        let head = reader.head().ok()?;
+        let entries = reader.check_count(head).ok()?;
+        let Head::Map(_) = head else {
             return None;
         };
-        entries.into_iter().find_map(|(k, v)| match (k, v) {
-            (Value::Text(k), Value::Integer(n)) if k == "seq" => u64::try_from(n).ok(),
-            _ => None,
-        })
+        for _ in 0..entries {
+            let key = reader.text().ok()?;
+            let value = reader.head().ok()?;
+            match (key, value) {
+                (Some("seq"), Head::Uint(n)) => return Some(n),
+                _ => reader.skip_after(value, SEQ_HINT_DEPTH).ok()?,
+            }
+        }
+        None
     }
 }
 
@@ -223,7 +236,12 @@ pub fn encode_raw_request(
 }
 
 /// Reads a CBOR request body: bounded in size, nesting and counts, strict in its fields.
-/// The mutations inside are only split out here; each is decoded on its own.
+///
+/// The body is read head by head ([`Reader`]) straight into the request's fields: a count or a
+/// length is checked (against [`MAX_BATCH`], [`MAX_SCOPES`] and the bytes that remain) before
+/// anything is read or reserved for it, and an unknown key's value is skipped without being
+/// built, so an 8 MiB body never costs more than its mutations' bytes. The mutations inside
+/// are only split out here; each is decoded on its own.
 pub fn decode_request(bytes: &[u8]) -> Result<WireRequest, RequestError> {
     if bytes.len() > MAX_REQUEST_BYTES {
         return Err(RequestError::TooLarge {
@@ -231,29 +249,38 @@ pub fn decode_request(bytes: &[u8]) -> Result<WireRequest, RequestError> {
             max: MAX_REQUEST_BYTES,
         });
     }
-    let mut rest = bytes;
-    let value: Value =
-        ciborium::de::from_reader_with_recursion_limit(&mut rest, REQUEST_RECURSION_LIMIT)
-            .map_err(|_| RequestError::Malformed)?;
-    if !rest.is_empty() {
+    let mut reader = Reader::new(bytes);
+    let head = reader.head()?;
+    let Head::Map(_) = head else {
+        reader.skip_after(head, REQUEST_RECURSION_LIMIT)?;
+        return Err(if reader.is_empty() {
+            RequestError::InvalidField("v")
+        } else {
+            RequestError::Malformed
+        });
+    };
+    let entries = reader.check_count(head)?;
+    if entries > MAX_REQUEST_KEYS {
         return Err(RequestError::Malformed);
     }
-    let Value::Map(entries) = value else {
-        return Err(RequestError::InvalidField("v"));
-    };
     let (mut version, mut device, mut mutations, mut cursors) = (None, None, None, None);
-    for (key, value) in entries {
-        let Value::Text(key) = key else {
+    for _ in 0..entries {
+        let Some(key) = reader.text()? else {
             return Err(RequestError::Malformed);
         };
-        match key.as_str() {
-            "v" => version = Some(uint(&value).ok_or(RequestError::InvalidField("v"))?),
-            "device" => device = Some(uuid(value).ok_or(RequestError::InvalidField("device"))?),
-            "mutations" => mutations = Some(raw_mutations(value)?),
-            "cursors" => cursors = Some(scope_cursors(value)?),
-            // Unknown keys are ignored, so a later version may add optional fields.
-            _ => {}
+        match key {
+            "v" => version = Some(uint(&mut reader)?.ok_or(RequestError::InvalidField("v"))?),
+            "device" => {
+                device = Some(uuid(&mut reader)?.ok_or(RequestError::InvalidField("device"))?);
+            }
+            "mutations" => mutations = Some(raw_mutations(&mut reader)?),
+            "cursors" => cursors = Some(scope_cursors(&mut reader)?),
+            // Unknown keys are skipped unread, so a later version may add optional fields.
+            _ => reader.skip(REQUEST_RECURSION_LIMIT - 1)?,
         }
+    }
+    if !reader.is_empty() {
+        return Err(RequestError::Malformed);
     }
     let request = WireRequest {
         protocol_version: version.ok_or(RequestError::InvalidField("v"))?,
@@ -265,56 +292,68 @@ pub fn decode_request(bytes: &[u8]) -> Result<WireRequest, RequestError> {
     Ok(request)
 }
 
-fn raw_mutations(value: Value) -> Result<Vec<RawMutation>, RequestError> {
-    let Value::Array(items) = value else {
-        return Err(RequestError::InvalidField("mutations"));
-    };
-    bounded("mutations", items.len(), MAX_BATCH)?;
-    items
-        .into_iter()
-        .map(|item| match item {
-            Value::Bytes(b) => Ok(RawMutation::from_bytes(b)),
-            _ => Err(RequestError::InvalidField("mutations")),
-        })
-        .collect()
-}
-
-fn scope_cursors(value: Value) -> Result<Vec<ScopeCursor>, RequestError> {
-    let Value::Array(items) = value else {
-        return Err(RequestError::InvalidField("cursors"));
-    };
-    bounded("cursors", items.len(), MAX_SCOPES)?;
-    items
-        .into_iter()
-        .map(|item| {
-            let Value::Array(pair) = item else {
-                return None;
-            };
-            let mut pair = pair.into_iter();
-            let (Some(id), Some(cursor), None) = (pair.next(), pair.next(), pair.next()) else {
-                return None;
-            };
-            Some(ScopeCursor {
-                tontine_id: TontineId::from(uuid(id)?),
-                cursor: uint(&cursor)?,
-            })
-        })
-        .collect::<Option<Vec<_>>>()
-        .ok_or(RequestError::InvalidField("cursors"))
-}
-
-fn uint(value: &Value) -> Option<u64> {
-    match value {
-        Value::Integer(n) => u64::try_from(*n).ok(),
-        _ => None,
+impl From<Malformed> for RequestError {
+    fn from(_: Malformed) -> Self {
+        RequestError::Malformed
     }
 }
 
-fn uuid(value: Value) -> Option<Uuid> {
-    match value {
-        Value::Bytes(b) => <[u8; 16]>::try_from(b).ok().map(Uuid::from_bytes),
-        _ => None,
+/// The head of an array of at most `max` items, checked before any item is read.
+fn array(reader: &mut Reader<'_>, field: &'static str, max: usize) -> Result<u64, RequestError> {
+    let head = reader.head()?;
+    let Head::Array(len) = head else {
+        return Err(RequestError::InvalidField(field));
+    };
+    bounded(field, usize::try_from(len).unwrap_or(usize::MAX), max)?;
+    Ok(reader.check_count(head)?)
+}
+
+fn raw_mutations(reader: &mut Reader<'_>) -> Result<Vec<RawMutation>, RequestError> {
+    let len = array(reader, "mutations", MAX_BATCH)?;
+    let mut out = Vec::with_capacity(usize::try_from(len).unwrap_or(0));
+    for _ in 0..len {
+        let Head::Bytes(n) = reader.head()? else {
+            return Err(RequestError::InvalidField("mutations"));
+        };
+        out.push(RawMutation::from_bytes(reader.string_bytes(n)?.to_vec()));
     }
+    Ok(out)
+}
+
+fn scope_cursors(reader: &mut Reader<'_>) -> Result<Vec<ScopeCursor>, RequestError> {
+    let len = array(reader, "cursors", MAX_SCOPES)?;
+    let mut out = Vec::with_capacity(usize::try_from(len).unwrap_or(0));
+    for _ in 0..len {
+        let Head::Array(2) = reader.head()? else {
+            return Err(RequestError::InvalidField("cursors"));
+        };
+        let (Some(id), Some(cursor)) = (uuid(reader)?, uint(reader)?) else {
+            return Err(RequestError::InvalidField("cursors"));
+        };
+        out.push(ScopeCursor {
+            tontine_id: TontineId::from(id),
+            cursor,
+        });
+    }
+    Ok(out)
+}
+
+/// An unsigned integer, or `None` (the item left unread) if the next item is something else.
+fn uint(reader: &mut Reader<'_>) -> Result<Option<u64>, Malformed> {
+    Ok(match reader.head()? {
+        Head::Uint(n) => Some(n),
+        _ => None,
+    })
+}
+
+/// A 16-byte byte string as a UUID, or `None`.
+fn uuid(reader: &mut Reader<'_>) -> Result<Option<Uuid>, Malformed> {
+    Ok(match reader.head()? {
+        Head::Bytes(16) => <[u8; 16]>::try_from(reader.string_bytes(16)?)
+            .ok()
+            .map(Uuid::from_bytes),
+        _ => None,
+    })
 }
 
 fn text(s: &str) -> Value {
@@ -415,19 +454,55 @@ mod tests {
         // 64 nested arrays.
         let bomb = [vec![0x81u8; 64], vec![0x00]].concat();
         assert_eq!(decode_request(&bomb), Err(RequestError::Malformed));
-        // An array that declares 2^62 items and holds none.
+        // An array that declares 2^62 items and holds none: refused by its count, unread.
         let huge = [0xa1, 0x69]
             .iter()
             .copied()
             .chain(*b"mutations")
             .chain([0x9b, 0x40, 0, 0, 0, 0, 0, 0, 0])
             .collect::<Vec<u8>>();
-        assert_eq!(decode_request(&huge), Err(RequestError::Malformed));
+        assert_eq!(
+            decode_request(&huge).unwrap_err().code(),
+            "sync_batch_too_large"
+        );
+        // Within the count, but more items declared than bytes left.
+        let short = [0xa1, 0x69]
+            .iter()
+            .copied()
+            .chain(*b"mutations")
+            .chain([0x99, 0x03, 0xe8, 0x40])
+            .collect::<Vec<u8>>();
+        assert_eq!(decode_request(&short), Err(RequestError::Malformed));
         let too_big = vec![0u8; MAX_REQUEST_BYTES + 1];
         assert_eq!(
             decode_request(&too_big).unwrap_err().code(),
             "sync_request_too_large"
         );
+    }
+
+    #[test]
+    fn unknown_keys_are_skipped_unbuilt_and_bounded_in_depth() {
+        let device = DeviceId::new();
+        let r = request(vec![payment(device, 1, ZERO_HASH)]);
+        let value: Value = ciborium::from_reader(encode_request(&r).as_slice()).unwrap();
+        let Value::Map(mut entries) = value else {
+            unreachable!()
+        };
+        // A later version's optional field: a long array of small items, skipped.
+        entries.push((
+            text("x"),
+            Value::Array(vec![Value::Integer(0.into()); 100_000]),
+        ));
+        let wide = write(&Value::Map(entries.clone()));
+        assert_eq!(decode_request(&wide).unwrap(), WireRequest::from(&r));
+        // Nested deeper than a request ever is.
+        entries.push((text("y"), write_nested(8)));
+        let deep = write(&Value::Map(entries));
+        assert_eq!(decode_request(&deep), Err(RequestError::Malformed));
+    }
+
+    fn write_nested(depth: usize) -> Value {
+        (0..depth).fold(Value::Integer(0.into()), |v, _| Value::Array(vec![v]))
     }
 
     #[test]

@@ -140,6 +140,30 @@ pub struct SyncBatch {
     pub now: Timestamp,
 }
 
+impl SyncBatch {
+    /// The same log entries and incidents, and none of the effects: for mutations refused
+    /// for good after planning, whose numbers still advance.
+    pub fn without_effects(self) -> SyncBatch {
+        SyncBatch {
+            device_id: self.device_id,
+            from_seq: self.from_seq,
+            to_seq: self.to_seq,
+            to_hash: self.to_hash,
+            recorded: self.recorded,
+            payments: Vec::new(),
+            cancellations: Vec::new(),
+            members: Vec::new(),
+            payouts: Vec::new(),
+            flags: Vec::new(),
+            incidents: self.incidents,
+            audits: Vec::new(),
+            receipts: None,
+            sessions: Vec::new(),
+            now: self.now,
+        }
+    }
+}
+
 /// What became of a batch.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Applied {

@@ -2,6 +2,7 @@
 //! treasurers' review queue, integrity incidents and receipt checks. The protocol is described
 //! in `kobiri_core::sync` and DESIGN.md; this module applies it to the store.
 
+mod apply;
 mod body;
 pub(crate) mod devices;
 mod digests;
@@ -33,14 +34,10 @@ use crate::{
     auth::AuthUser,
     error::{ApiError, ApiResult, ErrorBody},
     state::AppState,
-    store::Applied,
 };
 
 /// The oldest client protocol this server still serves; older ones must upgrade.
 pub const MIN_PROTOCOL_VERSION: u32 = 1;
-
-/// How many times a batch is planned again when the device's log or a session moved under it.
-const PLAN_TRIES: usize = 3;
 
 /// The routes under `/api/v1`.
 pub fn api_router() -> Router<AppState> {
@@ -70,7 +67,8 @@ pub fn sync_router() -> Router<AppState> {
 /// Body: CBOR (`application/cbor`, the default; see `kobiri_core::sync::wire`) or JSON,
 /// optionally gzip- or zstd-compressed (`Content-Encoding`). The answer follows `Accept`.
 /// Each mutation is applied exactly once per device number, the whole batch in one
-/// transaction; a gap or a broken chain is recorded as an integrity incident. A client older
+/// transaction, and gets its own outcome (one the database refuses is rejected alone, see
+/// [`apply`]); a gap or a broken chain is recorded as an integrity incident. A client older
 /// than the server supports gets `upgrade_required` and nothing is applied.
 #[utoipa::path(post, path = "/sync", tag = "sync", security(("bearer" = [])),
     request_body(content(
@@ -103,33 +101,7 @@ pub async fn sync(
             )),
         );
     }
-    let mut outcomes = Vec::new();
-    for attempt in 1..=PLAN_TRIES {
-        let device = devices::usable_device(&state, &caller, request.device_id).await?;
-        let plan = push::plan(&state, &caller, &device, &request).await?;
-        if plan.batch.recorded.is_empty() {
-            state
-                .store()
-                .record_incidents(&plan.batch.incidents, device.id, state.now())
-                .await?;
-            outcomes = plan.outcomes;
-            break;
-        }
-        match state.store().apply_sync(&plan.batch).await? {
-            Applied::Done => {
-                if plan.batch.receipts.is_some() {
-                    state.wake_jobs();
-                }
-                outcomes = plan.outcomes;
-                break;
-            }
-            Applied::Stale if attempt < PLAN_TRIES => continue,
-            Applied::Stale => {
-                return Err(ApiError::new(ErrorCode::Conflict)
-                    .with_detail("Synchronisation concurrente pour cet appareil : réessayez"));
-            }
-        }
-    }
+    let outcomes = apply::push(&state, &caller, &request).await?;
     let device = devices::usable_device(&state, &caller, request.device_id).await?;
     let scopes = pull::pull(&state, &caller, &device, &request.cursors).await?;
     let response = SyncResponse {

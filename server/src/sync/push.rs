@@ -24,6 +24,28 @@ pub struct Plan {
     pub batch: SyncBatch,
 }
 
+impl Plan {
+    /// The plan with every mutation it records and would apply answered `refusal` instead,
+    /// and none of their effects: the numbers advance, nothing else is written.
+    pub fn refused(mut self, refusal: &Outcome) -> Plan {
+        let refuse = |o: &mut Outcome| {
+            if !matches!(o, Outcome::Rejected { .. }) {
+                *o = refusal.clone();
+            }
+        };
+        for r in &mut self.batch.recorded {
+            refuse(&mut r.outcome);
+            if let Some(answer) = self.outcomes.iter_mut().find(|o| o.seq == r.seq) {
+                answer.outcome = r.outcome.clone();
+            }
+        }
+        Plan {
+            outcomes: self.outcomes,
+            batch: self.batch.without_effects(),
+        }
+    }
+}
+
 fn rejected(code: &str, message: impl Into<String>) -> Outcome {
     Outcome::Rejected {
         code: code.to_owned(),

@@ -113,7 +113,7 @@ async fn sign_up(app: &TestApp, who: usize) -> (Value, TestUser) {
 }
 
 /// Every item of a paginated list, page after page.
-async fn every_item(app: &TestApp, path: &str, token: Option<&str>) -> Vec<Value> {
+pub async fn every_item(app: &TestApp, path: &str, token: Option<&str>) -> Vec<Value> {
     let mut items = Vec::new();
     for page in 1u64.. {
         let url = with_query(path, &[("page", &page.to_string()), ("page_size", "100")]);

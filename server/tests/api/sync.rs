@@ -170,7 +170,7 @@ pub fn tontine(c: &Circle) -> TontineId {
     TontineId::from_uuid(c.id().parse().unwrap())
 }
 
-fn session(c: &Circle) -> String {
+pub fn session(c: &Circle) -> String {
     c.session["id"].as_str().unwrap().to_owned()
 }
 
