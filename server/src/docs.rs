@@ -14,6 +14,9 @@ use utoipa::{
 use utoipa_swagger_ui::SwaggerUi;
 
 use crate::{auth, error, health, state::AppState, store, users};
+use tidy::Tidy;
+
+mod tidy;
 
 #[derive(OpenApi)]
 #[openapi(
@@ -69,7 +72,7 @@ use crate::{auth, error, health, state::AppState, store, users};
         crate::passages::dto::ReorderRequest, crate::passages::dto::OrderEntry,
         crate::passages::dto::PayoutRequest, crate::passages::dto::ConfirmRequest,
         crate::passages::dto::PostponeRequest)),
-    modifiers(&SecurityAddon),
+    modifiers(&SecurityAddon, &Tidy),
     tags(
         (name = "auth", description = "Accounts and tokens"),
         (name = "users", description = "User profiles"),

@@ -128,7 +128,7 @@ pub(crate) async fn target_session(
 #[utoipa::path(post, path = "/api/v1/payments", tag = "payments", security(("bearer" = [])),
     request_body = CreatePaymentRequest,
     responses(
-        (status = 201, body = PaymentResponse),
+        (status = 201, description = "The payment, `en_attente`", body = PaymentResponse),
         (status = 400, description = "No open session, session closed, wrong amount", body = ErrorBody),
         (status = 409, description = "The member already paid for this session", body = ErrorBody),
         (status = 422, description = "Invalid field", body = ErrorBody)))]
@@ -228,7 +228,7 @@ pub async fn create(
 #[utoipa::path(post, path = "/api/v1/payments/{id}/validate", tag = "payments", security(("bearer" = [])),
     params(("id" = uuid::Uuid, Path)), request_body = ValidateRequest,
     responses(
-        (status = 200, body = PaymentResponse),
+        (status = 200, description = "The payment, `valide` or `echoue`", body = PaymentResponse),
         (status = 403, description = "Not a manager, or the recorder (four eyes)", body = ErrorBody),
         (status = 409, description = "Already decided", body = ErrorBody)))]
 pub async fn validate(
@@ -372,7 +372,7 @@ pub(crate) async fn notify_payer(
 /// `status`, `user_id`); an admin may list all.
 #[utoipa::path(get, path = "/api/v1/payments", tag = "payments", security(("bearer" = [])),
     params(PaymentListQuery),
-    responses((status = 200, body = Page<PaymentResponse>)))]
+    responses((status = 200, description = "One page of payments, newest first", body = Page<PaymentResponse>)))]
 pub async fn list(
     State(state): State<AppState>,
     AuthUser(caller): AuthUser,
@@ -401,7 +401,9 @@ pub async fn list(
 /// The payments of a tontine, for its members.
 #[utoipa::path(get, path = "/api/v1/payments/tontine/{tontine_id}", tag = "payments", security(("bearer" = [])),
     params(("tontine_id" = uuid::Uuid, Path), TontinePaymentsQuery),
-    responses((status = 200, body = Page<PaymentResponse>)))]
+    responses(
+        (status = 200, description = "One page of the tontine's payments", body = Page<PaymentResponse>),
+        (status = 404, description = "No such tontine, or the caller is not a member", body = ErrorBody)))]
 pub async fn list_for_tontine(
     State(state): State<AppState>,
     AuthUser(caller): AuthUser,
@@ -425,7 +427,9 @@ pub async fn list_for_tontine(
 /// The payments of a tontine, for its members (the same list under the tontine's path).
 #[utoipa::path(get, path = "/api/v1/tontines/{id}/payments", tag = "payments", security(("bearer" = [])),
     params(("id" = uuid::Uuid, Path), TontinePaymentsQuery),
-    responses((status = 200, body = Page<PaymentResponse>)))]
+    responses(
+        (status = 200, description = "One page of the tontine's payments", body = Page<PaymentResponse>),
+        (status = 404, description = "No such tontine, or the caller is not a member", body = ErrorBody)))]
 pub async fn list_under_tontine(
     state: State<AppState>,
     caller: AuthUser,
@@ -438,7 +442,9 @@ pub async fn list_under_tontine(
 /// One payment: for the payer, the tontine's managers and collectors, and admins.
 #[utoipa::path(get, path = "/api/v1/payments/{id}", tag = "payments", security(("bearer" = [])),
     params(("id" = uuid::Uuid, Path)),
-    responses((status = 200, body = PaymentResponse), (status = 404, body = ErrorBody)))]
+    responses(
+        (status = 200, description = "The payment", body = PaymentResponse),
+        (status = 404, description = "No such payment, or not the caller's to see", body = ErrorBody)))]
 pub async fn get_one(
     State(state): State<AppState>,
     AuthUser(caller): AuthUser,
@@ -459,7 +465,9 @@ pub async fn get_one(
 /// The tontine's audit log, newest first (president and treasurer).
 #[utoipa::path(get, path = "/api/v1/tontines/{id}/audit", tag = "payments", security(("bearer" = [])),
     params(("id" = uuid::Uuid, Path), TontinePaymentsQuery),
-    responses((status = 200, body = Page<AuditEntry>), (status = 403, body = ErrorBody)))]
+    responses(
+        (status = 200, description = "One page of audit entries, newest first", body = Page<AuditEntry>),
+        (status = 403, description = "Not the president or treasurer", body = ErrorBody)))]
 pub async fn audit(
     State(state): State<AppState>,
     AuthUser(caller): AuthUser,

@@ -180,7 +180,9 @@ pub async fn list(
 /// One session.
 #[utoipa::path(get, path = "/api/v1/sessions/{id}", tag = "sessions", security(("bearer" = [])),
     params(("id" = uuid::Uuid, Path)),
-    responses((status = 200, body = SessionResponse), (status = 404, body = ErrorBody)))]
+    responses(
+        (status = 200, description = "The session", body = SessionResponse),
+        (status = 404, description = "No such session, or not visible to the caller", body = ErrorBody)))]
 pub async fn get_one(
     State(state): State<AppState>,
     AuthUser(caller): AuthUser,
@@ -202,7 +204,7 @@ pub async fn get_one(
 #[utoipa::path(post, path = "/api/v1/sessions/{id}/open", tag = "sessions", security(("bearer" = [])),
     params(("id" = uuid::Uuid, Path)), request_body = OpenRequest,
     responses(
-        (status = 200, body = SessionResponse),
+        (status = 200, description = "The session, now `en_cours`", body = SessionResponse),
         (status = 400, description = "Not openable, or another session is open", body = ErrorBody),
         (status = 409, description = "Changed meanwhile", body = ErrorBody)))]
 pub async fn open(
@@ -276,7 +278,7 @@ pub async fn open(
 #[utoipa::path(post, path = "/api/v1/sessions/{id}/close", tag = "sessions", security(("bearer" = [])),
     params(("id" = uuid::Uuid, Path)), request_body = CloseRequest,
     responses(
-        (status = 200, body = SessionResponse),
+        (status = 200, description = "The session, now `terminee`", body = SessionResponse),
         (status = 400, description = "Payments missing, or not open", body = ErrorBody)))]
 pub async fn close(
     State(state): State<AppState>,
@@ -371,7 +373,7 @@ async fn finish_change(
 /// Figures of a session, with the members who have not paid.
 #[utoipa::path(get, path = "/api/v1/sessions/{id}/stats", tag = "sessions", security(("bearer" = [])),
     params(("id" = uuid::Uuid, Path)),
-    responses((status = 200, body = SessionStats)))]
+    responses((status = 200, description = "The session's figures", body = SessionStats)))]
 pub async fn stats(
     State(state): State<AppState>,
     AuthUser(caller): AuthUser,

@@ -14,6 +14,7 @@ mod matrix;
 mod migrations;
 mod mobile_money;
 mod notifications;
+mod openapi;
 mod ops;
 mod outbox;
 mod passages;
