@@ -15,6 +15,16 @@ pub fn new_uuid() -> Uuid {
     Uuid::now_v7()
 }
 
+/// The OpenAPI schema of every typed id: the bare UUID string it serializes as.
+#[cfg(feature = "openapi")]
+pub(crate) fn uuid_schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+    use utoipa::openapi::schema::{KnownFormat, ObjectBuilder, SchemaFormat, Type};
+    ObjectBuilder::new()
+        .schema_type(Type::String)
+        .format(Some(SchemaFormat::KnownFormat(KnownFormat::Uuid)))
+        .into()
+}
+
 macro_rules! typed_id {
     ($($(#[$meta:meta])* $name:ident;)+) => {$(
         $(#[$meta])*
@@ -78,6 +88,17 @@ macro_rules! typed_id {
                 id.0
             }
         }
+
+        /// In an OpenAPI document: a UUID string.
+        #[cfg(feature = "openapi")]
+        impl utoipa::PartialSchema for $name {
+            fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+                $crate::id::uuid_schema()
+            }
+        }
+
+        #[cfg(feature = "openapi")]
+        impl utoipa::ToSchema for $name {}
     )+};
 }
 

@@ -30,6 +30,17 @@ impl UnknownVariant {
     }
 }
 
+/// The OpenAPI schema of a wire-string enum: a string restricted to its wire strings.
+#[cfg(feature = "openapi")]
+pub(crate) fn enum_schema(
+    wire: &'static [&'static str],
+) -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+    utoipa::openapi::schema::ObjectBuilder::new()
+        .schema_type(utoipa::openapi::schema::Type::String)
+        .enum_values(Some(wire.iter().copied()))
+        .into()
+}
+
 /// Defines a wire-string enum: `wire_enum! { /// doc \n Name("la chose") { Variant => "wire", } }`.
 macro_rules! wire_enum {
     (
@@ -87,6 +98,17 @@ macro_rules! wire_enum {
                 Self::try_from(s)
             }
         }
+
+        /// In an OpenAPI document: a string, one of the wire strings.
+        #[cfg(feature = "openapi")]
+        impl utoipa::PartialSchema for $name {
+            fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+                $crate::wire::enum_schema(Self::WIRE)
+            }
+        }
+
+        #[cfg(feature = "openapi")]
+        impl utoipa::ToSchema for $name {}
     };
 }
 

@@ -14,6 +14,9 @@ use utoipa::{
 use utoipa_swagger_ui::SwaggerUi;
 
 use crate::{auth, error, health, state::AppState, store, users};
+use tidy::Tidy;
+
+mod tidy;
 
 #[derive(OpenApi)]
 #[openapi(
@@ -74,7 +77,7 @@ use crate::{auth, error, health, state::AppState, store, users};
         crate::passages::dto::PostponeRequest, crate::passages::dto::PayoutRequestResponse,
         crate::passages::dto::RejectPayoutRequest, crate::passages::dto::PayoutPhoneRequest,
         crate::passages::dto::PayoutPhoneConfirmRequest)),
-    modifiers(&SecurityAddon),
+    modifiers(&SecurityAddon, &Tidy),
     tags(
         (name = "auth", description = "Accounts and tokens"),
         (name = "users", description = "User profiles"),

@@ -25,7 +25,7 @@ pub struct Ready {
 }
 
 /// The process is up.
-#[utoipa::path(get, path = "/health", tag = "ops", responses((status = 200, body = Health)))]
+#[utoipa::path(get, path = "/health", tag = "ops", responses((status = 200, description = "The process is up, with its version", body = Health)))]
 pub async fn health() -> Json<Health> {
     Json(Health {
         status: "ok",
@@ -35,7 +35,7 @@ pub async fn health() -> Json<Health> {
 
 /// The database answers.
 #[utoipa::path(get, path = "/ready", tag = "ops", responses(
-    (status = 200, body = Ready),
+    (status = 200, description = "The database answered", body = Ready),
     (status = 503, description = "Database unreachable", body = ErrorBody)))]
 pub async fn ready(State(state): State<AppState>) -> Result<(StatusCode, Json<Ready>), ApiError> {
     let store = state.store();

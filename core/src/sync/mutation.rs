@@ -20,6 +20,7 @@ pub const MAX_REASON_CHARS: usize = 500;
 
 /// One change recorded on a phone. Each device numbers its mutations 1, 2, 3… with no gaps,
 /// and each carries the SHA-256 of the device's previous mutation (see [`super::chain`]).
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Mutation {
     /// The device that recorded the mutation.
@@ -28,6 +29,7 @@ pub struct Mutation {
     pub seq: u64,
     /// SHA-256 of the device's previous mutation; all zeros for seq 1. Hex in JSON.
     #[serde(with = "hex_hash")]
+    #[cfg_attr(feature = "openapi", schema(value_type = String, pattern = "^[0-9a-fA-F]{64}$"))]
     pub prev_hash: [u8; 32],
     /// Unix seconds by the phone's clock: kept as a fact, never used for ordering.
     pub recorded_at: i64,
@@ -36,6 +38,7 @@ pub struct Mutation {
 }
 
 /// What a mutation does. Amounts are decimal text, checked like the REST API checks them.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum MutationKind {

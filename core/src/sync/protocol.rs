@@ -14,6 +14,7 @@ use crate::wire::wire_enum;
 use crate::{DeviceId, TontineId};
 
 /// Where a device's copy of one scope (a tontine) stands: the last server change it holds.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ScopeCursor {
     /// The scope.
@@ -23,6 +24,7 @@ pub struct ScopeCursor {
 }
 
 /// The body of `POST /sync`.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SyncRequest {
     /// The client's [`PROTOCOL_VERSION`].
@@ -36,6 +38,7 @@ pub struct SyncRequest {
 }
 
 /// What became of one pushed mutation.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema), schema(as = SyncOutcome))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "outcome", rename_all = "snake_case")]
 pub enum Outcome {
@@ -65,6 +68,7 @@ impl Outcome {
 }
 
 /// The outcome of the mutation numbered `seq` of the requesting device.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct MutationOutcome {
     /// The mutation's number on its device.
@@ -102,6 +106,7 @@ wire_enum! {
 }
 
 /// One row changed on the server, or a tombstone for a row deleted or hidden.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema), schema(as = SyncChange))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Change {
     /// The server's change sequence number (orders everything, never the phone's clock).
@@ -115,6 +120,7 @@ pub struct Change {
 }
 
 /// One page of changes for one scope.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ScopeChanges {
     /// The scope.
@@ -130,6 +136,7 @@ pub struct ScopeChanges {
 }
 
 /// The answer to `POST /sync`.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SyncResponse {
     /// The server's [`PROTOCOL_VERSION`].

@@ -392,9 +392,8 @@ pub async fn reset_password(
 
 /// Send a verification code to the caller's e-mail address or phone. The code and its
 /// message are stored in one transaction and the outbox worker sends the message at once; the
-/// answer is 200 as soon as it is queued. A gateway that is down does not fail the request
-/// (this route answered 503 before codes went through the outbox): the worker retries with
-/// backoff while the code is valid (15 minutes).
+/// answer is 200 as soon as it is queued. A gateway that is down does not fail the request:
+/// the worker retries with backoff while the code is valid (15 minutes).
 #[utoipa::path(post, path = "/api/v1/auth/send-verification", tag = "auth", security(("bearer" = [])),
     request_body = SendVerificationRequest,
     responses(

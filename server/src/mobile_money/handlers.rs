@@ -69,7 +69,7 @@ pub fn provider_error(e: &ProviderError) -> ApiError {
 #[utoipa::path(post, path = "/api/v1/payments/initiate", tag = "payments",
     security(("bearer" = [])), request_body = InitiatePaymentRequest,
     responses(
-        (status = 201, body = PaymentResponse),
+        (status = 201, description = "The payment, `en_cours`", body = PaymentResponse),
         (status = 400, description = "Session not open, provider not configured", body = ErrorBody),
         (status = 403, description = "Not an active member of the tontine", body = ErrorBody),
         (status = 404, description = "No such session", body = ErrorBody),
@@ -212,7 +212,10 @@ pub async fn initiate(
 /// body: 422; confirmed amount different from the payment's: 409 (the payment fails).
 #[utoipa::path(post, path = "/api/v1/payments/callback/{provider}", tag = "payments",
     params(("provider" = String, Path, description = "orange, mtn, wave, free, moov or cinetpay")),
-    request_body(content = String, description = "The provider's raw notification (JSON or form)"),
+    request_body(description = "The provider's raw notification: JSON or a form, as the provider sends it",
+        content(
+            (std::collections::HashMap<String, serde_json::Value> = "application/json"),
+            (std::collections::HashMap<String, String> = "application/x-www-form-urlencoded"))),
     responses(
         (status = 200, description = "Processed (or already processed)"),
         (status = 401, description = "Signature or token invalid", body = ErrorBody),
@@ -290,7 +293,10 @@ pub async fn callback(
 /// The same callback sent with PUT (MTN's sandbox does).
 #[utoipa::path(put, path = "/api/v1/payments/callback/{provider}", tag = "payments",
     params(("provider" = String, Path, description = "orange, mtn, wave, free, moov or cinetpay")),
-    request_body(content = String, description = "The provider's raw notification (JSON or form)"),
+    request_body(description = "The provider's raw notification: JSON or a form, as the provider sends it",
+        content(
+            (std::collections::HashMap<String, serde_json::Value> = "application/json"),
+            (std::collections::HashMap<String, String> = "application/x-www-form-urlencoded"))),
     responses(
         (status = 200, description = "Processed (or already processed)"),
         (status = 401, description = "Signature or token invalid", body = ErrorBody),

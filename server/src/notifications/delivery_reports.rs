@@ -42,8 +42,10 @@ pub struct DeliveryReportResponse {
     params(
         ("gateway" = String, Path, description = "orange or africastalking"),
         ("token" = String, Query, description = "The SMS_DELIVERY_REPORT_TOKEN secret")),
-    request_body(content = String,
-        description = "The gateway's report: JSON (Orange) or a form (Africa's Talking)"),
+    request_body(description = "The gateway's report: JSON (Orange) or a form (Africa's Talking)",
+        content(
+            (std::collections::HashMap<String, serde_json::Value> = "application/json"),
+            (std::collections::HashMap<String, String> = "application/x-www-form-urlencoded"))),
     responses(
         (status = 200, description = "Applied, or nothing to change", body = DeliveryReportResponse),
         (status = 401, description = "Token missing or wrong", body = ErrorBody),

@@ -164,7 +164,7 @@ pub struct ScheduleResponse {
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
-#[schema(example = json!({"method": "random", "seed": 424242}))]
+#[schema(as = GeneratePassagesRequest, example = json!({"method": "random", "seed": 424242}))]
 pub struct GenerateRequest {
     #[schema(value_type = String, example = "random")]
     pub method: OrderMethod,

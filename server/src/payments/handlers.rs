@@ -172,7 +172,7 @@ async fn oldest_unpaid_session(
 #[utoipa::path(post, path = "/api/v1/payments", tag = "payments", security(("bearer" = [])),
     request_body = CreatePaymentRequest,
     responses(
-        (status = 201, body = PaymentResponse),
+        (status = 201, description = "The payment, `en_attente`", body = PaymentResponse),
         (status = 400, description = "No open session left to pay, session closed, wrong amount", body = ErrorBody),
         (status = 409, description = "The member already paid for this session (or, without session_id, for every open session)", body = ErrorBody),
         (status = 422, description = "Invalid field", body = ErrorBody)))]
@@ -272,7 +272,7 @@ pub async fn create(
 #[utoipa::path(post, path = "/api/v1/payments/{id}/validate", tag = "payments", security(("bearer" = [])),
     params(("id" = uuid::Uuid, Path)), request_body = ValidateRequest,
     responses(
-        (status = 200, body = PaymentResponse),
+        (status = 200, description = "The payment, `valide` or `echoue`", body = PaymentResponse),
         (status = 403, description = "Not a manager, or the recorder (four eyes)", body = ErrorBody),
         (status = 409, description = "Already decided", body = ErrorBody)))]
 pub async fn validate(
@@ -420,7 +420,7 @@ pub(crate) async fn notify_payer(
 #[utoipa::path(get, path = "/api/v1/payments", tag = "payments", security(("bearer" = [])),
     params(PaymentListQuery),
     responses(
-        (status = 200, description = "A page of payments", body = Page<PaymentResponse>),
+        (status = 200, description = "A page of payments, newest first", body = Page<PaymentResponse>),
         (status = 404, description = "Unknown tontine or session, or not visible", body = ErrorBody),
         (status = 422, description = "Invalid filter", body = ErrorBody)))]
 pub async fn list(
@@ -474,7 +474,9 @@ pub async fn list(
 /// proofs or receipt codes.
 #[utoipa::path(get, path = "/api/v1/payments/tontine/{tontine_id}", tag = "payments", security(("bearer" = [])),
     params(("tontine_id" = uuid::Uuid, Path), TontinePaymentsQuery),
-    responses((status = 200, body = Page<PaymentResponse>)))]
+    responses(
+        (status = 200, description = "One page of the tontine's payments", body = Page<PaymentResponse>),
+        (status = 404, description = "No such tontine, or the caller is not a member", body = ErrorBody)))]
 pub async fn list_for_tontine(
     State(state): State<AppState>,
     AuthUser(caller): AuthUser,
@@ -498,7 +500,9 @@ pub async fn list_for_tontine(
 /// The payments of a tontine, for its members (the same list under the tontine's path).
 #[utoipa::path(get, path = "/api/v1/tontines/{id}/payments", tag = "payments", security(("bearer" = [])),
     params(("id" = uuid::Uuid, Path), TontinePaymentsQuery),
-    responses((status = 200, body = Page<PaymentResponse>)))]
+    responses(
+        (status = 200, description = "One page of the tontine's payments", body = Page<PaymentResponse>),
+        (status = 404, description = "No such tontine, or the caller is not a member", body = ErrorBody)))]
 pub async fn list_under_tontine(
     state: State<AppState>,
     caller: AuthUser,
@@ -512,7 +516,9 @@ pub async fn list_under_tontine(
 /// admins; its public part (who paid how much) for the tontine's other members.
 #[utoipa::path(get, path = "/api/v1/payments/{id}", tag = "payments", security(("bearer" = [])),
     params(("id" = uuid::Uuid, Path)),
-    responses((status = 200, body = PaymentResponse), (status = 404, body = ErrorBody)))]
+    responses(
+        (status = 200, description = "The payment", body = PaymentResponse),
+        (status = 404, description = "No such payment, or not the caller's to see", body = ErrorBody)))]
 pub async fn get_one(
     State(state): State<AppState>,
     AuthUser(caller): AuthUser,
@@ -533,7 +539,9 @@ pub async fn get_one(
 /// The tontine's audit log, newest first (president and treasurer).
 #[utoipa::path(get, path = "/api/v1/tontines/{id}/audit", tag = "payments", security(("bearer" = [])),
     params(("id" = uuid::Uuid, Path), TontinePaymentsQuery),
-    responses((status = 200, body = Page<AuditEntry>), (status = 403, body = ErrorBody)))]
+    responses(
+        (status = 200, description = "One page of audit entries, newest first", body = Page<AuditEntry>),
+        (status = 403, description = "Not the president or treasurer", body = ErrorBody)))]
 pub async fn audit(
     State(state): State<AppState>,
     AuthUser(caller): AuthUser,

@@ -81,7 +81,7 @@ pub struct CreateSessionRequest {
 }
 
 #[derive(Debug, Default, Deserialize, ToSchema)]
-#[schema(example = json!({"count": 12}))]
+#[schema(as = GenerateSessionsRequest, example = json!({"count": 12}))]
 pub struct GenerateRequest {
     /// How many sessions to plan (1 to 120); default: one per active member.
     pub count: Option<u32>,

@@ -180,7 +180,9 @@ pub async fn list(
 /// One session.
 #[utoipa::path(get, path = "/api/v1/sessions/{id}", tag = "sessions", security(("bearer" = [])),
     params(("id" = uuid::Uuid, Path)),
-    responses((status = 200, body = SessionResponse), (status = 404, body = ErrorBody)))]
+    responses(
+        (status = 200, description = "The session", body = SessionResponse),
+        (status = 404, description = "No such session, or not visible to the caller", body = ErrorBody)))]
 pub async fn get_one(
     State(state): State<AppState>,
     AuthUser(caller): AuthUser,
@@ -203,7 +205,7 @@ pub async fn get_one(
 #[utoipa::path(post, path = "/api/v1/sessions/{id}/open", tag = "sessions", security(("bearer" = [])),
     params(("id" = uuid::Uuid, Path)), request_body = OpenRequest,
     responses(
-        (status = 200, body = SessionResponse),
+        (status = 200, description = "The session, now `en_cours`", body = SessionResponse),
         (status = 400, description = "Not openable from its status", body = ErrorBody),
         (status = 409, description = "Changed meanwhile", body = ErrorBody)))]
 pub async fn open(
@@ -271,7 +273,7 @@ pub async fn open(
 #[utoipa::path(post, path = "/api/v1/sessions/{id}/close", tag = "sessions", security(("bearer" = [])),
     params(("id" = uuid::Uuid, Path)), request_body = CloseRequest,
     responses(
-        (status = 200, body = SessionResponse),
+        (status = 200, description = "The session, now `terminee`", body = SessionResponse),
         (status = 400, description = "Payments missing, or not open", body = ErrorBody)))]
 pub async fn close(
     State(state): State<AppState>,
@@ -367,7 +369,7 @@ async fn finish_change(
 /// their validated payments for the session add up to the contribution.
 #[utoipa::path(get, path = "/api/v1/sessions/{id}/stats", tag = "sessions", security(("bearer" = [])),
     params(("id" = uuid::Uuid, Path)),
-    responses((status = 200, body = SessionStats)))]
+    responses((status = 200, description = "The session's figures", body = SessionStats)))]
 pub async fn stats(
     State(state): State<AppState>,
     AuthUser(caller): AuthUser,

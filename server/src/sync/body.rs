@@ -16,6 +16,23 @@ use crate::error::{ApiError, ApiResult};
 pub const CBOR: &str = "application/cbor";
 const JSON: &str = "application/json";
 
+/// A CBOR body in the OpenAPI document: bytes whose form the body's description gives.
+pub struct CborBytes;
+
+impl utoipa::PartialSchema for CborBytes {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        use utoipa::openapi::schema::{KnownFormat, ObjectBuilder, SchemaFormat, Type};
+        ObjectBuilder::new()
+            .schema_type(Type::String)
+            .format(Some(SchemaFormat::KnownFormat(KnownFormat::Binary)))
+            .content_media_type(CBOR)
+            .description(Some("CBOR bytes (`application/cbor`)"))
+            .into()
+    }
+}
+
+impl utoipa::ToSchema for CborBytes {}
+
 /// The format of a body.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Format {

@@ -74,7 +74,7 @@ fn text(field: &str, value: &str, max: usize) -> ApiResult<String> {
 #[utoipa::path(post, path = "/api/v1/devices", tag = "sync", security(("bearer" = [])),
     request_body = EnrollRequest,
     responses(
-        (status = 201, body = EnrollResponse),
+        (status = 201, description = "The device, enrolled, with its refresh token", body = EnrollResponse),
         (status = 422, description = "Invalid field", body = ErrorBody)))]
 pub async fn enroll(
     State(state): State<AppState>,
@@ -105,7 +105,7 @@ pub async fn enroll(
 
 /// The caller's devices, revoked ones included.
 #[utoipa::path(get, path = "/api/v1/devices", tag = "sync", security(("bearer" = [])),
-    responses((status = 200, body = Vec<DeviceResponse>)))]
+    responses((status = 200, description = "The caller's devices", body = Vec<DeviceResponse>)))]
 pub async fn list(
     State(state): State<AppState>,
     AuthUser(caller): AuthUser,
@@ -119,7 +119,7 @@ pub async fn list(
 #[utoipa::path(delete, path = "/api/v1/devices/{id}", tag = "sync", security(("bearer" = [])),
     params(("id" = uuid::Uuid, Path)),
     responses(
-        (status = 200, body = DeviceResponse),
+        (status = 200, description = "The device, now revoked", body = DeviceResponse),
         (status = 404, description = "Not one of the caller's devices", body = ErrorBody)))]
 pub async fn revoke(
     State(state): State<AppState>,

@@ -21,11 +21,11 @@ use axum::{
 };
 use kobiri_core::{
     ErrorCode,
-    sync::{MAX_REQUEST_BYTES, PROTOCOL_VERSION, SyncResponse},
+    sync::{MAX_REQUEST_BYTES, PROTOCOL_VERSION, SyncRequest, SyncResponse},
 };
 use tower_http::decompression::RequestDecompressionLayer;
 
-pub use body::CBOR;
+pub use body::{CBOR, CborBytes};
 pub use devices::{DeviceResponse, EnrollRequest, EnrollResponse};
 pub use digests::DigestCache;
 pub use review::{FlagResponse, IncidentResponse, ReceiptResponse, ResolveRequest};
@@ -71,12 +71,21 @@ pub fn sync_router() -> Router<AppState> {
 /// [`apply`]); a gap or a broken chain is recorded as an integrity incident. A client older
 /// than the server supports gets `upgrade_required` and nothing is applied.
 #[utoipa::path(post, path = "/sync", tag = "sync", security(("bearer" = [])),
-    request_body(content(
-        (Object = "application/cbor"),
-        (Object = "application/json")),
-        description = "kobiri_core::sync::SyncRequest"),
+    request_body(
+        description = "JSON: a `SyncRequest`, mutations as objects. CBOR (the default): one map \
+            `{v: protocol version, device: device id as 16 bytes, mutations: [each mutation's \
+            canonical CBOR as a byte string], cursors: [[tontine id as 16 bytes, cursor]]}`. \
+            Either may be gzip- or zstd-compressed (`Content-Encoding`).",
+        content(
+            (SyncRequest = "application/json"),
+            (CborBytes = "application/cbor"))),
     responses(
-        (status = 200, description = "kobiri_core::sync::SyncResponse, CBOR or JSON"),
+        (status = 200, description = "One outcome per mutation and the changes per scope: a \
+            `SyncResponse` in JSON, or the same fields in CBOR with UUIDs as 16-byte byte \
+            strings. `upgrade_required: true` when the client is too old (nothing applied).",
+            content(
+                (SyncResponse = "application/json"),
+                (CborBytes = "application/cbor"))),
         (status = 400, description = "A protocol version newer than the server's", body = ErrorBody),
         (status = 403, description = "Another user's device, or a revoked one", body = ErrorBody),
         (status = 413, description = "Body over the limit", body = ErrorBody),

@@ -73,6 +73,7 @@ impl From<Flag> for FlagResponse {
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct FlagQuery {
     /// `ouvert` (default), `resolu` or `tous`.
     pub status: Option<String>,
@@ -82,7 +83,7 @@ pub struct FlagQuery {
 #[utoipa::path(get, path = "/api/v1/tontines/{id}/flags", tag = "sync", security(("bearer" = [])),
     params(("id" = uuid::Uuid, Path), FlagQuery),
     responses(
-        (status = 200, body = Vec<FlagResponse>),
+        (status = 200, description = "The flags, by `status`", body = Vec<FlagResponse>),
         (status = 403, description = "Not a treasurer", body = ErrorBody)))]
 pub async fn flags(
     State(state): State<AppState>,
@@ -127,7 +128,7 @@ pub struct ResolveRequest {
     params(("id" = uuid::Uuid, Path), ("flag_id" = uuid::Uuid, Path)),
     request_body = ResolveRequest,
     responses(
-        (status = 200, body = FlagResponse),
+        (status = 200, description = "The flag, resolved", body = FlagResponse),
         (status = 403, description = "Not a treasurer", body = ErrorBody),
         (status = 409, description = "Already resolved, or the slot is taken", body = ErrorBody)))]
 pub async fn resolve(
@@ -283,7 +284,7 @@ impl From<Incident> for IncidentResponse {
 #[utoipa::path(get, path = "/api/v1/tontines/{id}/incidents", tag = "sync",
     security(("bearer" = [])), params(("id" = uuid::Uuid, Path)),
     responses(
-        (status = 200, body = Vec<IncidentResponse>),
+        (status = 200, description = "The tontine's integrity incidents", body = Vec<IncidentResponse>),
         (status = 403, description = "Not a treasurer", body = ErrorBody)))]
 pub async fn incidents(
     State(state): State<AppState>,
@@ -318,7 +319,7 @@ pub struct ReceiptResponse {
 #[utoipa::path(get, path = "/api/v1/receipts/{receipt_code}", tag = "sync",
     security(("bearer" = [])), params(("receipt_code" = String, Path)),
     responses(
-        (status = 200, body = ReceiptResponse),
+        (status = 200, description = "The receipt's payment: amount and status", body = ReceiptResponse),
         (status = 404, description = "Unknown receipt, or not the caller's to see", body = ErrorBody),
         (status = 422, description = "Not a receipt code", body = ErrorBody)))]
 pub async fn receipt(

@@ -40,7 +40,9 @@ fn count(n: usize) -> u32 {
 /// Figures of a tontine, for its members.
 #[utoipa::path(get, path = "/api/v1/tontines/{id}/stats", tag = "tontines", security(("bearer" = [])),
     params(("id" = uuid::Uuid, Path)),
-    responses((status = 200, body = TontineStats), (status = 404, body = ErrorBody)))]
+    responses(
+        (status = 200, description = "The tontine's figures", body = TontineStats),
+        (status = 404, description = "No such tontine, or the caller is not a member", body = ErrorBody)))]
 pub async fn stats(
     State(state): State<AppState>,
     AuthUser(caller): AuthUser,

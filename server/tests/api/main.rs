@@ -19,6 +19,7 @@ mod migrations;
 mod mobile_money;
 mod notifications;
 mod open_sessions;
+mod openapi;
 mod ops;
 mod outbox;
 mod passages;
