@@ -315,7 +315,7 @@ async fn pending(state: &AppState, passage: &Passage) -> ApiResult<crate::store:
             body = ErrorBody),
         (status = 409, description = "Nothing pending; already paid; more than the pot holds",
             body = ErrorBody),
-        (status = 422, description = "The wallet is no longer proven", body = ErrorBody)))]
+        (status = 422, description = "The wallet is not proven at approval time", body = ErrorBody)))]
 pub async fn approve(
     State(state): State<AppState>,
     AuthUser(caller): AuthUser,
