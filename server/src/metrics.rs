@@ -31,6 +31,40 @@ struct RouteLabels {
     route: String,
 }
 
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct EventLabels {
+    event: &'static str,
+    code: String,
+}
+
+/// What an operator must be able to count and alert on: each one is also logged at WARN, with
+/// its ids, where it happens.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Event {
+    /// A gap or a broken chain in a device's log (`code`: the incident's kind).
+    IntegrityIncident,
+    /// A synced mutation kept for a treasurer to resolve (`code`: the flag's code).
+    SyncFlag,
+    /// A synced mutation refused for good (`code`: the outcome's code).
+    SyncRejected,
+    /// A request from a revoked device, refused.
+    RevokedDevice,
+    /// A mobile-money callback refused (`code`: the provider).
+    CallbackRefused,
+}
+
+impl Event {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Event::IntegrityIncident => "integrity_incident",
+            Event::SyncFlag => "sync_flag",
+            Event::SyncRejected => "sync_rejected",
+            Event::RevokedDevice => "revoked_device",
+            Event::CallbackRefused => "callback_refused",
+        }
+    }
+}
+
 #[derive(Clone)]
 pub struct Metrics {
     registry: Arc<Mutex<Registry>>,
@@ -39,6 +73,7 @@ pub struct Metrics {
     pool_size: Gauge<i64, std::sync::atomic::AtomicI64>,
     pool_idle: Gauge<i64, std::sync::atomic::AtomicI64>,
     pool_max: Gauge<i64, std::sync::atomic::AtomicI64>,
+    events: Family<EventLabels, Counter>,
 }
 
 impl Default for Metrics {
@@ -84,14 +119,31 @@ impl Metrics {
             "Database pool capacity",
             pool_max.clone(),
         );
+        let events = Family::<EventLabels, Counter<u64, AtomicU64>>::default();
+        registry.register(
+            "security_events",
+            "Integrity incidents, sync flags and rejections, refused revoked devices and callbacks",
+            events.clone(),
+        );
         Self {
             registry: Arc::new(Mutex::new(registry)),
+            events,
             requests,
             latency,
             pool_size,
             pool_idle,
             pool_max,
         }
+    }
+
+    /// Counts one `event` under `code` (a stable code or a provider, never an id or a secret).
+    pub fn event(&self, event: Event, code: &str) {
+        self.events
+            .get_or_create(&EventLabels {
+                event: event.as_str(),
+                code: code.to_owned(),
+            })
+            .inc();
     }
 
     fn observe(&self, method: &str, route: &str, status: u16, seconds: f64) {

@@ -245,6 +245,10 @@ pub async fn callback(
     };
     let refused = |e: super::CallbackError| {
         tracing::warn!(provider = %provider, error = %e, "mobile money: callback refused");
+        state.metrics.event(
+            crate::metrics::Event::CallbackRefused,
+            &provider.to_string(),
+        );
         if e.is_unauthenticated() {
             ApiError::new(ErrorCode::CallbackRejected)
                 .with_detail(format!("Notification refusée : {e}"))

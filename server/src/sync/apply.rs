@@ -18,6 +18,7 @@ use kobiri_core::{
 use super::{devices, push};
 use crate::{
     error::{ApiError, ApiResult},
+    metrics::Event,
     state::AppState,
     store::{Applied, StoreError, User},
 };
@@ -126,10 +127,12 @@ async fn apply(
                 .store()
                 .record_incidents(&plan.batch.incidents, device.id, state.now())
                 .await?;
+            report(state, &plan);
             return Ok(Ok(plan.outcomes));
         }
         match state.store().apply_sync(&plan.batch).await {
             Ok(Applied::Done) => {
+                report(state, &plan);
                 if plan.batch.receipts.is_some() {
                     state.wake_jobs();
                 }
@@ -144,6 +147,31 @@ async fn apply(
     }
     Err(ApiError::new(ErrorCode::Conflict)
         .with_detail("Synchronisation concurrente pour cet appareil : réessayez"))
+}
+
+/// Logs at WARN and counts what a committed batch holds for a person to look at: its
+/// integrity incidents, its flags and its rejected mutations (ids and codes, never content).
+fn report(state: &AppState, plan: &push::Plan) {
+    for i in &plan.batch.incidents {
+        tracing::warn!(incident = %i.id, device = %i.device_id, user = %i.user_id,
+            tontine = ?i.tontine_id.map(|t| t.as_uuid()), kind = i.kind,
+            expected_seq = i.expected_seq, received_seq = i.received_seq,
+            "sync: integrity incident");
+        state.metrics.event(Event::IntegrityIncident, i.kind);
+    }
+    for f in &plan.batch.flags {
+        tracing::warn!(flag = %f.id, device = %f.device_id, seq = f.seq,
+            tontine = %f.tontine_id.as_uuid(), payment = ?f.payment_id.map(|p| p.as_uuid()),
+            code = f.code, "sync: mutation flagged for review");
+        state.metrics.event(Event::SyncFlag, f.code);
+    }
+    for r in &plan.batch.recorded {
+        if let Outcome::Rejected { code, .. } = &r.outcome {
+            tracing::warn!(device = %plan.batch.device_id, seq = r.seq, code = %code,
+                "sync: mutation rejected");
+            state.metrics.event(Event::SyncRejected, code);
+        }
+    }
 }
 
 /// The constraint a write broke because of what it wrote (not a failure of the database).

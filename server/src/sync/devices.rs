@@ -158,6 +158,11 @@ pub(super) async fn usable_device(
                 .with_detail("Cet appareil n'est pas enregistré à votre nom")
         })?;
     if device.revoked_at.is_some() {
+        tracing::warn!(device = %device.id, user = %caller.id, "sync: revoked device refused");
+        state.metrics.event(
+            crate::metrics::Event::RevokedDevice,
+            ErrorCode::DeviceRevoked.as_str(),
+        );
         return Err(ApiError::new(ErrorCode::DeviceRevoked));
     }
     Ok(device)

@@ -151,6 +151,17 @@ impl Http {
         }
     }
 
+    /// How many `event`s (under `code`, or under any) `/metrics` counts so far.
+    pub async fn security_events(&self, event: &str, code: Option<&str>) -> u64 {
+        let text = self.get("/metrics", None).await.text().await.unwrap();
+        text.lines()
+            .filter(|l| l.starts_with("kobiri_security_events_total{"))
+            .filter(|l| l.contains(&format!("event=\"{event}\"")))
+            .filter(|l| code.is_none_or(|c| l.contains(&format!("code=\"{c}\""))))
+            .map(|l| l.rsplit(' ').next().unwrap().parse::<u64>().unwrap())
+            .sum()
+    }
+
     pub async fn get(&self, path: &str, token: Option<&str>) -> Response {
         self.request(Method::GET, path, token).send().await.unwrap()
     }

@@ -275,7 +275,9 @@ mod scenario {
         let c = circle(&m.app, json!({})).await;
         let payment = m.initiated(&c, &c.members[0], method).await;
         let forged = m.forged_callback(method, &payment);
+        assert_eq!(m.app.security_events("callback_refused", None).await, 0);
         assert_eq!(forged.send().await.unwrap(), StatusCode::UNAUTHORIZED);
+        assert_eq!(m.app.security_events("callback_refused", None).await, 1);
         assert_eq!(m.payment(&c, &payment).await["status"], "en_cours");
         assert_eq!(m.collected(&c).await, "0");
         assert_eq!(m.audited(&c, "payment.confirmed").await, 0);

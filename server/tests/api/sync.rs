@@ -245,6 +245,7 @@ dual_test!(
         )
         .await;
         assert_error(resp, StatusCode::FORBIDDEN, "device_revoked").await;
+        assert_eq!(app.security_events("revoked_device", None).await, 1);
     }
 );
 
@@ -574,6 +575,14 @@ dual_test!(
             codes.contains(&"duplicate_payment") && codes.contains(&"session_closed"),
             "{codes:?}"
         );
+        // Each flag is counted for operators, under its code.
+        for code in ["duplicate_payment", "session_closed"] {
+            assert_eq!(
+                app.security_events("sync_flag", Some(code)).await,
+                1,
+                "{code}"
+            );
+        }
         assert_error(
             app.get(&flags_path, c.collector.token()).await,
             StatusCode::FORBIDDEN,
@@ -662,6 +671,11 @@ dual_test!(
             kinds.contains(&"sequence_gap") && kinds.contains(&"broken_chain"),
             "{kinds:?}"
         );
+        for kind in ["sequence_gap", "broken_chain"] {
+            let counted = app.security_events("integrity_incident", Some(kind)).await;
+            let listed = kinds.iter().filter(|k| **k == kind).count() as u64;
+            assert_eq!(counted, listed, "{kind}");
+        }
         assert_error(
             app.get(&path, c.members[0].token()).await,
             StatusCode::FORBIDDEN,
