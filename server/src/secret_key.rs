@@ -80,7 +80,7 @@ pub fn resolve(
     }
 }
 
-fn key_file_error(path: &Path, reason: impl ToString) -> ConfigError {
+fn key_file_error(path: &Path, reason: impl std::fmt::Display) -> ConfigError {
     ConfigError::KeyFile {
         path: path.to_path_buf(),
         reason: reason.to_string(),

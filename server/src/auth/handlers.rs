@@ -121,7 +121,9 @@ impl<S: Send + Sync> FromRequest<S> for LoginBody {
     }
 }
 
-/// Log in with an e-mail address or a phone number.
+/// Log in with an e-mail address or a phone number. Failed attempts are limited per account
+/// (a lockout that doubles after each further failure) and per client address (a high
+/// ceiling); successful logins never count against an address.
 #[utoipa::path(post, path = "/api/v1/auth/login", tag = "auth",
     request_body(content(
         (LoginRequest = "application/json"),
@@ -131,7 +133,7 @@ impl<S: Send + Sync> FromRequest<S> for LoginBody {
         (status = 401, description = "Wrong credentials", body = ErrorBody),
         (status = 403, description = "Account deactivated", body = ErrorBody),
         (status = 415, description = "Neither JSON nor a form", body = ErrorBody),
-        (status = 429, description = "Too many attempts", body = ErrorBody)))]
+        (status = 429, description = "Account locked after failed attempts, or too many failures from this address", body = ErrorBody)))]
 pub async fn login(
     State(state): State<AppState>,
     ClientIp(ip): ClientIp,

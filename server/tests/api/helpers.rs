@@ -228,6 +228,9 @@ impl TestApp {
             Engine::Postgres => TestDatabase::postgres("kobiri_test").await?,
         };
         let mut config = Config::for_tests(&url);
+        // The key of the test binary's server processes too, so that a test's processes
+        // accept the tokens its in-process app issued (replicas).
+        config.secret_key = shared_secret_key().to_owned();
         tweak(&mut config);
         let store = store::connect(&url, config.database_max_connections)
             .await
