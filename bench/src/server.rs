@@ -80,8 +80,7 @@ impl BenchServer {
             }
         };
         let mut config = Config::for_tests(&url);
-        config.rate_limits.login_per_ip = u32::MAX;
-        config.rate_limits.login_per_account = u32::MAX;
+        config.rate_limits.register_per_ip = u32::MAX;
         config.database_max_connections = 16;
         // The job runner runs as in production (its default interval, woken by each sync
         // batch that queues receipts): the receipts are made while the devices push.

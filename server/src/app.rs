@@ -42,11 +42,13 @@ pub fn router(state: AppState) -> Router {
         .merge(passages::router())
         .merge(crate::sync::api_router());
     let config = &state.config;
-    Router::new()
+    let mut root = Router::new()
         .route("/health", get(health::health))
-        .route("/ready", get(health::ready))
-        .route("/metrics", get(metrics::handler))
-        .merge(crate::sync::sync_router())
+        .route("/ready", get(health::ready));
+    if config.metrics_on_api() {
+        root = root.route("/metrics", get(metrics::handler));
+    }
+    root.merge(crate::sync::sync_router())
         .nest("/api/v1", api)
         .merge(docs::router())
         .merge(crate::mobile_money::sandbox::router())
@@ -137,14 +139,21 @@ pub async fn serve(
     state: AppState,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    let limits = state.limits.clone();
+    for warning in state.config.warnings() {
+        tracing::warn!("{warning}");
+    }
+    let limits = state.clone();
     let pruner = tokio::spawn(async move {
         let mut tick = tokio::time::interval(std::time::Duration::from_secs(60));
         loop {
             tick.tick().await;
-            limits.prune();
+            limits.limits.prune(limits.now());
         }
     });
+    let metrics = match state.config.metrics_addr {
+        Some(addr) => Some(metrics::serve_apart(addr, state.clone()).await?),
+        None => None,
+    };
     let jobs = crate::jobs::spawn(
         state.store.clone(),
         state.clock.clone(),
@@ -160,6 +169,9 @@ pub async fn serve(
         .with_graceful_shutdown(shutdown)
         .await;
     pruner.abort();
+    if let Some(metrics) = metrics {
+        metrics.abort();
+    }
     if let Some(poller) = poller {
         // A pass cut short leaves leases that expire; nothing is settled twice.
         poller.abort();

@@ -1,15 +1,23 @@
 //! Configuration read from the environment (and from `.env` when present).
 //!
 //! Every variable has a default that lets the server run on a fresh machine with no
-//! configuration; `.env.example` lists them all. In production the server refuses a default
-//! secret.
+//! configuration; `.env.example` lists them all. There is no built-in secret (see
+//! `secret_key`), and production refuses to start without the settings it must be given:
+//! `SECRET_KEY` and `CORS_ORIGINS`.
 
-use std::{collections::HashMap, net::IpAddr, path::PathBuf, str::FromStr, time::Duration};
+use std::{
+    collections::HashMap,
+    net::{IpAddr, SocketAddr},
+    path::PathBuf,
+    str::FromStr,
+    time::Duration,
+};
 
 use jsonwebtoken::Algorithm;
 
-/// The secret used when `SECRET_KEY` is unset. Refused when `ENVIRONMENT=production`.
-pub const DEFAULT_SECRET_KEY: &str = "change-me-in-production-kobiri-dev-secret";
+use crate::{client_ip::TrustedProxies, secret::Secret, secret_key::KeySource};
+/// Registrations a minute per client address when `RATE_LIMIT_REGISTER_PER_IP` is unset.
+pub const DEFAULT_REGISTER_PER_IP: u32 = 20;
 /// The database used when `DATABASE_URL` is unset: a file in the working directory.
 pub const DEFAULT_DATABASE_URL: &str = "sqlite://kobiri.db";
 
@@ -22,9 +30,13 @@ pub enum ConfigError {
         reason: String,
     },
     #[error(
-        "SECRET_KEY must be set to a non-default value of at least 32 characters in production"
+        "SECRET_KEY (or SECRET_KEY_FILE) must give a key of at least 32 characters in production"
     )]
-    DefaultSecretInProduction,
+    WeakSecretInProduction,
+    #[error("secret key file {path}: {reason}")]
+    KeyFile { path: PathBuf, reason: String },
+    #[error("CORS_ORIGINS must be set in production (a comma-separated list of origins, or *)")]
+    CorsOriginsRequired,
     #[error("mobile money: {0}")]
     MobileMoney(#[from] crate::mobile_money::ConfigError),
 }
@@ -85,12 +97,19 @@ impl FromStr for SmtpSecurity {
     }
 }
 
-/// Requests allowed per minute on the sensitive auth endpoints, per client address and per
-/// account identifier.
+/// Limits of the auth endpoints (see `auth::rate_limit`).
 #[derive(Debug, Clone, Copy)]
 pub struct RateLimitConfig {
-    pub login_per_ip: u32,
-    pub login_per_account: u32,
+    /// Failed logins a minute per client address (successes do not count).
+    pub login_failures_per_ip: u32,
+    /// Failed logins in a row an account identifier may make before its first lockout.
+    pub login_failures_per_account: u32,
+    /// The first lockout; each further failure doubles it.
+    pub login_lockout: Duration,
+    /// The longest lockout.
+    pub login_lockout_max: Duration,
+    /// Registrations a minute per client address.
+    pub register_per_ip: u32,
     pub forgot_per_ip: u32,
     pub forgot_per_account: u32,
 }
@@ -105,6 +124,8 @@ pub struct Config {
     pub database_url: String,
     pub database_max_connections: u32,
     pub secret_key: String,
+    /// Where `secret_key` came from (for the start-up log).
+    pub secret_key_source: KeySource,
     pub algorithm: Algorithm,
     pub access_token_expire: Duration,
     pub refresh_token_expire: Duration,
@@ -113,6 +134,12 @@ pub struct Config {
     pub log_dir: PathBuf,
     pub log_level: String,
     pub cors_origins: Vec<String>,
+    /// Proxies whose `Forwarded` / `X-Forwarded-For` give the client's address.
+    pub trusted_proxies: TrustedProxies,
+    /// With it, `/metrics` needs `Authorization: Bearer <token>`.
+    pub metrics_token: Option<Secret>,
+    /// With it, `/metrics` is served on this address only, not on the API's.
+    pub metrics_addr: Option<SocketAddr>,
     pub smtp: Option<SmtpConfig>,
     pub request_timeout: Duration,
     pub max_body_bytes: usize,
@@ -243,12 +270,21 @@ impl Config {
     ) -> Result<Self, ConfigError> {
         let v = Vars(vars.into_iter().collect());
         let environment = v.parse("ENVIRONMENT", Environment::Development)?;
-        let secret_key = v.string("SECRET_KEY", DEFAULT_SECRET_KEY);
-        if environment.is_production()
-            && (secret_key == DEFAULT_SECRET_KEY || secret_key.len() < 32)
-        {
-            return Err(ConfigError::DefaultSecretInProduction);
+        let database_url = v.string("DATABASE_URL", DEFAULT_DATABASE_URL);
+        let (secret_key, secret_key_source) = crate::secret_key::resolve(
+            v.get("SECRET_KEY"),
+            v.get("SECRET_KEY_FILE"),
+            environment,
+            &database_url,
+        )?;
+        let cors_origins: Vec<String> = match v.get("CORS_ORIGINS") {
+            None if environment.is_production() => return Err(ConfigError::CorsOriginsRequired),
+            raw => raw.unwrap_or("*"),
         }
+        .split(',')
+        .map(|s| s.trim().to_owned())
+        .filter(|s| !s.is_empty())
+        .collect();
         let algorithm = match v.string("ALGORITHM", "HS256").to_ascii_uppercase().as_str() {
             "HS256" => Algorithm::HS256,
             "HS384" => Algorithm::HS384,
@@ -279,27 +315,44 @@ impl Config {
             debug: v.parse("DEBUG", false)?,
             host: v.parse("HOST", IpAddr::from([0, 0, 0, 0]))?,
             port: v.parse("PORT", 8000)?,
-            database_url: v.string("DATABASE_URL", DEFAULT_DATABASE_URL),
+            database_url,
             database_max_connections: v.parse("DATABASE_MAX_CONNECTIONS", 16)?,
             secret_key,
+            secret_key_source,
             algorithm,
             access_token_expire: minutes(v.parse("ACCESS_TOKEN_EXPIRE_MINUTES", 30)?),
             refresh_token_expire: days(v.parse("REFRESH_TOKEN_EXPIRE_DAYS", 7)?),
             device_refresh_token_expire: days(v.parse("DEVICE_REFRESH_TOKEN_EXPIRE_DAYS", 60)?),
             log_dir: PathBuf::from(v.string("LOG_DIR", "logs")),
             log_level: v.string("LOG_LEVEL", "info"),
-            cors_origins: v
-                .string("CORS_ORIGINS", "*")
-                .split(',')
-                .map(|s| s.trim().to_owned())
-                .filter(|s| !s.is_empty())
-                .collect(),
+            cors_origins,
+            trusted_proxies: v.parse("TRUSTED_PROXIES", TrustedProxies::default())?,
+            metrics_token: v.get("METRICS_TOKEN").map(Secret::new),
+            metrics_addr: v
+                .get("METRICS_ADDR")
+                .map(|raw| {
+                    raw.trim()
+                        .parse()
+                        .map_err(|e: std::net::AddrParseError| ConfigError::Invalid {
+                            name: "METRICS_ADDR",
+                            value: raw.to_owned(),
+                            reason: e.to_string(),
+                        })
+                })
+                .transpose()?,
             smtp,
             request_timeout: Duration::from_secs(v.parse("REQUEST_TIMEOUT_SECONDS", 30)?),
             max_body_bytes: v.parse("MAX_BODY_BYTES", 2 * 1024 * 1024)?,
             rate_limits: RateLimitConfig {
-                login_per_ip: v.parse("RATE_LIMIT_LOGIN_PER_IP", 30)?,
-                login_per_account: v.parse("RATE_LIMIT_LOGIN_PER_ACCOUNT", 10)?,
+                login_failures_per_ip: v.parse("RATE_LIMIT_LOGIN_FAILURES_PER_IP", 100)?,
+                login_failures_per_account: v.parse("RATE_LIMIT_LOGIN_FAILURES_PER_ACCOUNT", 5)?,
+                login_lockout: Duration::from_secs(
+                    v.parse("RATE_LIMIT_LOGIN_LOCKOUT_SECONDS", 30)?,
+                ),
+                login_lockout_max: Duration::from_secs(
+                    v.parse("RATE_LIMIT_LOGIN_LOCKOUT_MAX_SECONDS", 900)?,
+                ),
+                register_per_ip: v.parse("RATE_LIMIT_REGISTER_PER_IP", DEFAULT_REGISTER_PER_IP)?,
                 forgot_per_ip: v.parse("RATE_LIMIT_FORGOT_PER_IP", 10)?,
                 forgot_per_account: v.parse("RATE_LIMIT_FORGOT_PER_ACCOUNT", 3)?,
             },
@@ -334,9 +387,63 @@ impl Config {
         })
     }
 
-    /// A configuration for tests and tools: defaults, then the given overrides.
+    /// Whether the API's own listener serves `/metrics`: not when `METRICS_ADDR` moves it
+    /// elsewhere, and in production only behind `METRICS_TOKEN`.
+    pub fn metrics_on_api(&self) -> bool {
+        self.metrics_addr.is_none()
+            && (self.metrics_token.is_some() || !self.environment.is_production())
+    }
+
+    /// What the operator must hear at start-up, logged at WARN by `serve`.
+    pub fn warnings(&self) -> Vec<String> {
+        let mut out = Vec::new();
+        if let KeySource::File {
+            path,
+            created: true,
+        } = &self.secret_key_source
+        {
+            out.push(format!(
+                "SECRET_KEY unset: generated a random key in {} (mode 0600); keep that file, \
+                 tokens and pending codes die with it",
+                path.display()
+            ));
+        }
+        if !self.environment.is_production() {
+            return out;
+        }
+        if self.cors_origins.iter().any(|o| o == "*") {
+            out.push(
+                "CORS_ORIGINS=*: any web origin may call the API with a user's token; \
+                 list the origins of your web apps"
+                    .to_owned(),
+            );
+        }
+        if self.metrics_addr.is_none() && self.metrics_token.is_none() {
+            out.push("/metrics is off: set METRICS_TOKEN or METRICS_ADDR to serve it".to_owned());
+        }
+        if matches!(self.notify.sms, crate::notify::config::SmsProvider::Log) {
+            out.push(
+                "SMS_PROVIDER=log in production: SMS (account codes included) are not sent, \
+                 and their text is never logged"
+                    .to_owned(),
+            );
+        }
+        if self.smtp.is_none() {
+            out.push(
+                "SMTP_HOST unset in production: e-mails (account codes included) are not sent, \
+                 and their text is never logged"
+                    .to_owned(),
+            );
+        }
+        out
+    }
+
+    /// A configuration for tests and tools: defaults, then the given overrides, and a random
+    /// secret key of its own (no key file).
     pub fn for_tests(database_url: &str) -> Self {
+        let secret = crate::auth::tokens::random_token();
         let vars = [
+            ("SECRET_KEY", secret.as_str()),
             ("DATABASE_URL", database_url),
             ("ENVIRONMENT", "test"),
             ("DATABASE_MAX_CONNECTIONS", "8"),
@@ -344,6 +451,9 @@ impl Config {
             ("JOBS_INTERVAL_SECONDS", "0"),
             // … and outbox passes too.
             ("OUTBOX_INTERVAL_SECONDS", "0"),
+            // Tests register far more accounts from 127.0.0.1 than a person; the tests of
+            // that limit set it back to its default.
+            ("RATE_LIMIT_REGISTER_PER_IP", "100000"),
         ];
         match Self::from_vars(vars.map(|(k, v)| (k.to_owned(), v.to_owned()))) {
             Ok(config) => config,
@@ -364,16 +474,35 @@ fn days(n: u64) -> Duration {
 mod tests {
     use super::*;
 
+    const KEY: &str = "a-real-secret-of-more-than-thirty-two-chars";
+
+    /// `pairs`, with a `SECRET_KEY` unless they name one (no key file is written).
     fn vars(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
-        pairs
+        let mut all: Vec<(String, String)> = pairs
             .iter()
             .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
-            .collect()
+            .collect();
+        if !pairs.iter().any(|(k, _)| k.starts_with("SECRET_KEY")) {
+            all.push(("SECRET_KEY".to_owned(), KEY.to_owned()));
+        }
+        all
+    }
+
+    fn production(pairs: &[(&str, &str)]) -> Result<Config, ConfigError> {
+        let mut all = vec![
+            ("ENVIRONMENT", "production"),
+            ("CORS_ORIGINS", "https://app.kobiri.sn"),
+        ];
+        all.extend_from_slice(pairs);
+        Config::from_vars(vars(&all))
     }
 
     #[test]
     fn defaults_run_on_embedded_sqlite_on_port_8000() {
         let config = Config::from_vars(vars(&[])).unwrap();
+        assert!(config.metrics_on_api());
+        assert!(config.trusted_proxies.is_empty());
+        assert_eq!(config.rate_limits.login_failures_per_ip, 100);
         assert_eq!(config.database_url, DEFAULT_DATABASE_URL);
         assert_eq!(config.port, 8000);
         assert_eq!(config.environment, Environment::Development);
@@ -382,16 +511,61 @@ mod tests {
     }
 
     #[test]
-    fn production_refuses_the_default_secret() {
-        let err = Config::from_vars(vars(&[("ENVIRONMENT", "production")])).unwrap_err();
-        assert!(matches!(err, ConfigError::DefaultSecretInProduction));
-        let short = Config::from_vars(vars(&[("ENVIRONMENT", "production"), ("SECRET_KEY", "x")]));
-        assert!(short.is_err());
-        let ok = Config::from_vars(vars(&[
+    fn production_refuses_a_missing_or_short_secret() {
+        let err = Config::from_vars(vars(&[
             ("ENVIRONMENT", "production"),
-            ("SECRET_KEY", "a-real-secret-of-more-than-thirty-two-chars"),
-        ]));
-        assert!(ok.is_ok());
+            ("CORS_ORIGINS", "https://app.kobiri.sn"),
+            ("SECRET_KEY", ""),
+        ]))
+        .unwrap_err();
+        assert!(matches!(err, ConfigError::WeakSecretInProduction), "{err}");
+        let short = production(&[("SECRET_KEY", "x")]).unwrap_err();
+        assert!(
+            matches!(short, ConfigError::WeakSecretInProduction),
+            "{short}"
+        );
+        assert!(production(&[]).is_ok());
+    }
+
+    #[test]
+    fn production_needs_explicit_cors_origins_and_warns_on_any() {
+        let err = Config::from_vars(vars(&[("ENVIRONMENT", "production")])).unwrap_err();
+        assert!(matches!(err, ConfigError::CorsOriginsRequired), "{err}");
+        let any = production(&[("CORS_ORIGINS", "*")]).unwrap();
+        assert!(
+            any.warnings()
+                .iter()
+                .any(|w| w.starts_with("CORS_ORIGINS=*"))
+        );
+        let listed = production(&[]).unwrap();
+        assert_eq!(listed.cors_origins, ["https://app.kobiri.sn"]);
+        assert!(!listed.warnings().iter().any(|w| w.contains("CORS")));
+        // Development keeps `*` by default, without a warning.
+        let dev = Config::from_vars(vars(&[])).unwrap();
+        assert_eq!(dev.cors_origins, ["*"]);
+        assert!(dev.warnings().is_empty(), "{:?}", dev.warnings());
+    }
+
+    #[test]
+    fn production_serves_metrics_only_behind_a_token_or_apart() {
+        let bare = production(&[]).unwrap();
+        assert!(!bare.metrics_on_api());
+        assert!(bare.warnings().iter().any(|w| w.contains("METRICS_TOKEN")));
+        let token = production(&[("METRICS_TOKEN", "scrape-me-please-0123456789")]).unwrap();
+        assert!(token.metrics_on_api());
+        let apart = production(&[("METRICS_ADDR", "127.0.0.1:9100")]).unwrap();
+        assert!(!apart.metrics_on_api());
+        assert_eq!(apart.metrics_addr, Some("127.0.0.1:9100".parse().unwrap()));
+        let err = production(&[("METRICS_ADDR", "nowhere")]).unwrap_err();
+        assert!(err.to_string().starts_with("METRICS_ADDR"), "{err}");
+    }
+
+    #[test]
+    fn trusted_proxies_are_parsed_and_named_when_wrong() {
+        let config = Config::from_vars(vars(&[("TRUSTED_PROXIES", "10.0.0.0/8, ::1")])).unwrap();
+        assert!(!config.trusted_proxies.is_empty());
+        let err = Config::from_vars(vars(&[("TRUSTED_PROXIES", "10.0.0.0/40")])).unwrap_err();
+        assert!(err.to_string().starts_with("TRUSTED_PROXIES"), "{err}");
     }
 
     #[test]

@@ -114,6 +114,11 @@ impl ApiError {
         self.code
     }
 
+    /// The `Retry-After` of a 429, in seconds.
+    pub fn retry_after_secs(&self) -> Option<u64> {
+        self.retry_after_secs
+    }
+
     pub fn status(&self) -> StatusCode {
         status_of(self.code)
     }

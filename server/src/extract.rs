@@ -11,7 +11,7 @@ use axum::{
 use kobiri_core::ErrorCode;
 use serde::de::DeserializeOwned;
 
-use crate::{error::ApiError, store::PageRequest};
+use crate::{error::ApiError, state::AppState, store::PageRequest};
 
 /// A JSON body. An empty body reads as `{}` (action endpoints accept one); a malformed
 /// document, a missing field, a wrong type or an unknown enum value is a 422 naming the field.
@@ -230,19 +230,25 @@ impl PathIds {
     }
 }
 
-/// The client's address, for rate limits.
+/// The client's address, for rate limits: the TCP peer, or what a trusted proxy forwarded
+/// (`client_ip`).
 #[derive(Debug, Clone, Copy)]
 pub struct ClientIp(pub IpAddr);
 
-impl<S: Send + Sync> FromRequestParts<S> for ClientIp {
+impl FromRequestParts<AppState> for ClientIp {
     type Rejection = ApiError;
 
-    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
-        let ip = parts
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        let peer = parts
             .extensions
             .get::<ConnectInfo<SocketAddr>>()
             .map_or(IpAddr::from([127, 0, 0, 1]), |ConnectInfo(addr)| addr.ip());
-        Ok(ClientIp(ip))
+        Ok(ClientIp(
+            state.config.trusted_proxies.client_ip(peer, &parts.headers),
+        ))
     }
 }
 

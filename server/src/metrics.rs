@@ -16,7 +16,9 @@ use prometheus_client::{
     registry::Registry,
 };
 
-use crate::state::AppState;
+use kobiri_core::ErrorCode;
+
+use crate::{error::ApiError, state::AppState};
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct RequestLabels {
@@ -194,14 +196,49 @@ pub async fn track(State(state): State<AppState>, req: Request, next: Next) -> R
     response
 }
 
-/// `GET /metrics`
-pub async fn handler(State(state): State<AppState>) -> impl IntoResponse {
+/// `GET /metrics`; with `METRICS_TOKEN`, only for `Authorization: Bearer <token>`.
+pub async fn handler(
+    State(state): State<AppState>,
+    headers: axum::http::HeaderMap,
+) -> Result<impl IntoResponse, ApiError> {
+    if let Some(token) = &state.config.metrics_token {
+        let presented = headers
+            .get(axum::http::header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| {
+                v.strip_prefix("Bearer ")
+                    .or_else(|| v.strip_prefix("bearer "))
+            })
+            .map(str::trim);
+        if !presented.is_some_and(|p| token.matches(p)) {
+            return Err(ApiError::new(ErrorCode::NotAuthenticated));
+        }
+    }
     let body = state.metrics.render(state.store().pool_stats());
-    (
+    Ok((
         [(
             axum::http::header::CONTENT_TYPE,
             "application/openmetrics-text; version=1.0.0; charset=utf-8",
         )],
         body,
-    )
+    ))
+}
+
+/// Serves `/metrics` alone on `addr` (`METRICS_ADDR`, e.g. an address only the monitoring
+/// network reaches), until the returned task is aborted.
+pub async fn serve_apart(
+    addr: std::net::SocketAddr,
+    state: AppState,
+) -> std::io::Result<tokio::task::JoinHandle<()>> {
+    let listener = tokio::net::TcpListener::bind(addr).await?;
+    tracing::info!(addr = %listener.local_addr()?, "metrics listening");
+    let app = axum::Router::new()
+        .route("/metrics", axum::routing::get(handler))
+        .fallback(|| async { ApiError::not_found() })
+        .with_state(state);
+    Ok(tokio::spawn(async move {
+        if let Err(e) = axum::serve(listener, app).await {
+            tracing::error!(error = %e, "metrics listener failed");
+        }
+    }))
 }

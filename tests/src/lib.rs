@@ -82,9 +82,7 @@ impl Server {
             Engine::Sqlite => TestDatabase::sqlite().unwrap(),
             Engine::Postgres => TestDatabase::postgres("kobiri_e2e").await?,
         };
-        let mut config = Config::for_tests(&url);
-        config.rate_limits.login_per_ip = 10_000;
-        config.rate_limits.login_per_account = 10_000;
+        let config = Config::for_tests(&url);
         let store = store::connect(&url, config.database_max_connections)
             .await
             .unwrap();

@@ -34,12 +34,15 @@ const FORGOT_ANSWER: &str =
     responses(
         (status = 201, description = "Account created", body = UserResponse),
         (status = 409, description = "E-mail or phone already used", body = ErrorBody),
-        (status = 422, description = "Invalid field", body = ErrorBody)))]
+        (status = 422, description = "Invalid field", body = ErrorBody),
+        (status = 429, description = "Too many registrations from this address", body = ErrorBody)))]
 pub async fn register(
     State(state): State<AppState>,
+    ClientIp(ip): ClientIp,
     AppJson(body): AppJson<RegisterRequest>,
 ) -> ApiResult<(StatusCode, Json<UserResponse>)> {
     let reg = Registration::try_from(body)?;
+    state.limits.check_register(ip, state.now())?;
     let hash = state
         .hasher
         .hash(reg.password.expose())
@@ -118,7 +121,9 @@ impl<S: Send + Sync> FromRequest<S> for LoginBody {
     }
 }
 
-/// Log in with an e-mail address or a phone number.
+/// Log in with an e-mail address or a phone number. Failed attempts are limited per account
+/// (a lockout that doubles after each further failure) and per client address (a high
+/// ceiling); successful logins never count against an address.
 #[utoipa::path(post, path = "/api/v1/auth/login", tag = "auth",
     request_body(content(
         (LoginRequest = "application/json"),
@@ -128,7 +133,7 @@ impl<S: Send + Sync> FromRequest<S> for LoginBody {
         (status = 401, description = "Wrong credentials", body = ErrorBody),
         (status = 403, description = "Account deactivated", body = ErrorBody),
         (status = 415, description = "Neither JSON nor a form", body = ErrorBody),
-        (status = 429, description = "Too many attempts", body = ErrorBody)))]
+        (status = 429, description = "Account locked after failed attempts, or too many failures from this address", body = ErrorBody)))]
 pub async fn login(
     State(state): State<AppState>,
     ClientIp(ip): ClientIp,
@@ -139,7 +144,8 @@ pub async fn login(
         body.phone.as_deref(),
         body.username.as_deref(),
     )?;
-    state.limits.check_login(ip, who.key())?;
+    let now = state.now();
+    state.limits.check_login(ip, who.key(), now)?;
     let user = find_user(&state, &who).await?;
     let ok = state
         .hasher
@@ -154,8 +160,12 @@ pub async fn login(
         })?;
     let user = match user {
         Some(user) if ok => user,
-        _ => return Err(ApiError::new(ErrorCode::InvalidCredentials)),
+        _ => {
+            state.limits.login_failed(ip, now);
+            return Err(ApiError::new(ErrorCode::InvalidCredentials));
+        }
     };
+    state.limits.login_succeeded(who.key());
     if !user.is_active {
         return Err(ApiError::new(ErrorCode::AccountInactive));
     }
@@ -318,7 +328,7 @@ pub async fn forgot_password(
     AppJson(body): AppJson<ForgotPasswordRequest>,
 ) -> ApiResult<Json<MessageResponse>> {
     let who = Identifier::from_fields(body.email.as_deref(), body.phone.as_deref(), None)?;
-    state.limits.check_forgot(ip, who.key())?;
+    state.limits.check_forgot(ip, who.key(), state.now())?;
     if let Some(user) = find_user(&state, &who).await?.filter(|u| u.is_active) {
         let to = match who {
             Identifier::Email(email) => CodeRecipient::Email(email),

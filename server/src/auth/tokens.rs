@@ -119,12 +119,17 @@ impl TokenService {
 
     /// 32 random bytes, URL-safe base64.
     pub fn mint_refresh(&self) -> MintedRefresh {
-        let mut bytes = [0u8; 32];
-        rand::rng().fill_bytes(&mut bytes);
-        let secret = URL_SAFE_NO_PAD.encode(bytes);
+        let secret = random_token();
         let hash = hash_refresh(&secret);
         MintedRefresh { secret, hash }
     }
+}
+
+/// 32 random bytes from the OS-seeded generator, URL-safe base64 (43 characters).
+pub fn random_token() -> String {
+    let mut bytes = [0u8; 32];
+    rand::rng().fill_bytes(&mut bytes);
+    URL_SAFE_NO_PAD.encode(bytes)
 }
 
 pub fn hash_refresh(secret: &str) -> TokenHash {

@@ -167,10 +167,13 @@ mod tests {
 
     use super::*;
 
+    /// `pairs` and a `SECRET_KEY` (so that no key file is written).
     fn config(pairs: &[(&str, &str)]) -> Result<Config, ConfigError> {
+        let key = ("SECRET_KEY", "a-real-secret-of-more-than-thirty-two-chars");
         Config::from_vars(
             pairs
                 .iter()
+                .chain([&key])
                 .map(|(k, v)| ((*k).to_owned(), (*v).to_owned())),
         )
     }

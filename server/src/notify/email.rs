@@ -10,13 +10,21 @@ use lettre::{
 use super::{EmailMessage, Mailer, SendError, SendResult, Sent};
 use crate::config::{SmtpConfig, SmtpSecurity};
 
-/// Writes each e-mail to the log instead of sending it (development, no `SMTP_HOST`).
+/// Writes each e-mail to the log instead of sending it (no `SMTP_HOST`). In production
+/// (`withhold_text`) the text never reaches the log, since it may carry an account code: the
+/// message fails for good and only that fact is logged.
 #[derive(Debug, Clone, Copy, Default)]
-pub struct LogMailer;
+pub struct LogMailer {
+    pub withhold_text: bool,
+}
 
 #[async_trait]
 impl Mailer for LogMailer {
     async fn send(&self, message: EmailMessage) -> SendResult {
+        if self.withhold_text {
+            tracing::warn!("e-mail not sent: SMTP_HOST unset (text withheld)");
+            return Err(SendError::Permanent("no SMTP server configured".into()));
+        }
         tracing::info!(
             to = %message.to,
             subject = %message.subject,

@@ -1,18 +1,27 @@
-//! The development SMS sender (the log), and the masking of numbers in logs. The gateways
+//! The SMS sender without a gateway (the log), and the masking of numbers in logs. The gateways
 //! are `orange_sms` and `africastalking`.
 
 use async_trait::async_trait;
 
-use super::{SendResult, Sent, SmsMessage, SmsSender};
+use super::{SendError, SendResult, Sent, SmsMessage, SmsSender};
 
-/// Writes each SMS to the log instead of sending it (development).
+/// Writes each SMS to the log instead of sending it, when no gateway is configured. In
+/// production (`withhold_text`) the text never reaches the log, since it may carry an account
+/// code: the message fails for good (it was not sent) and only that fact is logged.
 #[derive(Debug, Clone, Copy, Default)]
-pub struct LogSms;
+pub struct LogSms {
+    pub withhold_text: bool,
+}
 
 #[async_trait]
 impl SmsSender for LogSms {
     async fn send(&self, message: SmsMessage) -> SendResult {
-        tracing::info!(to = %mask(message.to.as_str()), text = %message.text, "SMS (development: not sent)");
+        let to = mask(message.to.as_str());
+        if self.withhold_text {
+            tracing::warn!(%to, "SMS not sent: no SMS gateway configured (text withheld)");
+            return Err(SendError::Permanent("no SMS gateway configured".into()));
+        }
+        tracing::info!(%to, text = %message.text, "SMS (development: not sent)");
         Ok(Sent::default())
     }
 }

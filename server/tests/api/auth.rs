@@ -3,8 +3,8 @@
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
+use crate::dual_test;
 use crate::helpers::*;
-use crate::{dual_test, dual_test_with};
 
 dual_test!(
     register_login_me_refresh_change_password_logout,
@@ -722,75 +722,3 @@ dual_test!(verification_routes_need_a_token, |app| async move {
     )
     .await;
 });
-
-dual_test_with!(
-    login_is_rate_limited_per_account_even_with_the_right_password,
-    |c| c.rate_limits.login_per_account = 3,
-    |app| async move {
-        app.register("awa@example.sn", "+221771234567").await;
-        app.register("moussa@example.sn", "+221771234568").await;
-        assert_error(
-            app.login("awa@example.sn", "Mauvais2026").await,
-            StatusCode::UNAUTHORIZED,
-            "invalid_credentials",
-        )
-        .await;
-        assert_error(
-            app.login("AWA@example.sn", "Mauvais2026").await,
-            StatusCode::UNAUTHORIZED,
-            "invalid_credentials",
-        )
-        .await;
-        assert_status(app.login("awa@example.sn", PASSWORD).await, StatusCode::OK).await;
-        let resp = app.login("Awa@Example.SN", PASSWORD).await;
-        let retry_after: u64 = resp
-            .headers()
-            .get(reqwest::header::RETRY_AFTER)
-            .expect("Retry-After")
-            .to_str()
-            .unwrap()
-            .parse()
-            .unwrap();
-        assert!(retry_after >= 1, "Retry-After: {retry_after}");
-        assert_error(resp, StatusCode::TOO_MANY_REQUESTS, "rate_limited").await;
-        // The OAuth2 form counts for the same account.
-        assert_error(
-            app.post_form(
-                "/api/v1/auth/login",
-                &[("username", "awa@example.sn"), ("password", PASSWORD)],
-            )
-            .await,
-            StatusCode::TOO_MANY_REQUESTS,
-            "rate_limited",
-        )
-        .await;
-        // Another account is not affected.
-        assert_status(
-            app.login("moussa@example.sn", PASSWORD).await,
-            StatusCode::OK,
-        )
-        .await;
-    }
-);
-
-dual_test_with!(
-    login_is_rate_limited_per_address_across_accounts,
-    |c| c.rate_limits.login_per_ip = 3,
-    |app| async move {
-        for n in 0..3 {
-            assert_error(
-                app.login(&format!("personne{n}@example.sn"), PASSWORD)
-                    .await,
-                StatusCode::UNAUTHORIZED,
-                "invalid_credentials",
-            )
-            .await;
-        }
-        assert_error(
-            app.login("personne9@example.sn", PASSWORD).await,
-            StatusCode::TOO_MANY_REQUESTS,
-            "rate_limited",
-        )
-        .await;
-    }
-);

@@ -130,6 +130,7 @@ impl Deref for TestApp {
 
 impl Http {
     pub fn new(address: String) -> Self {
+        install_rustls();
         Self {
             address,
             client: reqwest::Client::builder()
@@ -217,6 +218,13 @@ impl Http {
 
 static RUSTLS: Once = Once::new();
 
+/// reqwest is built without a default crypto provider: install ring's once per test binary.
+fn install_rustls() {
+    RUSTLS.call_once(|| {
+        let _ = rustls::crypto::ring::default_provider().install_default();
+    });
+}
+
 impl TestApp {
     /// `None` when the engine is PostgreSQL and it cannot be reached outside CI.
     pub async fn spawn(engine: Engine) -> Option<Self> {
@@ -225,14 +233,15 @@ impl TestApp {
 
     /// Like `spawn`, with a hook to adjust the configuration.
     pub async fn spawn_with(engine: Engine, tweak: impl FnOnce(&mut Config)) -> Option<Self> {
-        RUSTLS.call_once(|| {
-            let _ = rustls::crypto::ring::default_provider().install_default();
-        });
+        install_rustls();
         let (url, db) = match engine {
             Engine::Sqlite => TestDatabase::sqlite().unwrap(),
             Engine::Postgres => TestDatabase::postgres("kobiri_test").await?,
         };
         let mut config = Config::for_tests(&url);
+        // The key of the test binary's server processes too, so that a test's processes
+        // accept the tokens its in-process app issued (replicas).
+        config.secret_key = shared_secret_key().to_owned();
         tweak(&mut config);
         let store = store::connect(&url, config.database_max_connections)
             .await
@@ -642,7 +651,10 @@ impl ServerProcess {
             .env("LOG_DIR", logs.path())
             .env("LOG_LEVEL", "warn")
             .env("JOBS_INTERVAL_SECONDS", "0")
-            .env("OUTBOX_INTERVAL_SECONDS", "0");
+            .env("OUTBOX_INTERVAL_SECONDS", "0")
+            // One key for every process of the test binary, so replicas accept each other's
+            // tokens and no key file is written (`SECRET_KEY=""` in `env` asks for one).
+            .env("SECRET_KEY", shared_secret_key());
         for (name, value) in env {
             command.env(name, value);
         }
@@ -671,10 +683,36 @@ impl ServerProcess {
         panic!("kobiri-server did not answer /health within 30 s");
     }
 
+    /// Everything the process wrote to its log files (`LOG_DIR`) so far.
+    pub fn log_text(&self) -> String {
+        let mut text = String::new();
+        for entry in std::fs::read_dir(self._logs.path()).unwrap().flatten() {
+            if entry
+                .file_name()
+                .to_string_lossy()
+                .starts_with("kobiri.log")
+            {
+                text.push_str(&std::fs::read_to_string(entry.path()).unwrap_or_default());
+            }
+        }
+        text
+    }
+
+    /// What the process wrote to its stderr so far.
+    pub fn stderr_text(&self) -> String {
+        std::fs::read_to_string(self._logs.path().join("stderr")).unwrap_or_default()
+    }
+
     /// Kills the process and waits for it.
     pub async fn stop(mut self) {
         let _ = self.child.kill().await;
     }
+}
+
+/// The `SECRET_KEY` of the test binary's server processes: random, made once.
+pub fn shared_secret_key() -> &'static str {
+    static KEY: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    KEY.get_or_init(kobiri_server::auth::tokens::random_token)
 }
 
 /// The variables that send a process's SMS through the Orange stand-in.

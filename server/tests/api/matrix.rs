@@ -674,8 +674,8 @@ fn render(outcomes: &[Outcome]) -> String {
 /// Looser rate limits: the matrix logs in and asks for reset codes far more than a person.
 fn roomy(config: &mut kobiri_server::config::Config) {
     config.payout_approval_threshold = "1000".parse().unwrap();
-    config.rate_limits.login_per_ip = 1000;
-    config.rate_limits.login_per_account = 1000;
+    config.rate_limits.login_failures_per_ip = 1000;
+    config.rate_limits.login_failures_per_account = 1000;
     config.rate_limits.forgot_per_ip = 1000;
     config.rate_limits.forgot_per_account = 1000;
 }
