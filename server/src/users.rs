@@ -79,7 +79,7 @@ pub async fn list_users(
     Ok(Json(users.map(UserResponse::from)))
 }
 
-/// One user: oneself, or anyone for an admin.
+/// One user: oneself, someone who shares a tontine with the caller, or anyone for an admin.
 #[utoipa::path(get, path = "/api/v1/users/{id}", tag = "users", security(("bearer" = [])),
     params(("id" = uuid::Uuid, Path, description = "User id")),
     responses(

@@ -85,7 +85,8 @@ fn first_sentence(text: &str) -> (&str, &str) {
 }
 
 /// utoipa names an operation after its handler, and several modules have a `list` or a
-/// `create`: the tag (the module's aggregate) goes in front, unless the name already says it.
+/// `create`: the tag (the module's aggregate) goes in front, unless the name already says it
+/// (`list_users`, `get_user` under `users`; `sync` under `sync`).
 fn prefix_operation_id(operation: &mut Operation) {
     let (Some(id), Some(tag)) = (
         operation.operation_id.as_deref(),
@@ -93,7 +94,8 @@ fn prefix_operation_id(operation: &mut Operation) {
     ) else {
         return;
     };
-    if !id.split('_').any(|word| word == tag) {
+    let named = |word: &str| word == tag || tag.strip_suffix('s') == Some(word);
+    if !id.split('_').any(named) {
         operation.operation_id = Some(format!("{tag}_{id}"));
     }
 }

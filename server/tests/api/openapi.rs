@@ -39,20 +39,20 @@ fn operations(doc: &Value) -> Vec<(&str, &str, &Value)> {
 }
 
 /// Every string under a key named `key`, with where it is.
-fn strings_under<'a>(value: &'a Value, key: &str, at: String, out: &mut Vec<(String, &'a str)>) {
+fn strings_under<'a>(value: &'a Value, key: &str, at: &str, out: &mut Vec<(String, &'a str)>) {
     match value {
         Value::Object(map) => {
             for (k, v) in map {
                 let here = format!("{at}/{k}");
                 match v {
                     Value::String(s) if k == key => out.push((here, s)),
-                    _ => strings_under(v, key, here, out),
+                    _ => strings_under(v, key, &here, out),
                 }
             }
         }
         Value::Array(items) => {
             for (i, v) in items.iter().enumerate() {
-                strings_under(v, key, format!("{at}/{i}"), out);
+                strings_under(v, key, &format!("{at}/{i}"), out);
             }
         }
         _ => {}
@@ -157,7 +157,7 @@ dual_test!(
     |app| async move {
         let doc = document(&app).await;
         let mut refs = Vec::new();
-        strings_under(&doc, "$ref", String::new(), &mut refs);
+        strings_under(&doc, "$ref", "", &mut refs);
         assert!(!refs.is_empty());
         for (at, target) in &refs {
             let pointer = target.strip_prefix('#').unwrap_or_else(|| {
@@ -217,8 +217,8 @@ dual_test!(
     |app| async move {
         let doc = document(&app).await;
         let mut texts = Vec::new();
-        strings_under(&doc, "description", String::new(), &mut texts);
-        strings_under(&doc, "summary", String::new(), &mut texts);
+        strings_under(&doc, "description", "", &mut texts);
+        strings_under(&doc, "summary", "", &mut texts);
         const HISTORY: &[&str] = &[
             "previously",
             "formerly",
@@ -286,10 +286,10 @@ fn conforms(doc: &Value, schema: &Value, value: &Value, at: &str) -> Vec<String>
     {
         errors.push(format!("{at}: {kind} where the schema says {types:?}"));
     }
-    if let Some(allowed) = schema["enum"].as_array() {
-        if !allowed.contains(value) {
-            errors.push(format!("{at}: {value} is not one of {allowed:?}"));
-        }
+    if let Some(allowed) = schema["enum"].as_array()
+        && !allowed.contains(value)
+    {
+        errors.push(format!("{at}: {value} is not one of {allowed:?}"));
     }
     if let Value::Object(fields) = value {
         let properties = schema["properties"].as_object();

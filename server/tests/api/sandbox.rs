@@ -10,6 +10,7 @@ use crate::helpers::*;
 
 /// A fresh server process on its own SQLite file in `environment`, with no provider set.
 async fn server(environment: &str) -> (ServerProcess, TestDatabase) {
+    let _ = rustls::crypto::ring::default_provider().install_default();
     let (url, db) = TestDatabase::sqlite().unwrap();
     let env = [
         ("ENVIRONMENT", environment.to_owned()),
