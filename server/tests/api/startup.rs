@@ -178,8 +178,9 @@ async fn ask_for_codes_and_read_the_log(env: &[(&str, String)], handled: [&str; 
         }
         assert!(
             seen,
-            "the log never showed {line:?}:\n{}",
-            server.log_text()
+            "the log never showed {line:?}:\n{}\nstderr: {}",
+            server.log_text(),
+            server.stderr_text()
         );
     }
     let log = server.log_text();
