@@ -126,6 +126,7 @@ pub async fn update_user(
         // Deactivation by an admin through PUT has the same effect as DELETE.
         let user = state.store().deactivate_user(user.id, state.now()).await?;
         state.cache.forget_user(user.id);
+        state.cache.forget_sessions_of(user.id);
         return Ok(Json(user.into()));
     }
     Ok(Json(user.into()))
@@ -154,6 +155,7 @@ pub async fn deactivate_user(
         .deactivate_user(target.id, state.now())
         .await?;
     state.cache.forget_user(target.id);
+    state.cache.forget_sessions_of(target.id);
     tracing::info!(user_id = %user.id, by = %caller.id, "account deactivated");
     Ok(Json(user.into()))
 }

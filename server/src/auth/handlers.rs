@@ -15,7 +15,7 @@ use super::{
         RefreshRequest, RegisterRequest, Registration, ResetPasswordRequest,
         SendVerificationRequest, TokenPair, UserResponse, VerifyRequest, new_password,
     },
-    token_pair,
+    close_session, token_pair,
 };
 use crate::{
     error::{ApiError, ApiResult, ErrorBody},
@@ -205,7 +205,7 @@ pub async fn refresh(
     }
     if token.is_spent() {
         let replay = token.is_lost_answer_replay(now, DEVICE_REPLAY_GRACE);
-        let revoked = store.revoke_family(token.family_id, now).await?;
+        let revoked = close_session(&state, token.family_id).await?;
         if replay {
             // The pair issued for the lost answer dies with the family; the phone gets a new
             // one, once: the old token is now revoked, so a second replay is a re-use.
@@ -224,13 +224,14 @@ pub async fn refresh(
     match store.rotate_refresh_token(token.id, &record, now).await? {
         Rotation::Rotated => Ok(Json(pair)),
         Rotation::AlreadyUsed => {
-            store.revoke_family(token.family_id, now).await?;
+            close_session(&state, token.family_id).await?;
             Err(ApiError::new(ErrorCode::TokenReused))
         }
     }
 }
 
-/// Log out: the refresh token's family is revoked.
+/// Log out: the session is closed. Its refresh tokens are revoked and its access tokens stop
+/// working (at once on this server, within `READ_CACHE_TTL_MS` on the other replicas).
 #[utoipa::path(post, path = "/api/v1/auth/logout", tag = "auth", request_body = RefreshRequest,
     responses(
         (status = 200, description = "Logged out", body = MessageResponse),
@@ -245,10 +246,7 @@ pub async fn logout(
         .refresh_token_by_hash(&hash)
         .await?
         .ok_or_else(|| ApiError::new(ErrorCode::TokenInvalid))?;
-    state
-        .store()
-        .revoke_family(token.family_id, state.now())
-        .await?;
+    close_session(&state, token.family_id).await?;
     Ok(Json(MessageResponse::new("Déconnexion réussie")))
 }
 
@@ -261,7 +259,8 @@ pub async fn me(AuthUser(user): AuthUser) -> Json<UserResponse> {
     Json(user.into())
 }
 
-/// Change the caller's password; every refresh token of the account is revoked.
+/// Change the caller's password; every session of the account is closed (its refresh and
+/// access tokens stop working): the client logs in again with the new password.
 #[utoipa::path(post, path = "/api/v1/auth/change-password", tag = "auth", security(("bearer" = [])),
     request_body = ChangePasswordRequest,
     responses(
@@ -300,6 +299,8 @@ pub async fn change_password(
         .store()
         .set_password(user.id, &hash, state.now())
         .await?;
+    state.cache.forget_sessions_of(user.id);
+    state.cache.forget_user(user.id);
     Ok(Json(MessageResponse::new("Mot de passe modifié")))
 }
 
@@ -345,7 +346,8 @@ async fn send_code(
     Ok(())
 }
 
-/// Set a new password with the code received; every refresh token of the account is revoked.
+/// Set a new password with the code received; every session of the account is closed (its
+/// refresh and access tokens stop working).
 #[utoipa::path(post, path = "/api/v1/auth/reset-password", tag = "auth",
     request_body = ResetPasswordRequest,
     responses(
@@ -387,6 +389,8 @@ pub async fn reset_password(
         .await
         .map_err(|_| ApiError::internal())?;
     state.store().set_password(user.id, &hash, now).await?;
+    state.cache.forget_sessions_of(user.id);
+    state.cache.forget_user(user.id);
     Ok(Json(MessageResponse::new("Mot de passe réinitialisé")))
 }
 

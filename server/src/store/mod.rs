@@ -195,6 +195,9 @@ pub trait TokenStore {
         now: Timestamp,
     ) -> StoreResult<Rotation>;
     async fn revoke_family(&self, family: TokenFamilyId, now: Timestamp) -> StoreResult<u64>;
+    /// The owner of a session (a token family) while it is open: some token of the family
+    /// is not revoked (rotation marks tokens used, not revoked). `None` once it was closed.
+    async fn session_owner(&self, family: TokenFamilyId) -> StoreResult<Option<UserId>>;
 }
 
 #[async_trait]

@@ -20,6 +20,7 @@ mod passages;
 mod passwords;
 mod payments;
 mod replicas;
+mod revocation;
 mod sync;
 mod tokens;
 mod tontines;

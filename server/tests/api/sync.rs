@@ -237,11 +237,17 @@ dual_test!(
             assert_status(app.delete(&path, c.collector.token()).await, StatusCode::OK).await;
         assert!(revoked["revoked_at"].is_string());
         let m = phone.pay(&c, &c.members[0], &session(&c));
+        let request = sync::encode_request(&phone.request(vec![m]));
+        // The device's own session died with it.
+        let resp = post_sync(&app, &phone.token, "application/cbor", request.clone()).await;
+        assert_error(resp, StatusCode::UNAUTHORIZED, "session_revoked").await;
+        // Logged in again, the collector still cannot sync from the revoked device.
+        let collector = app.relogin(&c.collector).await;
         let resp = post_sync(
             &app,
-            &phone.token,
+            collector.token().unwrap(),
             "application/cbor",
-            sync::encode_request(&phone.request(vec![m])),
+            request,
         )
         .await;
         assert_error(resp, StatusCode::FORBIDDEN, "device_revoked").await;
