@@ -117,6 +117,11 @@ pub struct RegisterRequest {
     pub address: Option<String>,
     pub city: Option<String>,
     pub country: Option<String>,
+    /// The code sent by SMS when the phone belongs to a member added by a tontine (an account
+    /// without a password): the registration answered 409 `phone_needs_verification` and sent
+    /// it; repeat the same registration with it to claim that account.
+    #[schema(example = "123456")]
+    pub phone_code: Option<String>,
 }
 
 /// A registration, parsed.
@@ -130,6 +135,7 @@ pub struct Registration {
     pub address: Option<String>,
     pub city: Option<String>,
     pub country: Option<String>,
+    pub phone_code: Option<String>,
 }
 
 impl TryFrom<RegisterRequest> for Registration {
@@ -166,6 +172,7 @@ impl TryFrom<RegisterRequest> for Registration {
                 address,
                 city,
                 country,
+                phone_code: r.phone_code.filter(|c| !c.trim().is_empty()),
             }),
             _ => Err(ApiError::validation(errors)),
         }

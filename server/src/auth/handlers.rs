@@ -28,18 +28,34 @@ use crate::{
 const FORGOT_ANSWER: &str =
     "Si un compte correspond à ces informations, un code de réinitialisation a été envoyé.";
 
-/// Register a new account. A phone number already held by a member without a password (added
-/// by a tontine president) is claimed: that user gets the credentials and keeps their history.
+/// Register a new account.
+///
+/// A phone number already held by a member without a password (added by a tontine president,
+/// online or from a collector's phone) is not taken over on the registrant's word: without
+/// `phone_code` the answer is 409 `phone_needs_verification`, nothing is created, and a code
+/// is sent by SMS to that phone. The same registration repeated with that code in
+/// `phone_code` claims the account: it gets the credentials, keeps its memberships and
+/// history, and its phone counts as verified.
 #[utoipa::path(post, path = "/api/v1/auth/register", tag = "auth", request_body = RegisterRequest,
     responses(
-        (status = 201, description = "Account created", body = UserResponse),
-        (status = 409, description = "E-mail or phone already used", body = ErrorBody),
+        (status = 201, description = "Account created, or a member's account claimed with the SMS code", body = UserResponse),
+        (status = 400, description = "Wrong, expired or exhausted `phone_code`", body = ErrorBody),
+        (status = 409, description = "E-mail or phone already used (`email_taken`, `phone_taken`), or `phone_needs_verification`: the phone is a member's account without a password; a code was sent by SMS to it, repeat the registration with `phone_code`", body = ErrorBody),
         (status = 422, description = "Invalid field", body = ErrorBody)))]
 pub async fn register(
     State(state): State<AppState>,
     AppJson(body): AppJson<RegisterRequest>,
 ) -> ApiResult<(StatusCode, Json<UserResponse>)> {
     let reg = Registration::try_from(body)?;
+    let store = state.store();
+    let claimed = match store.user_by_phone(&reg.phone).await? {
+        Some(existing) if existing.password_hash.is_none() => {
+            prove_phone(&state, &existing, &reg).await?;
+            Some(existing.id)
+        }
+        Some(_) => return Err(ApiError::new(ErrorCode::PhoneTaken)),
+        None => None,
+    };
     let hash = state
         .hasher
         .hash(reg.password.expose())
@@ -61,17 +77,50 @@ pub async fn register(
         country: reg.country,
         now: state.now(),
     };
-    let store = state.store();
-    let user = match store.user_by_phone(&new_user.phone).await? {
-        Some(existing) if existing.password_hash.is_none() => store
-            .claim_user(existing.id, &new_user)
-            .await?
-            .ok_or_else(|| ApiError::new(ErrorCode::PhoneTaken))?,
-        Some(_) => return Err(ApiError::new(ErrorCode::PhoneTaken)),
+    let user = match claimed {
+        Some(id) => {
+            let user = store
+                .claim_user(id, &new_user)
+                .await?
+                .ok_or_else(|| ApiError::new(ErrorCode::PhoneTaken))?;
+            state.cache.forget_user(id);
+            tracing::info!(user_id = %user.id, "member account claimed with the SMS code");
+            user
+        }
         None => store.insert_user(&new_user).await?,
     };
     tracing::info!(user_id = %user.id, "account registered");
     Ok((StatusCode::CREATED, Json(user.into())))
+}
+
+/// Proof that the registrant holds the phone of `member` (an account without a password):
+/// the SMS code in `phone_code`, redeemed. Without one, a code is sent to that phone and the
+/// registration is refused with `phone_needs_verification`. An e-mail address already in use
+/// is refused first, so no code is sent for a registration that cannot succeed.
+async fn prove_phone(state: &AppState, member: &User, reg: &Registration) -> ApiResult<()> {
+    if state.store().user_by_email(&reg.email).await?.is_some() {
+        return Err(ApiError::new(ErrorCode::EmailTaken));
+    }
+    match reg.phone_code.as_deref() {
+        Some(code) => {
+            state
+                .codes
+                .redeem(
+                    state.store(),
+                    member.id,
+                    CodePurpose::VerifyPhone,
+                    code,
+                    state.now(),
+                )
+                .await
+        }
+        None => {
+            let to = CodeRecipient::Sms(member.phone.clone());
+            send_code(state, member.id, CodePurpose::VerifyPhone, &to).await?;
+            tracing::info!(user_id = %member.id, "registration on a member's phone: code sent");
+            Err(ApiError::new(ErrorCode::PhoneNeedsVerification))
+        }
+    }
 }
 
 /// A login body: JSON (`email` or `phone`, and `password`) or the OAuth2 password form

@@ -360,6 +360,21 @@ impl TestApp {
             .map(|m| m.text)
     }
 
+    /// The code in the last SMS to `phone` that carries one (other SMS, such as
+    /// notifications, may be sent to that phone in the same pass), after an outbox pass.
+    pub async fn last_code_sms_to(&self, phone: &str) -> String {
+        self.send_outbox().await;
+        let text = self
+            .outbox
+            .sms()
+            .into_iter()
+            .rev()
+            .find(|m| m.to.as_str() == phone && m.text.contains("code"))
+            .map(|m| m.text)
+            .unwrap_or_else(|| panic!("no code sent by SMS to {phone}"));
+        code_in(&text)
+    }
+
     /// The last e-mail text sent to `email`, after an outbox pass.
     pub async fn last_email_to(&self, email: &str) -> Option<String> {
         self.send_outbox().await;

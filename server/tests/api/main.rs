@@ -5,6 +5,7 @@
 mod helpers;
 
 mod auth;
+mod claims;
 mod cli;
 mod codes;
 mod delivery_reports;

@@ -969,6 +969,45 @@ dual_test!(
 );
 
 dual_test!(
+    an_account_added_offline_is_claimed_only_with_the_code_sent_to_its_phone,
+    |app| async move {
+        let c = circle(&app, json!({})).await;
+        let mut phone = Phone::enroll(&app, &c.president).await;
+        let user_id = kobiri_core::UserId::new();
+        let add = phone.record(MutationKind::AddMember {
+            member_id: MemberId::new(),
+            tontine_id: tontine(&c),
+            user_id,
+            phone: "+221765551301".to_owned(),
+            first_name: "Coumba".to_owned(),
+            last_name: "Ba".to_owned(),
+        });
+        let answer = phone.sync(&app, vec![add]).await;
+        assert_eq!(outcomes(&answer), ["applied"]);
+        let body = registration("intrus@example.sn", "+221765551301");
+        assert_error(
+            app.post("/api/v1/auth/register", None, &body).await,
+            StatusCode::CONFLICT,
+            "phone_needs_verification",
+        )
+        .await;
+        assert!(app.stored_user(&user_id.to_string()).await.password_hash.is_none());
+        let code = code_in(&app.last_sms_to("+221765551301").await.expect("a code by SMS"));
+        let claimed = assert_status(
+            app.post(
+                "/api/v1/auth/register",
+                None,
+                &with(body, "phone_code", json!(code)),
+            )
+            .await,
+            StatusCode::CREATED,
+        )
+        .await;
+        assert_eq!(claimed["id"], user_id.to_string());
+    }
+);
+
+dual_test!(
     a_device_refresh_whose_answer_was_lost_can_be_retried_once,
     |app| async move {
         let c = circle(&app, json!({})).await;
