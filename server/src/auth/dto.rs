@@ -29,8 +29,10 @@ const PICTURE_MAX: usize = 2048;
 }))]
 pub struct UserResponse {
     pub id: uuid::Uuid,
+    /// `null` for a fellow member who may not see contacts (see `GET /users/{id}`).
     pub email: Option<String>,
-    pub phone: String,
+    /// `null` for a fellow member who may not see contacts (see `GET /users/{id}`).
+    pub phone: Option<String>,
     pub first_name: String,
     pub last_name: String,
     pub full_name: String,
@@ -49,13 +51,24 @@ pub struct UserResponse {
     pub last_login: Option<DateTime<Utc>>,
 }
 
+impl UserResponse {
+    /// Without the contact details (e-mail, phone, address): what a fellow member who may
+    /// not see contacts gets.
+    pub fn without_contacts(mut self) -> Self {
+        self.email = None;
+        self.phone = None;
+        self.address = None;
+        self
+    }
+}
+
 impl From<User> for UserResponse {
     fn from(u: User) -> Self {
         Self {
             id: u.id.as_uuid(),
             full_name: u.full_name(),
             email: u.email.map(|e| e.as_str().to_owned()),
-            phone: u.phone.as_str().to_owned(),
+            phone: Some(u.phone.as_str().to_owned()),
             first_name: u.first_name,
             last_name: u.last_name,
             role: u.role.as_str().to_owned(),

@@ -43,7 +43,9 @@ pub struct PaymentResponse {
     pub completed_at: Option<DateTime<Utc>>,
     pub created_at: DateTime<Utc>,
     pub user_name: String,
-    pub user_phone: String,
+    /// The payer's phone on record: `null` in a tontine's list for members who may not see
+    /// other members' contacts.
+    pub user_phone: Option<String>,
     /// Mobile money: the provider's page where the payer approves (only in the answer to
     /// `POST /payments/initiate`, when the provider has one).
     pub payment_url: Option<String>,
@@ -87,7 +89,7 @@ impl From<Payment> for PaymentResponse {
             completed_at: p.completed_at,
             created_at: p.created_at,
             user_name: p.user_name,
-            user_phone: p.user_phone,
+            user_phone: Some(p.user_phone),
             payment_url: None,
         }
     }

@@ -419,7 +419,14 @@ pub async fn list_for_tontine(
         ..PaymentFilter::default()
     };
     let payments = state.store().list_payments(filter, page).await?;
-    Ok(Json(payments.map(PaymentResponse::from)))
+    Ok(Json(payments.map(|p| {
+        let sees = access.sees_contacts_of(p.user_id);
+        let mut shown = PaymentResponse::from(p);
+        if !sees {
+            shown.user_phone = None;
+        }
+        shown
+    })))
 }
 
 /// The payments of a tontine, for its members (the same list under the tontine's path).

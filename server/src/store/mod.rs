@@ -31,6 +31,7 @@ pub mod audit;
 mod codes;
 mod decimal;
 mod error;
+mod invitations;
 mod jobs;
 mod members;
 pub mod mobile_money;
@@ -54,6 +55,7 @@ use async_trait::async_trait;
 pub use audit::{AuditEntry, AuditSource, NewAudit};
 pub use decimal::DbDecimal;
 pub use error::{StoreError, StoreResult};
+pub use invitations::{Invitation, InvitationStatus, NewInvitation};
 pub use jobs::{Job, JobKind, JobOutcome, JobStatus, MissedPayment, NewJob, SessionToSchedule};
 pub use members::{AddMember, Member, MemberPatch, NewMember};
 pub use mobile_money::{
@@ -96,6 +98,7 @@ pub trait Store:
     + JobStore
     + SyncStore
     + MobileMoneyStore
+    + InvitationStore
     + HealthStore
     + Send
     + Sync
@@ -118,6 +121,7 @@ impl<T> Store for T where
         + JobStore
         + SyncStore
         + MobileMoneyStore
+        + InvitationStore
         + HealthStore
         + Send
         + Sync
@@ -269,6 +273,33 @@ pub trait MemberStore {
     async fn share_tontine(&self, a: UserId, b: UserId) -> StoreResult<bool>;
     /// Marks the member as gone; `false` when they are the last president and others remain.
     async fn leave_tontine(&self, member: &Member, now: Timestamp) -> StoreResult<bool>;
+}
+
+#[async_trait]
+pub trait InvitationStore {
+    /// A pending invitation; a second pending one for the same tontine and person is a
+    /// `Conflict` (`invitations_pending_idx`).
+    async fn insert_invitation(&self, invitation: &NewInvitation) -> StoreResult<()>;
+    async fn invitation_by_id(&self, id: uuid::Uuid) -> StoreResult<Option<Invitation>>;
+    /// The user's invitations in `status`, newest first (at most 100).
+    async fn invitations_of(
+        &self,
+        user: UserId,
+        status: InvitationStatus,
+    ) -> StoreResult<Vec<Invitation>>;
+    /// Accepts or refuses a pending invitation; `false` when it was no longer pending.
+    async fn decide_invitation(
+        &self,
+        id: uuid::Uuid,
+        status: InvitationStatus,
+        now: Timestamp,
+    ) -> StoreResult<bool>;
+    /// The roles `viewer` holds in the tontines where both are active members.
+    async fn roles_beside(
+        &self,
+        viewer: UserId,
+        target: UserId,
+    ) -> StoreResult<Vec<kobiri_core::TontineRole>>;
 }
 
 #[async_trait]

@@ -9,6 +9,7 @@ mod claims;
 mod cli;
 mod codes;
 mod delivery_reports;
+mod invitations;
 mod jobs;
 mod lifecycle;
 mod matrix;

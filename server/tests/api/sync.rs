@@ -345,16 +345,9 @@ dual_test!(
         }
         // A row other than a payment changes on the server: a member joins.
         let newcomer = app.user("newcomer").await;
-        let added = assert_status(
-            app.post(
-                &format!("/api/v1/tontines/{}/members", c.id()),
-                c.president.token(),
-                &json!({"user_id": newcomer.id, "role": "membre"}),
-            )
-            .await,
-            StatusCode::CREATED,
-        )
-        .await;
+        let added = app
+            .add_existing(&c.president, c.id(), &newcomer, "membre")
+            .await;
         let newcomer_member = added["id"].as_str().unwrap();
         let paid = phone.record(MutationKind::RecordCashPayment {
             payment_id: PaymentId::new(),
@@ -1004,6 +997,44 @@ dual_test!(
         )
         .await;
         assert_eq!(claimed["id"], user_id.to_string());
+    }
+);
+
+dual_test!(
+    an_offline_add_member_of_a_registered_phone_invites_that_account_instead,
+    |app| async move {
+        let c = circle(&app, json!({})).await;
+        let mut phone = Phone::enroll(&app, &c.president).await;
+        let registered = app.user("registered").await;
+        let add = phone.record(MutationKind::AddMember {
+            member_id: MemberId::new(),
+            tontine_id: tontine(&c),
+            user_id: kobiri_core::UserId::new(),
+            phone: registered.phone.clone(),
+            first_name: "Autre".to_owned(),
+            last_name: "Nom".to_owned(),
+        });
+        let answer = phone.sync(&app, vec![add]).await;
+        let Outcome::Rejected { code, .. } = &answer.outcomes[0].outcome else {
+            panic!("{answer:?}")
+        };
+        assert_eq!(code, "conflict");
+        let invitations = assert_status(
+            app.get("/api/v1/invitations", registered.token()).await,
+            StatusCode::OK,
+        )
+        .await;
+        assert_eq!(invitations[0]["tontine_id"], c.id());
+        let path = format!("/api/v1/tontines/{}/members", c.id());
+        let members =
+            assert_status(app.get(&path, c.president.token()).await, StatusCode::OK).await;
+        assert!(
+            members
+                .as_array()
+                .unwrap()
+                .iter()
+                .all(|m| m["user_id"] != registered.id.as_str())
+        );
     }
 );
 
