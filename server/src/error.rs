@@ -130,9 +130,7 @@ pub fn status_of(code: ErrorCode) -> StatusCode {
         | C::TokenInvalid
         | C::TokenExpired
         | C::TokenReused
-        | C::SessionRevoked => {
-            StatusCode::UNAUTHORIZED
-        }
+        | C::SessionRevoked => StatusCode::UNAUTHORIZED,
         C::InvalidCredentials => StatusCode::UNAUTHORIZED,
         C::AccountInactive | C::Forbidden | C::DeviceRevoked => StatusCode::FORBIDDEN,
         C::NotFound => StatusCode::NOT_FOUND,

@@ -9,13 +9,13 @@ use axum::{
 use kobiri_core::{ErrorCode, FieldErrors, PlatformRole};
 
 use super::{
-    AuthUser,
+    AuthUser, close_session,
     dto::{
         ChangePasswordRequest, ForgotPasswordRequest, Identifier, LoginRequest, MessageResponse,
         RefreshRequest, RegisterRequest, Registration, ResetPasswordRequest,
         SendVerificationRequest, TokenPair, UserResponse, VerifyRequest, new_password,
     },
-    close_session, token_pair,
+    token_pair,
 };
 use crate::{
     error::{ApiError, ApiResult, ErrorBody},

@@ -518,15 +518,9 @@ impl<'a> Effects<'a> {
         let Some(access) = self.access(tontine).await? else {
             return Ok(rejected(ErrorCode::NotFound, "tontine introuvable"));
         };
-        let invited = crate::invitations::invite(
-            state,
-            access,
-            caller,
-            user,
-            TontineRole::Membre,
-            None,
-        )
-        .await;
+        let invited =
+            crate::invitations::invite(state, access, caller, user, TontineRole::Membre, None)
+                .await;
         match invited {
             Ok(_) => Ok(rejected(ErrorCode::Conflict, INVITED)),
             Err(e) if e.code() == ErrorCode::Conflict => Ok(rejected(ErrorCode::Conflict, INVITED)),

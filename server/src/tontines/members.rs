@@ -14,9 +14,9 @@ use super::{
 };
 use crate::{
     auth::AuthUser,
-    invitations::InvitationResponse,
     error::{ApiError, ApiResult, ErrorBody},
     extract::{AppJson, PathId, PathIds},
+    invitations::InvitationResponse,
     state::AppState,
     store::{AddMember, Member, MemberPatch, NewMember, NewUser, Tontine},
 };

@@ -517,7 +517,11 @@ dual_test!(
             "phone_needs_verification",
         )
         .await;
-        let code = code_in(&app.last_sms_to("+221770000001").await.expect("a code by SMS"));
+        let code = code_in(
+            &app.last_sms_to("+221770000001")
+                .await
+                .expect("a code by SMS"),
+        );
         let claimed = assert_status(
             app.post(
                 "/api/v1/auth/register",

@@ -25,8 +25,11 @@ async fn invite(app: &TestApp, president: &TestUser, tontine: &str, body: Value)
 
 async fn members(app: &TestApp, viewer: &TestUser, tontine: &str) -> Vec<Value> {
     let list = assert_status(
-        app.get(&format!("/api/v1/tontines/{tontine}/members"), viewer.token())
-            .await,
+        app.get(
+            &format!("/api/v1/tontines/{tontine}/members"),
+            viewer.token(),
+        )
+        .await,
         StatusCode::OK,
     )
     .await;
@@ -126,7 +129,13 @@ dual_test!(
         let moussa = app.user("moussa").await;
         let tontine = create_tontine(&app, &president, json!({"max_members": 10})).await;
         let id = tontine["id"].as_str().unwrap();
-        invite(&app, &president, id, json!({"user_id": awa.id, "role": "tresorier"})).await;
+        invite(
+            &app,
+            &president,
+            id,
+            json!({"user_id": awa.id, "role": "tresorier"}),
+        )
+        .await;
         invite(&app, &president, id, json!({"user_id": moussa.id})).await;
 
         let mine = pending(&app, &awa).await;
@@ -200,11 +209,19 @@ async fn sees_contacts(app: &TestApp, tontine: &str, viewer: &TestUser, target: 
         StatusCode::OK,
     )
     .await;
-    let in_list = row["user_email"] == target.email.as_str() && row["user_phone"] == target.phone.as_str();
-    let in_profile = user["email"] == target.email.as_str() && user["phone"] == target.phone.as_str();
-    assert_eq!(in_list, in_profile, "the list and the profile agree: {row} {user}");
+    let in_list =
+        row["user_email"] == target.email.as_str() && row["user_phone"] == target.phone.as_str();
+    let in_profile =
+        user["email"] == target.email.as_str() && user["phone"] == target.phone.as_str();
+    assert_eq!(
+        in_list, in_profile,
+        "the list and the profile agree: {row} {user}"
+    );
     if !in_list {
-        assert!(row["user_email"].is_null() && row["user_phone"].is_null(), "{row}");
+        assert!(
+            row["user_email"].is_null() && row["user_phone"].is_null(),
+            "{row}"
+        );
         assert!(user["email"].is_null() && user["phone"].is_null(), "{user}");
         // The name still shows.
         assert!(user["full_name"].is_string());
@@ -264,6 +281,9 @@ dual_test!(
         assert!(row["user_phone"].is_null(), "{row}");
         let seen_by_treasurer =
             assert_status(app.get(&path, c.treasurer.token()).await, StatusCode::OK).await;
-        assert_eq!(seen_by_treasurer["items"][0]["user_phone"], moussa.phone.as_str());
+        assert_eq!(
+            seen_by_treasurer["items"][0]["user_phone"],
+            moussa.phone.as_str()
+        );
     }
 );

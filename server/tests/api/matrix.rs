@@ -189,7 +189,7 @@ const ROWS: &[Row] = &[
     Row { method: "POST", path: "/api/v1/auth/reset-password", public: true, expected: [200; 6],
         setup: Setup::ResetCode,
         body: |f| json!({"email": f.email, "code": f.secret, "new_password": PASSWORD,
-            "confirm_password": PASSWORD}), undo: Undo::Relogin, ..BASE },
+            "confirm_password": PASSWORD}), undo: Undo::Relogin },
     Row { method: "POST", path: "/api/v1/auth/send-verification", expected: [200; 6],
         body: |_| json!({"channel": "email"}), ..BASE },
     Row { method: "POST", path: "/api/v1/auth/verify", expected: [200; 6],

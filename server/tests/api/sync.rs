@@ -984,8 +984,17 @@ dual_test!(
             "phone_needs_verification",
         )
         .await;
-        assert!(app.stored_user(&user_id.to_string()).await.password_hash.is_none());
-        let code = code_in(&app.last_sms_to("+221765551301").await.expect("a code by SMS"));
+        assert!(
+            app.stored_user(&user_id.to_string())
+                .await
+                .password_hash
+                .is_none()
+        );
+        let code = code_in(
+            &app.last_sms_to("+221765551301")
+                .await
+                .expect("a code by SMS"),
+        );
         let claimed = assert_status(
             app.post(
                 "/api/v1/auth/register",
