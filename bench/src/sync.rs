@@ -222,8 +222,13 @@ pub async fn prepare_field(
         });
     }
     let total = field.collectors.len() * tontines_per_collector.max(1);
-    let collector_ids: Arc<Vec<String>> =
-        Arc::new(field.collectors.iter().map(|c| c.user_id.clone()).collect());
+    let collector_ids: Arc<Vec<(String, String)>> = Arc::new(
+        field
+            .collectors
+            .iter()
+            .map(|c| (c.user_id.clone(), c.token.clone()))
+            .collect(),
+    );
     let president = Arc::new(field.president.clone());
     // The first tontine creates the people added by phone; the others find them.
     let first = setup_tontine(
@@ -257,7 +262,7 @@ pub async fn prepare_field(
 async fn setup_tontine(
     api: Api,
     president: Arc<String>,
-    collectors: Arc<Vec<String>>,
+    collectors: Arc<Vec<(String, String)>>,
     n: usize,
     members: usize,
 ) -> anyhow::Result<FieldTontine> {
@@ -275,10 +280,20 @@ async fn setup_tontine(
         .await?;
     let id = str_field(&tontine, "id")?;
     let path = format!("/api/v1/tontines/{id}/members");
+    // An existing account is invited, and accepts.
+    let (collector_id, collector_token) = &collectors[collector];
+    let invitation = api
+        .post(
+            &path,
+            Some(&president),
+            &json!({"user_id": collector_id, "role": "collecteur"}),
+        )
+        .await?;
+    let invitation = str_field(&invitation, "id")?;
     api.post(
-        &path,
-        Some(&president),
-        &json!({"user_id": collectors[collector], "role": "collecteur"}),
+        &format!("/api/v1/invitations/{invitation}/accept"),
+        Some(collector_token),
+        &json!({}),
     )
     .await?;
     // The president and the collector are members already.

@@ -89,11 +89,20 @@ pub async fn prepare(server: &BenchServer, tag: usize) -> anyhow::Result<Prepare
     for n in 1..MEMBERS {
         let (user_id, token) = account(server, tag, n).await?;
         let role = if n == 1 { "collecteur" } else { "membre" };
-        post(
+        // An existing account is invited, and accepts.
+        let invitation = post(
             server,
             &format!("/api/v1/tontines/{id}/members"),
             Some(&president),
             &json!({"user_id": user_id, "role": role}),
+        )
+        .await?;
+        let invitation = invitation["id"].as_str().context("invitation id")?;
+        post(
+            server,
+            &format!("/api/v1/invitations/{invitation}/accept"),
+            Some(&token),
+            &json!({}),
         )
         .await?;
         if n == 1 {

@@ -20,6 +20,8 @@ pub enum ErrorCode {
     TokenExpired,
     /// A refresh token was used twice; its family is revoked.
     TokenReused,
+    /// The token's session was closed (logout, password change or reset, revoked device).
+    SessionRevoked,
     /// Wrong login or password.
     InvalidCredentials,
     /// The account is disabled.
@@ -32,6 +34,9 @@ pub enum ErrorCode {
     EmailTaken,
     /// The phone number belongs to another account.
     PhoneTaken,
+    /// The phone number belongs to an account without a password (a member added by a
+    /// president): claiming it needs the code sent by SMS to that phone.
+    PhoneNeedsVerification,
     /// The request conflicts with the current state.
     Conflict,
     /// Password and confirmation differ.
@@ -97,12 +102,14 @@ impl ErrorCode {
         ErrorCode::TokenInvalid,
         ErrorCode::TokenExpired,
         ErrorCode::TokenReused,
+        ErrorCode::SessionRevoked,
         ErrorCode::InvalidCredentials,
         ErrorCode::AccountInactive,
         ErrorCode::Forbidden,
         ErrorCode::NotFound,
         ErrorCode::EmailTaken,
         ErrorCode::PhoneTaken,
+        ErrorCode::PhoneNeedsVerification,
         ErrorCode::Conflict,
         ErrorCode::PasswordMismatch,
         ErrorCode::WrongPassword,
@@ -141,12 +148,14 @@ impl ErrorCode {
             ErrorCode::TokenInvalid => "token_invalid",
             ErrorCode::TokenExpired => "token_expired",
             ErrorCode::TokenReused => "token_reused",
+            ErrorCode::SessionRevoked => "session_revoked",
             ErrorCode::InvalidCredentials => "invalid_credentials",
             ErrorCode::AccountInactive => "account_inactive",
             ErrorCode::Forbidden => "forbidden",
             ErrorCode::NotFound => "not_found",
             ErrorCode::EmailTaken => "email_taken",
             ErrorCode::PhoneTaken => "phone_taken",
+            ErrorCode::PhoneNeedsVerification => "phone_needs_verification",
             ErrorCode::Conflict => "conflict",
             ErrorCode::PasswordMismatch => "password_mismatch",
             ErrorCode::WrongPassword => "wrong_password",
@@ -186,12 +195,18 @@ impl ErrorCode {
             ErrorCode::TokenInvalid => "Jeton invalide",
             ErrorCode::TokenExpired => "Jeton expiré",
             ErrorCode::TokenReused => "Jeton de rafraîchissement déjà utilisé : session révoquée",
+            ErrorCode::SessionRevoked => "Session fermée : reconnectez-vous",
             ErrorCode::InvalidCredentials => "Identifiants incorrects",
             ErrorCode::AccountInactive => "Ce compte est désactivé",
             ErrorCode::Forbidden => "Accès refusé",
             ErrorCode::NotFound => "Ressource introuvable",
             ErrorCode::EmailTaken => "Cette adresse e-mail est déjà utilisée",
             ErrorCode::PhoneTaken => "Ce numéro de téléphone est déjà utilisé",
+            ErrorCode::PhoneNeedsVerification => {
+                "Ce numéro est celui d'un membre ajouté par une tontine : un code vient d'être \
+                 envoyé par SMS à ce numéro ; renvoyez l'inscription avec ce code dans \
+                 le champ phone_code pour récupérer ce compte"
+            }
             ErrorCode::Conflict => "Conflit avec l'état actuel de la ressource",
             ErrorCode::PasswordMismatch => "Les mots de passe ne correspondent pas",
             ErrorCode::WrongPassword => "Mot de passe actuel incorrect",

@@ -20,6 +20,8 @@ pub enum Action {
     ManageMembers,
     /// List the members.
     ViewMembers,
+    /// See the members' e-mail addresses and phone numbers (everyone sees their own).
+    ViewMemberContacts,
     /// Plan sessions.
     CreateSession,
     /// Open a session.
@@ -62,6 +64,7 @@ impl Action {
         Action::DeleteTontine,
         Action::ManageMembers,
         Action::ViewMembers,
+        Action::ViewMemberContacts,
         Action::CreateSession,
         Action::OpenSession,
         Action::CloseSession,
@@ -112,7 +115,9 @@ pub fn minimum_role(action: Action) -> TontineRole {
         ViewTontine | ViewMembers | ViewSession | RecordOwnPayment | ViewStats => {
             TontineRole::Membre
         }
-        RecordPaymentForOthers | ViewAllPayments => TontineRole::Collecteur,
+        // A collector meets members in the field, many without a smartphone, and must be
+        // able to call them: he sees contacts as the managers do.
+        RecordPaymentForOthers | ViewAllPayments | ViewMemberContacts => TontineRole::Collecteur,
         CreateSession | OpenSession | CloseSession | ValidatePayment | ViewAudit | StartPassage
         | RecordPayout | SendReminder | ViewInactive => TontineRole::Tresorier,
         UpdateTontine | DeleteTontine | ManageMembers | ManagePassages | PostponePassage => {
@@ -214,6 +219,7 @@ UpdateTontine             .   .   .   x   x   .
 DeleteTontine             .   .   .   x   x   .
 ManageMembers             .   .   .   x   x   .
 ViewMembers               x   x   x   x   x   .
+ViewMemberContacts        .   x   x   x   x   .
 CreateSession             .   .   x   x   x   .
 OpenSession               .   .   x   x   x   .
 CloseSession              .   .   x   x   x   .

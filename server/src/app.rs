@@ -35,6 +35,7 @@ pub fn router(state: AppState) -> Router {
         .merge(auth::router())
         .merge(users::router())
         .merge(tontines::router())
+        .merge(crate::invitations::router())
         .merge(crate::notifications::router())
         .merge(sessions::router())
         .merge(payments::router())

@@ -1,15 +1,17 @@
 //! A short-lived, per-process cache of what every authenticated read needs: the caller's
-//! account and their standing in a tontine (and, kept longer as it never changes, the tontine
-//! of a session). It turns the two or three queries of a read into none on a hit.
+//! account, whether their session is still open, and their standing in a tontine (and, kept
+//! longer as it never changes, the tontine of a session). It turns the three or four queries of
+//! a read into none on a hit.
 //!
 //! Writes made through this process forget the entries they change at once, so a process
 //! never serves its own stale data. Another replica's writes are seen after at most the TTL
-//! (`READ_CACHE_TTL_MS`, 1 s by default; 0 turns the cache off): a deactivated account or a
-//! removed member may read for up to that long on the other replicas.
+//! (`READ_CACHE_TTL_MS`, 1 s by default; 0 turns the cache off): a deactivated account, a
+//! closed session (logout, password change, revoked device) or a removed member may read for
+//! up to that long on the other replicas.
 
 use std::{sync::Arc, time::Duration};
 
-use kobiri_core::{SessionId, TontineId, UserId};
+use kobiri_core::{SessionId, TokenFamilyId, TontineId, UserId};
 use moka::sync::Cache;
 
 use crate::store::{Member, Store, StoreResult, Tontine, User};
@@ -20,6 +22,8 @@ pub type Standing = Arc<(Tontine, Option<Member>)>;
 #[derive(Clone)]
 pub struct ReadCache {
     users: Option<Cache<UserId, User>>,
+    /// A session (refresh-token family) and its owner while it is open; `None` once closed.
+    sessions: Option<Cache<TokenFamilyId, Option<UserId>>>,
     standings: Option<Cache<(TontineId, UserId), Standing>>,
     /// The tontine of a session: it never changes, so no write forgets it.
     session_tontines: Option<Cache<SessionId, TontineId>>,
@@ -42,6 +46,7 @@ impl ReadCache {
         if ttl.is_zero() {
             return Self {
                 users: None,
+                sessions: None,
                 standings: None,
                 session_tontines: None,
             };
@@ -51,6 +56,13 @@ impl ReadCache {
                 Cache::builder()
                     .max_capacity(CAPACITY)
                     .time_to_live(ttl)
+                    .build(),
+            ),
+            sessions: Some(
+                Cache::builder()
+                    .max_capacity(CAPACITY)
+                    .time_to_live(ttl)
+                    .support_invalidation_closures()
                     .build(),
             ),
             standings: Some(
@@ -94,6 +106,39 @@ impl ReadCache {
             cache.insert(id, u.clone());
         }
         Ok(user)
+    }
+
+    /// The owner of `session` while it is open (some refresh token of the family is not
+    /// revoked); `None` once it was closed.
+    pub async fn session_owner(
+        &self,
+        store: &dyn Store,
+        session: TokenFamilyId,
+    ) -> StoreResult<Option<UserId>> {
+        if let Some(hit) = self.sessions.as_ref().and_then(|c| c.get(&session)) {
+            return Ok(hit);
+        }
+        let owner = store.session_owner(session).await?;
+        if let Some(cache) = &self.sessions {
+            cache.insert(session, owner);
+        }
+        Ok(owner)
+    }
+
+    /// Forgets a session closed by this process (logout, a re-used refresh token).
+    pub fn forget_session(&self, session: TokenFamilyId) {
+        if let Some(c) = &self.sessions {
+            c.invalidate(&session);
+        }
+    }
+
+    /// Forgets every session of a user whose tokens this process revoked (password change or
+    /// reset, deactivation, a revoked device).
+    pub fn forget_sessions_of(&self, user: UserId) {
+        if let Some(c) = &self.sessions {
+            // Only fails when closures are not enabled, which `new` does.
+            let _ = c.invalidate_entries_if(move |_, owner| *owner == Some(user));
+        }
     }
 
     pub async fn standing(

@@ -131,13 +131,17 @@ pub fn status_of(code: ErrorCode) -> StatusCode {
         C::ValidationError | C::InvalidJson | C::PasswordMismatch | C::InvalidSyncRequest => {
             StatusCode::UNPROCESSABLE_ENTITY
         }
-        C::NotAuthenticated | C::TokenInvalid | C::TokenExpired | C::TokenReused => {
-            StatusCode::UNAUTHORIZED
-        }
+        C::NotAuthenticated
+        | C::TokenInvalid
+        | C::TokenExpired
+        | C::TokenReused
+        | C::SessionRevoked => StatusCode::UNAUTHORIZED,
         C::InvalidCredentials => StatusCode::UNAUTHORIZED,
         C::AccountInactive | C::Forbidden | C::DeviceRevoked => StatusCode::FORBIDDEN,
         C::NotFound => StatusCode::NOT_FOUND,
-        C::EmailTaken | C::PhoneTaken | C::Conflict => StatusCode::CONFLICT,
+        C::EmailTaken | C::PhoneTaken | C::PhoneNeedsVerification | C::Conflict => {
+            StatusCode::CONFLICT
+        }
         C::WrongPassword
         | C::InvalidCode
         | C::CodeExpired

@@ -16,6 +16,7 @@ pub mod docs;
 pub mod error;
 pub mod extract;
 pub mod health;
+pub mod invitations;
 pub mod jobs;
 pub mod metrics;
 pub mod mobile_money;

@@ -1,7 +1,7 @@
 //! The `/users` routes: list (admin), get, update, deactivate.
 
 use axum::{Json, Router, extract::State, routing::get};
-use kobiri_core::{ErrorCode, UserId};
+use kobiri_core::{Action, Actor, ErrorCode, UserId};
 
 use crate::{
     auth::{
@@ -79,7 +79,21 @@ pub async fn list_users(
     Ok(Json(users.map(UserResponse::from)))
 }
 
-/// One user: oneself, someone who shares a tontine with the caller, or anyone for an admin.
+/// Whether `caller` may see `target`'s contact details (e-mail, phone, address): oneself, an
+/// admin, and a collector, treasurer or president of a tontine where both are members.
+async fn sees_contacts(state: &AppState, caller: &User, target: UserId) -> ApiResult<bool> {
+    if may_manage(caller, target) {
+        return Ok(true);
+    }
+    let roles = state.store().roles_beside(caller.id, target).await?;
+    Ok(roles
+        .into_iter()
+        .any(|r| kobiri_core::may(Actor::Member(r), Action::ViewMemberContacts)))
+}
+
+/// One user: oneself, anyone for an admin, and fellow members of the caller's tontines. A
+/// fellow member's e-mail, phone and address are shown only to the collectors, treasurers
+/// and presidents of a tontine they share; other members get them as `null`.
 #[utoipa::path(get, path = "/api/v1/users/{id}", tag = "users", security(("bearer" = [])),
     params(("id" = uuid::Uuid, Path, description = "User id")),
     responses(
@@ -91,7 +105,12 @@ pub async fn get_user(
     PathId(id): PathId,
 ) -> ApiResult<Json<UserResponse>> {
     let user = load_visible(&state, &caller, UserId::from_uuid(id)).await?;
-    Ok(Json(user.into()))
+    let shown = UserResponse::from(user.clone());
+    Ok(Json(if sees_contacts(&state, &caller, user.id).await? {
+        shown
+    } else {
+        shown.without_contacts()
+    }))
 }
 
 /// Update a profile: oneself or an admin; only an admin may change `role` or `is_active`.
@@ -126,6 +145,7 @@ pub async fn update_user(
         // Deactivation by an admin through PUT has the same effect as DELETE.
         let user = state.store().deactivate_user(user.id, state.now()).await?;
         state.cache.forget_user(user.id);
+        state.cache.forget_sessions_of(user.id);
         return Ok(Json(user.into()));
     }
     Ok(Json(user.into()))
@@ -154,6 +174,7 @@ pub async fn deactivate_user(
         .deactivate_user(target.id, state.now())
         .await?;
     state.cache.forget_user(target.id);
+    state.cache.forget_sessions_of(target.id);
     tracing::info!(user_id = %user.id, by = %caller.id, "account deactivated");
     Ok(Json(user.into()))
 }

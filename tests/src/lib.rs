@@ -256,9 +256,17 @@ impl Tontine {
             (&members[0], "membre"),
             (&members[1], "membre"),
         ] {
+            // An existing account is invited, and accepts.
             let body = json!({"user_id": user.id, "role": role});
+            let invitation = server
+                .post(&path, &president.token, body, StatusCode::ACCEPTED)
+                .await;
+            let accept = format!(
+                "/api/v1/invitations/{}/accept",
+                invitation["id"].as_str().unwrap()
+            );
             server
-                .post(&path, &president.token, body, StatusCode::CREATED)
+                .post(&accept, &user.token, json!({}), StatusCode::OK)
                 .await;
         }
         let member_ids = server

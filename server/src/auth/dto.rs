@@ -29,8 +29,10 @@ const PICTURE_MAX: usize = 2048;
 }))]
 pub struct UserResponse {
     pub id: uuid::Uuid,
+    /// `null` for a fellow member who may not see contacts (see `GET /users/{id}`).
     pub email: Option<String>,
-    pub phone: String,
+    /// `null` for a fellow member who may not see contacts (see `GET /users/{id}`).
+    pub phone: Option<String>,
     pub first_name: String,
     pub last_name: String,
     pub full_name: String,
@@ -49,13 +51,24 @@ pub struct UserResponse {
     pub last_login: Option<DateTime<Utc>>,
 }
 
+impl UserResponse {
+    /// Without the contact details (e-mail, phone, address): what a fellow member who may
+    /// not see contacts gets.
+    pub fn without_contacts(mut self) -> Self {
+        self.email = None;
+        self.phone = None;
+        self.address = None;
+        self
+    }
+}
+
 impl From<User> for UserResponse {
     fn from(u: User) -> Self {
         Self {
             id: u.id.as_uuid(),
             full_name: u.full_name(),
             email: u.email.map(|e| e.as_str().to_owned()),
-            phone: u.phone.as_str().to_owned(),
+            phone: Some(u.phone.as_str().to_owned()),
             first_name: u.first_name,
             last_name: u.last_name,
             role: u.role.as_str().to_owned(),
@@ -117,6 +130,11 @@ pub struct RegisterRequest {
     pub address: Option<String>,
     pub city: Option<String>,
     pub country: Option<String>,
+    /// The code sent by SMS when the phone belongs to a member added by a tontine (an account
+    /// without a password): the registration answered 409 `phone_needs_verification` and sent
+    /// it; repeat the same registration with it to claim that account.
+    #[schema(example = "123456")]
+    pub phone_code: Option<String>,
 }
 
 /// A registration, parsed.
@@ -130,6 +148,7 @@ pub struct Registration {
     pub address: Option<String>,
     pub city: Option<String>,
     pub country: Option<String>,
+    pub phone_code: Option<String>,
 }
 
 impl TryFrom<RegisterRequest> for Registration {
@@ -166,6 +185,7 @@ impl TryFrom<RegisterRequest> for Registration {
                 address,
                 city,
                 country,
+                phone_code: r.phone_code.filter(|c| !c.trim().is_empty()),
             }),
             _ => Err(ApiError::validation(errors)),
         }

@@ -9,7 +9,7 @@ use axum::{
 use kobiri_core::{ErrorCode, FieldErrors, PlatformRole};
 
 use super::{
-    AuthUser,
+    AuthUser, close_session,
     dto::{
         ChangePasswordRequest, ForgotPasswordRequest, Identifier, LoginRequest, MessageResponse,
         RefreshRequest, RegisterRequest, Registration, ResetPasswordRequest,
@@ -28,12 +28,19 @@ use crate::{
 const FORGOT_ANSWER: &str =
     "Si un compte correspond à ces informations, un code de réinitialisation a été envoyé.";
 
-/// Register a new account. A phone number already held by a member without a password (added
-/// by a tontine president) is claimed: that user gets the credentials and keeps their history.
+/// Register a new account.
+///
+/// A phone number already held by a member without a password (added by a tontine president,
+/// online or from a collector's phone) is not taken over on the registrant's word: without
+/// `phone_code` the answer is 409 `phone_needs_verification`, nothing is created, and a code
+/// is sent by SMS to that phone. The same registration repeated with that code in
+/// `phone_code` claims the account: it gets the credentials, keeps its memberships and
+/// history, and its phone counts as verified.
 #[utoipa::path(post, path = "/api/v1/auth/register", tag = "auth", request_body = RegisterRequest,
     responses(
-        (status = 201, description = "Account created", body = UserResponse),
-        (status = 409, description = "E-mail or phone already used", body = ErrorBody),
+        (status = 201, description = "Account created, or a member's account claimed with the SMS code", body = UserResponse),
+        (status = 400, description = "Wrong, expired or exhausted `phone_code`", body = ErrorBody),
+        (status = 409, description = "E-mail or phone already used (`email_taken`, `phone_taken`), or `phone_needs_verification`: the phone is a member's account without a password; a code was sent by SMS to it, repeat the registration with `phone_code`", body = ErrorBody),
         (status = 422, description = "Invalid field", body = ErrorBody),
         (status = 429, description = "Too many registrations from this address", body = ErrorBody)))]
 pub async fn register(
@@ -43,6 +50,15 @@ pub async fn register(
 ) -> ApiResult<(StatusCode, Json<UserResponse>)> {
     let reg = Registration::try_from(body)?;
     state.limits.check_register(ip, state.now())?;
+    let store = state.store();
+    let claimed = match store.user_by_phone(&reg.phone).await? {
+        Some(existing) if existing.password_hash.is_none() => {
+            prove_phone(&state, &existing, &reg).await?;
+            Some(existing.id)
+        }
+        Some(_) => return Err(ApiError::new(ErrorCode::PhoneTaken)),
+        None => None,
+    };
     let hash = state
         .hasher
         .hash(reg.password.expose())
@@ -64,17 +80,50 @@ pub async fn register(
         country: reg.country,
         now: state.now(),
     };
-    let store = state.store();
-    let user = match store.user_by_phone(&new_user.phone).await? {
-        Some(existing) if existing.password_hash.is_none() => store
-            .claim_user(existing.id, &new_user)
-            .await?
-            .ok_or_else(|| ApiError::new(ErrorCode::PhoneTaken))?,
-        Some(_) => return Err(ApiError::new(ErrorCode::PhoneTaken)),
+    let user = match claimed {
+        Some(id) => {
+            let user = store
+                .claim_user(id, &new_user)
+                .await?
+                .ok_or_else(|| ApiError::new(ErrorCode::PhoneTaken))?;
+            state.cache.forget_user(id);
+            tracing::info!(user_id = %user.id, "member account claimed with the SMS code");
+            user
+        }
         None => store.insert_user(&new_user).await?,
     };
     tracing::info!(user_id = %user.id, "account registered");
     Ok((StatusCode::CREATED, Json(user.into())))
+}
+
+/// Proof that the registrant holds the phone of `member` (an account without a password):
+/// the SMS code in `phone_code`, redeemed. Without one, a code is sent to that phone and the
+/// registration is refused with `phone_needs_verification`. An e-mail address already in use
+/// is refused first, so no code is sent for a registration that cannot succeed.
+async fn prove_phone(state: &AppState, member: &User, reg: &Registration) -> ApiResult<()> {
+    if state.store().user_by_email(&reg.email).await?.is_some() {
+        return Err(ApiError::new(ErrorCode::EmailTaken));
+    }
+    match reg.phone_code.as_deref() {
+        Some(code) => {
+            state
+                .codes
+                .redeem(
+                    state.store(),
+                    member.id,
+                    CodePurpose::VerifyPhone,
+                    code,
+                    state.now(),
+                )
+                .await
+        }
+        None => {
+            let to = CodeRecipient::Sms(member.phone.clone());
+            send_code(state, member.id, CodePurpose::VerifyPhone, &to).await?;
+            tracing::info!(user_id = %member.id, "registration on a member's phone: code sent");
+            Err(ApiError::new(ErrorCode::PhoneNeedsVerification))
+        }
+    }
 }
 
 /// A login body: JSON (`email` or `phone`, and `password`) or the OAuth2 password form
@@ -215,7 +264,7 @@ pub async fn refresh(
     }
     if token.is_spent() {
         let replay = token.is_lost_answer_replay(now, DEVICE_REPLAY_GRACE);
-        let revoked = store.revoke_family(token.family_id, now).await?;
+        let revoked = close_session(&state, token.family_id).await?;
         if replay {
             // The pair issued for the lost answer dies with the family; the phone gets a new
             // one, once: the old token is now revoked, so a second replay is a re-use.
@@ -234,13 +283,14 @@ pub async fn refresh(
     match store.rotate_refresh_token(token.id, &record, now).await? {
         Rotation::Rotated => Ok(Json(pair)),
         Rotation::AlreadyUsed => {
-            store.revoke_family(token.family_id, now).await?;
+            close_session(&state, token.family_id).await?;
             Err(ApiError::new(ErrorCode::TokenReused))
         }
     }
 }
 
-/// Log out: the refresh token's family is revoked.
+/// Log out: the session is closed. Its refresh tokens are revoked and its access tokens stop
+/// working (at once on this server, within `READ_CACHE_TTL_MS` on the other replicas).
 #[utoipa::path(post, path = "/api/v1/auth/logout", tag = "auth", request_body = RefreshRequest,
     responses(
         (status = 200, description = "Logged out", body = MessageResponse),
@@ -255,10 +305,7 @@ pub async fn logout(
         .refresh_token_by_hash(&hash)
         .await?
         .ok_or_else(|| ApiError::new(ErrorCode::TokenInvalid))?;
-    state
-        .store()
-        .revoke_family(token.family_id, state.now())
-        .await?;
+    close_session(&state, token.family_id).await?;
     Ok(Json(MessageResponse::new("Déconnexion réussie")))
 }
 
@@ -271,7 +318,8 @@ pub async fn me(AuthUser(user): AuthUser) -> Json<UserResponse> {
     Json(user.into())
 }
 
-/// Change the caller's password; every refresh token of the account is revoked.
+/// Change the caller's password; every session of the account is closed (its refresh and
+/// access tokens stop working): the client logs in again with the new password.
 #[utoipa::path(post, path = "/api/v1/auth/change-password", tag = "auth", security(("bearer" = [])),
     request_body = ChangePasswordRequest,
     responses(
@@ -310,6 +358,8 @@ pub async fn change_password(
         .store()
         .set_password(user.id, &hash, state.now())
         .await?;
+    state.cache.forget_sessions_of(user.id);
+    state.cache.forget_user(user.id);
     Ok(Json(MessageResponse::new("Mot de passe modifié")))
 }
 
@@ -355,7 +405,8 @@ async fn send_code(
     Ok(())
 }
 
-/// Set a new password with the code received; every refresh token of the account is revoked.
+/// Set a new password with the code received; every session of the account is closed (its
+/// refresh and access tokens stop working).
 #[utoipa::path(post, path = "/api/v1/auth/reset-password", tag = "auth",
     request_body = ResetPasswordRequest,
     responses(
@@ -397,6 +448,8 @@ pub async fn reset_password(
         .await
         .map_err(|_| ApiError::internal())?;
     state.store().set_password(user.id, &hash, now).await?;
+    state.cache.forget_sessions_of(user.id);
+    state.cache.forget_user(user.id);
     Ok(Json(MessageResponse::new("Mot de passe réinitialisé")))
 }
 

@@ -16,7 +16,7 @@ use axum::{
 use kobiri_core::ErrorCode;
 
 use crate::{
-    error::ApiError,
+    error::{ApiError, ApiResult},
     state::AppState,
     store::{NewRefreshToken, User},
 };
@@ -35,7 +35,9 @@ pub fn router() -> Router<AppState> {
         .route("/auth/verify", post(handlers::verify))
 }
 
-/// The authenticated caller: a valid, unexpired access token of an active user.
+/// The authenticated caller: a valid, unexpired access token of an active user, whose
+/// session is still open (not logged out, not closed by a password change or reset or by
+/// revoking its device). Both checks read the per-process cache (`READ_CACHE_TTL_MS`).
 #[derive(Debug, Clone)]
 pub struct AuthUser(pub User);
 
@@ -57,17 +59,35 @@ impl FromRequestParts<AppState> for AuthUser {
             .map(str::trim)
             .filter(|t| !t.is_empty())
             .ok_or_else(|| ApiError::new(ErrorCode::NotAuthenticated))?;
-        let user_id = state.tokens.verify_access(token, state.now())?;
+        let claims = state.tokens.verify_access(token, state.now())?;
         let user = state
             .cache
-            .user(state.store(), user_id)
+            .user(state.store(), claims.user)
             .await?
             .ok_or_else(|| ApiError::new(ErrorCode::TokenInvalid))?;
         if !user.is_active {
             return Err(ApiError::new(ErrorCode::AccountInactive));
         }
+        let owner = state
+            .cache
+            .session_owner(state.store(), claims.session)
+            .await?;
+        if owner != Some(user.id) {
+            return Err(ApiError::new(ErrorCode::SessionRevoked));
+        }
         Ok(AuthUser(user))
     }
+}
+
+/// Closes a session: its refresh tokens are revoked, and its access tokens stop working in
+/// this process at once (in the others within `READ_CACHE_TTL_MS`).
+pub(crate) async fn close_session(
+    state: &AppState,
+    family: kobiri_core::TokenFamilyId,
+) -> ApiResult<u64> {
+    let revoked = state.store().revoke_family(family, state.now()).await?;
+    state.cache.forget_session(family);
+    Ok(revoked)
 }
 
 /// Issues an access token and a refresh token. With `family` the refresh token continues that
@@ -79,12 +99,13 @@ pub(crate) fn token_pair(
     device_id: Option<uuid::Uuid>,
 ) -> Result<(dto::TokenPair, NewRefreshToken), ApiError> {
     let now = state.now();
-    let access = state.tokens.issue_access(user.id, now)?;
+    let family = family.unwrap_or_default();
+    let access = state.tokens.issue_access(user.id, family, now)?;
     let minted = state.tokens.mint_refresh();
     let record = NewRefreshToken {
         id: kobiri_core::new_uuid(),
         user_id: user.id,
-        family_id: family.unwrap_or_default(),
+        family_id: family,
         hash: minted.hash,
         device_id,
         issued_at: now,

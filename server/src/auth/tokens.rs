@@ -1,11 +1,15 @@
 //! Access tokens (JWT, short-lived) and refresh tokens (random, opaque, stored hashed).
+//!
+//! An access token names its session (`sid`: the family of refresh tokens it was issued
+//! with), so that revoking the session (logout, a password change or reset, a revoked
+//! device) kills its access tokens too: `AuthUser` checks the session on every request.
 
 use base64::{Engine as _, engine::general_purpose::URL_SAFE_NO_PAD};
 use chrono::TimeDelta;
 use jsonwebtoken::{
     DecodingKey, EncodingKey, Header, Validation, decode, encode, errors::ErrorKind,
 };
-use kobiri_core::{ErrorCode, UserId};
+use kobiri_core::{ErrorCode, TokenFamilyId, UserId};
 use rand::RngCore;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
@@ -25,6 +29,15 @@ struct Claims {
     iat: i64,
     jti: uuid::Uuid,
     typ: String,
+    /// The session: the refresh-token family the token was issued with.
+    sid: uuid::Uuid,
+}
+
+/// What a valid access token says: who, and in which session.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct AccessClaims {
+    pub user: UserId,
+    pub session: TokenFamilyId,
 }
 
 /// Signs and checks access tokens; mints refresh tokens.
@@ -83,9 +96,15 @@ impl TokenService {
         }
     }
 
-    pub fn issue_access(&self, user: UserId, now: Timestamp) -> Result<String, ApiError> {
+    pub fn issue_access(
+        &self,
+        user: UserId,
+        session: TokenFamilyId,
+        now: Timestamp,
+    ) -> Result<String, ApiError> {
         let claims = Claims {
             sub: user.as_uuid(),
+            sid: session.as_uuid(),
             iat: now.timestamp(),
             exp: (now + self.access_ttl).timestamp(),
             jti: uuid::Uuid::now_v7(),
@@ -97,9 +116,10 @@ impl TokenService {
         })
     }
 
-    /// The user an access token was issued to. Expiry is checked against `now` (the injected
-    /// clock), not the system time.
-    pub fn verify_access(&self, token: &str, now: Timestamp) -> Result<UserId, ApiError> {
+    /// The user and session an access token was issued to. Expiry is checked against `now`
+    /// (the injected clock), not the system time. A token without a session (issued before
+    /// sessions were checked) is invalid: the client refreshes.
+    pub fn verify_access(&self, token: &str, now: Timestamp) -> Result<AccessClaims, ApiError> {
         let mut validation = Validation::new(self.algorithm);
         validation.validate_exp = false;
         validation.set_required_spec_claims(&["exp", "sub"]);
@@ -114,7 +134,10 @@ impl TokenService {
         if data.claims.exp <= now.timestamp() {
             return Err(ApiError::new(ErrorCode::TokenExpired));
         }
-        Ok(UserId::from_uuid(data.claims.sub))
+        Ok(AccessClaims {
+            user: UserId::from_uuid(data.claims.sub),
+            session: TokenFamilyId::from_uuid(data.claims.sid),
+        })
     }
 
     /// 32 random bytes, URL-safe base64.
@@ -149,9 +172,13 @@ mod tests {
     fn access_tokens_round_trip_until_they_expire() {
         let tokens = service();
         let user = UserId::new();
+        let session = TokenFamilyId::new();
         let now = Utc::now();
-        let jwt = tokens.issue_access(user, now).unwrap();
-        assert_eq!(tokens.verify_access(&jwt, now).unwrap(), user);
+        let jwt = tokens.issue_access(user, session, now).unwrap();
+        assert_eq!(
+            tokens.verify_access(&jwt, now).unwrap(),
+            AccessClaims { user, session }
+        );
         let later = now + TimeDelta::minutes(31);
         assert_eq!(
             tokens.verify_access(&jwt, later).unwrap_err().code(),
@@ -164,7 +191,7 @@ mod tests {
         let mut other = Config::for_tests("sqlite::memory:");
         other.secret_key = "another-secret-another-secret-another".into();
         let jwt = TokenService::new(&other)
-            .issue_access(UserId::new(), Utc::now())
+            .issue_access(UserId::new(), TokenFamilyId::new(), Utc::now())
             .unwrap();
         let err = service().verify_access(&jwt, Utc::now()).unwrap_err();
         assert_eq!(err.code(), ErrorCode::TokenInvalid);

@@ -67,7 +67,10 @@ pub struct PassageResponse {
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
     pub member_name: String,
-    pub member_phone: String,
+    /// Shown to the beneficiary, and to the tontine's collectors, treasurers, presidents and
+    /// admins; `null` for the other members.
+    pub member_phone: Option<String>,
+    /// Like `member_phone`.
     pub member_email: Option<String>,
 }
 
@@ -85,6 +88,18 @@ fn difference(received: Option<Amount>, expected: Amount) -> Option<String> {
 }
 
 impl PassageResponse {
+    /// The passage as `access`'s caller may see it: without the beneficiary's phone and
+    /// e-mail unless they are the caller's own or the caller may see members' contacts.
+    pub fn shown_to(p: Passage, today: NaiveDate, access: &crate::tontines::TontineAccess) -> Self {
+        let sees = access.sees_contacts_of(p.member_user_id);
+        let mut shown = Self::new(p, today);
+        if !sees {
+            shown.member_phone = None;
+            shown.member_email = None;
+        }
+        shown
+    }
+
     /// The passage as clients see it on `today`.
     pub fn new(p: Passage, today: NaiveDate) -> Self {
         let pending = p.status.is_pending();
@@ -117,7 +132,7 @@ impl PassageResponse {
             created_at: p.created_at,
             updated_at: p.updated_at,
             member_name: p.member_name,
-            member_phone: p.member_phone,
+            member_phone: Some(p.member_phone),
             member_email: p.member_email,
         }
     }

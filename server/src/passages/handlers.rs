@@ -131,12 +131,12 @@ pub async fn list(
     AuthUser(caller): AuthUser,
     PathId(id): PathId,
 ) -> ApiResult<Json<Vec<PassageResponse>>> {
-    let (_, passages) = tontine_passages(&state, &caller, id).await?;
+    let (access, passages) = tontine_passages(&state, &caller, id).await?;
     let today = state.now().date_naive();
     Ok(Json(
         passages
             .into_iter()
-            .map(|p| PassageResponse::new(p, today))
+            .map(|p| PassageResponse::shown_to(p, today, &access))
             .collect(),
     ))
 }
@@ -158,7 +158,7 @@ pub async fn schedule(
         passages
             .iter()
             .find(|p| wanted.contains(&p.status))
-            .map(|p| PassageResponse::new(p.clone(), today))
+            .map(|p| PassageResponse::shown_to(p.clone(), today, &access))
     };
     let current_passage = first(&[PassageStatus::EnCours]);
     let next_passage = first(&[PassageStatus::Programme, PassageStatus::Reporte]);
@@ -169,10 +169,10 @@ pub async fn schedule(
     let remaining_count = count(PassageStatus::is_pending);
     Ok(Json(ScheduleResponse {
         tontine_id: access.tontine.id.as_uuid(),
-        tontine_name: access.tontine.name,
+        tontine_name: access.tontine.name.clone(),
         passages: passages
-            .into_iter()
-            .map(|p| PassageResponse::new(p, today))
+            .iter()
+            .map(|p| PassageResponse::shown_to(p.clone(), today, &access))
             .collect(),
         current_passage,
         next_passage,

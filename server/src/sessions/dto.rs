@@ -127,7 +127,8 @@ pub struct PendingMember {
     pub member_id: uuid::Uuid,
     pub user_id: uuid::Uuid,
     pub name: String,
-    pub phone: String,
+    /// `null` unless the caller may see members' contacts (or it is their own).
+    pub phone: Option<String>,
 }
 
 #[derive(Debug, Serialize, ToSchema)]

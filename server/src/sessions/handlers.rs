@@ -403,7 +403,9 @@ pub async fn stats(
             member_id: m.id.as_uuid(),
             user_id: m.user_id.as_uuid(),
             name: m.user_name.clone(),
-            phone: m.user_phone.as_str().to_owned(),
+            phone: access
+                .sees_contacts_of(m.user_id)
+                .then(|| m.user_phone.as_str().to_owned()),
         })
         .collect();
     let received = u32::try_from(picture.paid().count()).unwrap_or(u32::MAX);

@@ -31,6 +31,7 @@ pub mod audit;
 mod codes;
 mod decimal;
 mod error;
+mod invitations;
 mod jobs;
 mod members;
 pub mod mobile_money;
@@ -55,6 +56,7 @@ use async_trait::async_trait;
 pub use audit::{AuditEntry, AuditSource, NewAudit};
 pub use decimal::DbDecimal;
 pub use error::{StoreError, StoreResult};
+pub use invitations::{Invitation, InvitationStatus, NewInvitation};
 pub use jobs::{Job, JobKind, JobOutcome, JobStatus, MissedPayment, NewJob, SessionToSchedule};
 pub use members::{AddMember, Member, MemberPatch, NewMember};
 pub use mobile_money::{
@@ -100,6 +102,7 @@ pub trait Store:
     + JobStore
     + SyncStore
     + MobileMoneyStore
+    + InvitationStore
     + HealthStore
     + Send
     + Sync
@@ -123,6 +126,7 @@ impl<T> Store for T where
         + JobStore
         + SyncStore
         + MobileMoneyStore
+        + InvitationStore
         + HealthStore
         + Send
         + Sync
@@ -200,6 +204,9 @@ pub trait TokenStore {
         now: Timestamp,
     ) -> StoreResult<Rotation>;
     async fn revoke_family(&self, family: TokenFamilyId, now: Timestamp) -> StoreResult<u64>;
+    /// The owner of a session (a token family) while it is open: some token of the family
+    /// is not revoked (rotation marks tokens used, not revoked). `None` once it was closed.
+    async fn session_owner(&self, family: TokenFamilyId) -> StoreResult<Option<UserId>>;
 }
 
 #[async_trait]
@@ -272,6 +279,33 @@ pub trait MemberStore {
     async fn share_tontine(&self, a: UserId, b: UserId) -> StoreResult<bool>;
     /// Marks the member as gone; `false` when they are the last president and others remain.
     async fn leave_tontine(&self, member: &Member, now: Timestamp) -> StoreResult<bool>;
+}
+
+#[async_trait]
+pub trait InvitationStore {
+    /// A pending invitation; a second pending one for the same tontine and person is a
+    /// `Conflict` (`invitations_pending_idx`).
+    async fn insert_invitation(&self, invitation: &NewInvitation) -> StoreResult<()>;
+    async fn invitation_by_id(&self, id: uuid::Uuid) -> StoreResult<Option<Invitation>>;
+    /// The user's invitations in `status`, newest first (at most 100).
+    async fn invitations_of(
+        &self,
+        user: UserId,
+        status: InvitationStatus,
+    ) -> StoreResult<Vec<Invitation>>;
+    /// Accepts or refuses a pending invitation; `false` when it was no longer pending.
+    async fn decide_invitation(
+        &self,
+        id: uuid::Uuid,
+        status: InvitationStatus,
+        now: Timestamp,
+    ) -> StoreResult<bool>;
+    /// The roles `viewer` holds in the tontines where both are active members.
+    async fn roles_beside(
+        &self,
+        viewer: UserId,
+        target: UserId,
+    ) -> StoreResult<Vec<kobiri_core::TontineRole>>;
 }
 
 #[async_trait]

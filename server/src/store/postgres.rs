@@ -79,6 +79,7 @@ impl HealthStore for PgStore {
 
 impl_user_store!(PgStore, users::SHARED);
 impl_token_store!(PgStore, tokens::SHARED);
+super::invitations::impl_invitation_store!(PgStore);
 impl_code_store!(PgStore, codes::SHARED, notifications::POSTGRES);
 impl_tontine_store!(PgStore, tontines::SHARED, MEMBERS);
 members::impl_member_store!(PgStore, MEMBERS);

@@ -98,6 +98,7 @@ impl HealthStore for SqliteStore {
 
 impl_user_store!(SqliteStore, users::SHARED);
 impl_token_store!(SqliteStore, tokens::SHARED);
+super::invitations::impl_invitation_store!(SqliteStore);
 impl_code_store!(SqliteStore, codes::SHARED, notifications::SQLITE);
 // One writer connection serialises the member counts; no row lock needed.
 impl_tontine_store!(SqliteStore, tontines::SHARED, members::SHARED);

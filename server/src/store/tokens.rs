@@ -44,6 +44,8 @@ pub(super) struct TokenQueries {
     pub mark_used: &'static str,
     /// Binds: family_id, now.
     pub revoke_family: &'static str,
+    /// Binds: family_id. The owner of a family that still has a token not revoked.
+    pub session_owner: &'static str,
 }
 
 pub(super) const SHARED: TokenQueries = TokenQueries {
@@ -56,6 +58,8 @@ pub(super) const SHARED: TokenQueries = TokenQueries {
         WHERE id = $1 AND used_at IS NULL AND revoked_at IS NULL",
     revoke_family: "UPDATE refresh_tokens SET revoked_at = $2 \
         WHERE family_id = $1 AND revoked_at IS NULL",
+    session_owner: "SELECT user_id FROM refresh_tokens \
+        WHERE family_id = $1 AND revoked_at IS NULL LIMIT 1",
 };
 
 macro_rules! impl_token_store {
@@ -131,6 +135,17 @@ macro_rules! impl_token_store {
                     .execute(self.writer())
                     .await?;
                 Ok(done.rows_affected())
+            }
+
+            async fn session_owner(
+                &self,
+                family: kobiri_core::TokenFamilyId,
+            ) -> $crate::store::StoreResult<Option<kobiri_core::UserId>> {
+                let owner: Option<uuid::Uuid> = sqlx::query_scalar($q.session_owner)
+                    .bind(family.as_uuid())
+                    .fetch_optional(self.reader())
+                    .await?;
+                Ok(owner.map(kobiri_core::UserId::from_uuid))
             }
         }
     };

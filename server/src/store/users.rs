@@ -124,7 +124,7 @@ pub(super) const SHARED: UserQueries = UserQueries {
     claim: concat!(
         "UPDATE users SET email = $2, password_hash = $3, first_name = $4, last_name = $5, ",
         "address = COALESCE($6, address), city = COALESCE($7, city), ",
-        "country = COALESCE($8, country), updated_at = $9 ",
+        "country = COALESCE($8, country), phone_verified = true, updated_at = $9 ",
         "WHERE id = $1 AND password_hash IS NULL RETURNING ",
         user_columns!()
     ),

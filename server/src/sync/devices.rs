@@ -114,8 +114,8 @@ pub async fn list(
     Ok(Json(devices.into_iter().map(Into::into).collect()))
 }
 
-/// Revoke one of the caller's devices (a lost phone): its refresh tokens die and `/sync`
-/// refuses it. An admin may revoke anyone's device.
+/// Revoke one of the caller's devices (a lost phone): its refresh and access tokens die and
+/// `/sync` refuses it. An admin may revoke anyone's device.
 #[utoipa::path(delete, path = "/api/v1/devices/{id}", tag = "sync", security(("bearer" = [])),
     params(("id" = uuid::Uuid, Path)),
     responses(
@@ -134,6 +134,8 @@ pub async fn revoke(
         .filter(|d| d.user_id == caller.id || caller.role.is_admin())
         .ok_or_else(ApiError::not_found)?;
     state.store().revoke_device(device.id, state.now()).await?;
+    // Its sessions are closed: their access tokens stop working too.
+    state.cache.forget_sessions_of(device.user_id);
     let device = state
         .store()
         .device_by_id(device.id)

@@ -536,6 +536,26 @@ impl<'a> Effects<'a> {
         Ok(self.flag(batch, m, tontine, Some(flagged_payment), code, &reasons))
     }
 
+    /// An offline `add_member` naming the phone of an account with a password: that person
+    /// is invited (as online), and the mutation is rejected so the phone drops its local
+    /// member; they appear once they accept. An invitation already waiting is enough.
+    async fn invite_instead(&mut self, tontine: TontineId, user: &User) -> ApiResult<Outcome> {
+        const INVITED: &str = "ce numéro est celui d'un compte existant : une invitation lui \
+            est envoyée, il rejoindra la tontine après l'avoir acceptée";
+        let (state, caller) = (self.state, self.caller);
+        let Some(access) = self.access(tontine).await? else {
+            return Ok(rejected(ErrorCode::NotFound, "tontine introuvable"));
+        };
+        let invited =
+            crate::invitations::invite(state, access, caller, user, TontineRole::Membre, None)
+                .await;
+        match invited {
+            Ok(_) => Ok(rejected(ErrorCode::Conflict, INVITED)),
+            Err(e) if e.code() == ErrorCode::Conflict => Ok(rejected(ErrorCode::Conflict, INVITED)),
+            Err(e) => Err(e),
+        }
+    }
+
     async fn add_member(
         &mut self,
         m: &Mutation,
@@ -602,6 +622,9 @@ impl<'a> Effects<'a> {
                         ErrorCode::Conflict,
                         "déjà membre de cette tontine",
                     ));
+                }
+                if u.password_hash.is_some() {
+                    return self.invite_instead(tontine.id, &u).await;
                 }
                 (u.id, None)
             }

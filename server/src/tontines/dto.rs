@@ -103,9 +103,24 @@ pub struct MemberResponse {
     pub total_contributions: String,
     pub total_received: String,
     pub missed_payments: u32,
+    /// Shown to the member, and to the tontine's collectors, treasurers, presidents and
+    /// admins; `null` for the other members.
     pub user_email: Option<String>,
     pub user_name: String,
-    pub user_phone: String,
+    /// Like `user_email`: `null` for members who may not see it.
+    pub user_phone: Option<String>,
+}
+
+impl MemberResponse {
+    /// The member as `access`'s caller may see them: without e-mail and phone unless they
+    /// are the caller's own or the caller may see members' contacts.
+    pub fn shown_to(mut self, access: &super::TontineAccess) -> Self {
+        if !access.sees_contacts_of(kobiri_core::UserId::from_uuid(self.user_id)) {
+            self.user_email = None;
+            self.user_phone = None;
+        }
+        self
+    }
 }
 
 impl From<Member> for MemberResponse {
@@ -124,7 +139,7 @@ impl From<Member> for MemberResponse {
             missed_payments: m.missed_payments,
             user_email: m.user_email,
             user_name: m.user_name,
-            user_phone: m.user_phone.as_str().to_owned(),
+            user_phone: Some(m.user_phone.as_str().to_owned()),
         }
     }
 }
@@ -324,12 +339,15 @@ impl JoinRequest {
     }
 }
 
-/// `{user_id, role?, order_position?}` or `{phone, first_name, last_name, role?}` (a member
-/// without a smartphone).
+/// `{user_id, role?, order_position?}`, `{email, role?}`, or `{phone, first_name, last_name,
+/// role?}` (a member without a smartphone). An existing account with a password is invited,
+/// not added: names are then not needed with a phone.
 #[derive(Debug, Deserialize, ToSchema)]
 #[schema(example = json!({"phone": "+221 76 555 12 34", "first_name": "Fatou", "last_name": "Ndiaye"}))]
 pub struct AddMemberRequest {
     pub user_id: Option<uuid::Uuid>,
+    /// The e-mail address of an existing account, which is invited.
+    pub email: Option<String>,
     pub phone: Option<String>,
     pub first_name: Option<String>,
     pub last_name: Option<String>,
@@ -342,6 +360,7 @@ pub struct AddMemberRequest {
 #[derive(Debug)]
 pub enum NewMemberTarget {
     Existing(kobiri_core::UserId),
+    ByEmail(kobiri_core::Email),
     ByPhone {
         phone: Phone,
         first_name: PersonName,
@@ -357,6 +376,11 @@ impl AddMemberRequest {
             )));
         }
         let mut e = FieldErrors::new();
+        if let (Some(email), None) = (self.email.as_deref(), self.phone.as_deref()) {
+            return kobiri_core::Email::parse(email)
+                .map(NewMemberTarget::ByEmail)
+                .map_err(|err| ApiError::field("email", err));
+        }
         let phone = match self.phone.as_deref() {
             Some(p) => e.check("phone", Phone::parse(p)),
             None => {

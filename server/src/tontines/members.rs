@@ -1,6 +1,11 @@
 //! Member handlers: join by code, add, list, update, leave.
 
-use axum::{Json, extract::State, http::StatusCode};
+use axum::{
+    Json,
+    extract::State,
+    http::StatusCode,
+    response::{IntoResponse, Response},
+};
 use kobiri_core::{Action, ErrorCode, MemberId, PlatformRole, TontineId, TontineRole, UserId};
 
 use super::{
@@ -14,13 +19,14 @@ use crate::{
     auth::AuthUser,
     error::{ApiError, ApiResult, ErrorBody},
     extract::{AppJson, AppQuery, PathId, PathIds},
+    invitations::InvitationResponse,
     state::AppState,
     store::{AddMember, Member, MemberPatch, NewMember, NewUser, Tontine},
 };
 
 /// Adds `user` to `tontine` and returns the membership, mapping the refusals to the contract:
 /// full → 400, already a member → 409.
-async fn enroll(
+pub(crate) async fn enroll(
     state: &AppState,
     tontine: &Tontine,
     user: UserId,
@@ -87,37 +93,48 @@ pub async fn join(
     Ok((StatusCode::CREATED, Json(member.into())))
 }
 
-/// Add a member (president or admin): an existing user by `user_id`, or a person without a
-/// smartphone by phone and names (a password-less account they can claim later by
-/// registering with that phone).
+/// Add a member (president or admin). A person without a smartphone is added at once by
+/// phone and names (a password-less account, which they claim later by registering with that
+/// phone and the code sent to it by SMS), as is an existing password-less account. An
+/// existing account with a password (by `user_id`, `email` or its phone) is invited instead:
+/// 202 with the invitation, and it becomes a member only when that person accepts
+/// (`POST /invitations/{id}/accept`). Nothing about the account is shown to the inviter
+/// before that.
 #[utoipa::path(post, path = "/api/v1/tontines/{id}/members", tag = "members", security(("bearer" = [])),
     params(("id" = uuid::Uuid, Path)), request_body = AddMemberRequest,
     responses(
-        (status = 201, description = "Added", body = MemberResponse),
+        (status = 201, description = "Added (a member without a password)", body = MemberResponse),
+        (status = 202, description = "An existing account was invited", body = InvitationResponse),
         (status = 400, description = "The tontine is full", body = ErrorBody),
         (status = 403, description = "Not the president", body = ErrorBody),
-        (status = 409, description = "Already a member", body = ErrorBody)))]
+        (status = 409, description = "Already a member, or already invited", body = ErrorBody)))]
 pub async fn add(
     State(state): State<AppState>,
     AuthUser(caller): AuthUser,
     PathId(id): PathId,
     AppJson(body): AppJson<AddMemberRequest>,
-) -> ApiResult<(StatusCode, Json<MemberResponse>)> {
+) -> ApiResult<Response> {
     let access = TontineAccess::load(&state, &caller, TontineId::from_uuid(id)).await?;
     access.require(Action::ManageMembers)?;
-    let user_id = match body.target()? {
+    let role = body.role.unwrap_or_default();
+    let user = match body.target()? {
         NewMemberTarget::Existing(user_id) => {
             let user = state.store().user_by_id(user_id).await?;
             user.filter(|u| u.is_active)
                 .ok_or_else(|| ApiError::field("user_id", "utilisateur introuvable"))?
-                .id
         }
+        NewMemberTarget::ByEmail(email) => state
+            .store()
+            .user_by_email(&email)
+            .await?
+            .filter(|u| u.is_active)
+            .ok_or_else(|| ApiError::field("email", "aucun compte avec cette adresse"))?,
         NewMemberTarget::ByPhone {
             phone,
             first_name,
             last_name,
         } => match state.store().user_by_phone(&phone).await? {
-            Some(user) => user.id,
+            Some(user) => user,
             None => {
                 let user = NewUser {
                     id: UserId::new(),
@@ -132,13 +149,22 @@ pub async fn add(
                     country: None,
                     now: state.now(),
                 };
-                state.store().insert_user(&user).await?.id
+                state.store().insert_user(&user).await?
             }
         },
     };
-    let role = body.role.unwrap_or_default();
-    let member = enroll(&state, &access.tontine, user_id, role, body.order_position).await?;
-    Ok((StatusCode::CREATED, Json(member.into())))
+    if user.password_hash.is_some() {
+        let invitation =
+            crate::invitations::invite(&state, &access, &caller, &user, role, body.order_position)
+                .await?;
+        return Ok((StatusCode::ACCEPTED, Json(invitation)).into_response());
+    }
+    let member = enroll(&state, &access.tontine, user.id, role, body.order_position).await?;
+    Ok((
+        StatusCode::CREATED,
+        Json(MemberResponse::from(member).shown_to(&access)),
+    )
+        .into_response())
 }
 
 /// The active members of a tontine; `?include_inactive=true` adds those who left, for the
@@ -160,7 +186,7 @@ pub async fn list(
         members
             .into_iter()
             .filter(|m| former_too || m.is_active)
-            .map(MemberResponse::from)
+            .map(|m| MemberResponse::from(m).shown_to(&access))
             .collect(),
     ))
 }

@@ -93,6 +93,13 @@ impl TontineAccess {
         }
     }
 
+    /// Whether the caller may see `user`'s e-mail address and phone number in this tontine:
+    /// their own, or anyone's for a collector, treasurer, president or admin.
+    pub fn sees_contacts_of(&self, user: kobiri_core::UserId) -> bool {
+        self.member.as_ref().is_some_and(|m| m.user_id == user)
+            || self.may(Action::ViewMemberContacts)
+    }
+
     /// Refuses what the caller's role may not do: 404 to outsiders (they should not learn
     /// more), 403 to members. Anyone may view an active public tontine.
     pub fn require(&self, action: Action) -> ApiResult<()> {

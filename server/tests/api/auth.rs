@@ -505,15 +505,28 @@ dual_test!(
             "invalid_credentials",
         )
         .await;
+        let body = with(
+            registration("fatou@example.sn", "+221 77 000 00 01"),
+            "first_name",
+            json!("Fatou Binetou"),
+        );
+        // Claiming needs the code sent by SMS to that phone.
+        assert_error(
+            app.post("/api/v1/auth/register", None, &body).await,
+            StatusCode::CONFLICT,
+            "phone_needs_verification",
+        )
+        .await;
+        let code = code_in(
+            &app.last_sms_to("+221770000001")
+                .await
+                .expect("a code by SMS"),
+        );
         let claimed = assert_status(
             app.post(
                 "/api/v1/auth/register",
                 None,
-                &with(
-                    registration("fatou@example.sn", "+221 77 000 00 01"),
-                    "first_name",
-                    json!("Fatou Binetou"),
-                ),
+                &with(body, "phone_code", json!(code)),
             )
             .await,
             StatusCode::CREATED,
@@ -525,6 +538,7 @@ dual_test!(
         assert_eq!(claimed["city"], "Kaolack", "the member's history is kept");
         let stored = app.stored_user(claimed["id"].as_str().unwrap()).await;
         assert!(stored.password_hash.is_some());
+        assert!(stored.phone_verified, "the code proved the phone");
         assert_status(
             app.login("fatou@example.sn", PASSWORD).await,
             StatusCode::OK,

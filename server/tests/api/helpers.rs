@@ -380,6 +380,53 @@ impl TestApp {
             .map(|m| m.text)
     }
 
+    /// Adds an existing account to a tontine the way it now happens: `inviter` invites it
+    /// (202, an invitation), and `user` accepts. Returns the member row.
+    pub async fn add_existing(
+        &self,
+        inviter: &TestUser,
+        tontine: &str,
+        user: &TestUser,
+        role: &str,
+    ) -> Value {
+        let invitation = assert_status(
+            self.post(
+                &format!("/api/v1/tontines/{tontine}/members"),
+                inviter.token(),
+                &json!({"user_id": user.id, "role": role}),
+            )
+            .await,
+            StatusCode::ACCEPTED,
+        )
+        .await;
+        let id = invitation["id"].as_str().unwrap();
+        assert_status(
+            self.post(
+                &format!("/api/v1/invitations/{id}/accept"),
+                user.token(),
+                &json!({}),
+            )
+            .await,
+            StatusCode::OK,
+        )
+        .await
+    }
+
+    /// The code in the last SMS to `phone` that carries one (other SMS, such as
+    /// notifications, may be sent to that phone in the same pass), after an outbox pass.
+    pub async fn last_code_sms_to(&self, phone: &str) -> String {
+        self.send_outbox().await;
+        let text = self
+            .outbox
+            .sms()
+            .into_iter()
+            .rev()
+            .find(|m| m.to.as_str() == phone && m.text.contains("code"))
+            .map(|m| m.text)
+            .unwrap_or_else(|| panic!("no code sent by SMS to {phone}"));
+        code_in(&text)
+    }
+
     /// The last e-mail text sent to `email`, after an outbox pass.
     pub async fn last_email_to(&self, email: &str) -> Option<String> {
         self.send_outbox().await;

@@ -233,8 +233,21 @@ async fn claim_the_account_without_smartphone(app: &TestApp, c: &mut Circle, pai
         "last_name",
         json!(last),
     );
-    let user = assert_status(
+    // The phone is proven by the code sent to it by SMS.
+    assert_error(
         app.post("/api/v1/auth/register", None, &body).await,
+        StatusCode::CONFLICT,
+        "phone_needs_verification",
+    )
+    .await;
+    let code = app.last_code_sms_to(phone).await;
+    let user = assert_status(
+        app.post(
+            "/api/v1/auth/register",
+            None,
+            &with(body, "phone_code", json!(code)),
+        )
+        .await,
         StatusCode::CREATED,
     )
     .await;

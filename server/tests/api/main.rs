@@ -5,12 +5,14 @@
 mod helpers;
 
 mod auth;
+mod claims;
 mod cli;
 mod codes;
 mod corrections;
 mod dates;
 mod delivery_reports;
 mod dropped;
+mod invitations;
 mod jobs;
 mod lifecycle;
 mod listings;
@@ -30,6 +32,7 @@ mod payouts;
 mod replicas;
 mod sandbox;
 mod startup;
+mod revocation;
 mod sync;
 mod sync_outcomes;
 mod tokens;

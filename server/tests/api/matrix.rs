@@ -93,8 +93,11 @@ enum Undo {
     /// tontine with the membre (`GET /users/{id}` depends on it).
     OutsiderLeaves,
     /// The membre's account was deactivated: the admin reactivates it (through the API, so
-    /// no cache keeps the old state).
+    /// no cache keeps the old state), and the membre logs in again (deactivation closed
+    /// their sessions).
     ReactivateMembre,
+    /// The caller's sessions were closed (password changed or reset): they log in again.
+    Relogin,
 }
 
 /// The ids and secrets a run's path and body are made of.
@@ -122,6 +125,8 @@ struct Fx {
     passage: String,
     /// The membre's enrolled device.
     device: String,
+    /// An id that names nothing (an invitation nobody sent).
+    nobody: String,
     /// The receipt code of the validated payment.
     receipt: String,
     /// An id no flag has.
@@ -183,13 +188,13 @@ const ROWS: &[Row] = &[
     // The same password again: allowed, and later runs still log in with it.
     Row { method: "POST", path: "/api/v1/auth/change-password", expected: [200; 6],
         body: |_| json!({"current_password": PASSWORD, "new_password": PASSWORD,
-            "confirm_password": PASSWORD}), ..BASE },
+            "confirm_password": PASSWORD}), undo: Undo::Relogin, ..BASE },
     Row { method: "POST", path: "/api/v1/auth/forgot-password", public: true, expected: [200; 6],
         body: |f| json!({"email": f.email}), ..BASE },
     Row { method: "POST", path: "/api/v1/auth/reset-password", public: true, expected: [200; 6],
         setup: Setup::ResetCode,
         body: |f| json!({"email": f.email, "code": f.secret, "new_password": PASSWORD,
-            "confirm_password": PASSWORD}), ..BASE },
+            "confirm_password": PASSWORD}), undo: Undo::Relogin },
     Row { method: "POST", path: "/api/v1/auth/send-verification", expected: [200; 6],
         body: |_| json!({"channel": "email"}), ..BASE },
     Row { method: "POST", path: "/api/v1/auth/verify", expected: [200; 6],
@@ -247,6 +252,11 @@ const ROWS: &[Row] = &[
         expected: [404, 403, 403, 403, 201, 201], ..BASE },
     Row { method: "GET", path: "/api/v1/tontines/{id}/members", setup: Setup::Tontine,
         expected: MEMBERS_SEE, ..BASE },
+    // The caller's own invitations (none here); answering one that is not theirs is a 404
+    // for everyone (`invitations.rs` tests the invited person's answers).
+    Row { method: "GET", path: "/api/v1/invitations", expected: [200; 6], ..BASE },
+    Row { method: "POST", path: "/api/v1/invitations/{id}/accept", expected: [404; 6], ..BASE },
+    Row { method: "POST", path: "/api/v1/invitations/{id}/refuse", expected: [404; 6], ..BASE },
     // Promoting the membre: only the president (or an admin) may.
     Row { method: "PUT", path: "/api/v1/tontines/{id}/members/{member_id}",
         setup: Setup::Tontine, body: |_| json!({"role": "tresorier"}), expected: PRESIDENT_ONLY,
@@ -399,7 +409,17 @@ impl Cast {
     }
 
     fn user(&self, role: Role) -> &TestUser {
-        &self.users[Role::ALL.iter().position(|r| *r == role).unwrap()]
+        &self.users[Self::index(role)]
+    }
+
+    fn index(role: Role) -> usize {
+        Role::ALL.iter().position(|r| *r == role).unwrap()
+    }
+
+    /// A new session for `role`, whose former one was closed.
+    async fn relogin(&mut self, app: &TestApp, role: Role) {
+        let i = Self::index(role);
+        self.users[i] = app.relogin(&self.users[i]).await;
     }
 }
 
@@ -441,6 +461,7 @@ async fn fixture(app: &TestApp, cast: &Cast, caller: Role, setup: Setup, run: us
         run,
         email: me.email.clone(),
         membre_user: cast.user(Role::Membre).id.clone(),
+        nobody: uuid::Uuid::now_v7().to_string(),
         ..Fx::default()
     };
     match setup {
@@ -475,8 +496,9 @@ async fn fixture(app: &TestApp, cast: &Cast, caller: Role, setup: Setup, run: us
         (Role::Collecteur, "collecteur"),
         (Role::Membre, "membre"),
     ] {
-        let body = json!({"user_id": cast.user(role).id, "role": name});
-        let member = post_ok(app, president, &members_path, body).await;
+        let member = app
+            .add_existing(president, &fx.tontine, cast.user(role), name)
+            .await;
         if role == Role::Membre {
             fx.membre_member = id(&member);
         }
@@ -578,6 +600,7 @@ fn fill(row: &Row, fx: &Fx) -> String {
                 "passages" => &fx.passage,
                 "users" => &fx.membre_user,
                 "devices" => &fx.device,
+                "invitations" => &fx.nobody,
                 other => panic!("{}: no fixture id for {{id}} after {other}", row.path),
             },
             _ => {
@@ -610,7 +633,7 @@ async fn send(app: &TestApp, row: &Row, fx: &Fx, token: Option<&str>) -> (u16, S
     (status, resp.text().await.unwrap())
 }
 
-async fn undo(app: &TestApp, cast: &Cast, row: &Row, fx: &Fx) {
+async fn undo(app: &TestApp, cast: &mut Cast, role: Role, row: &Row, fx: &Fx) {
     match row.undo {
         Undo::Nothing => {}
         Undo::OutsiderLeaves => {
@@ -626,7 +649,9 @@ async fn undo(app: &TestApp, cast: &Cast, row: &Row, fx: &Fx) {
                 .put(&path, admin.token(), &json!({"is_active": true}))
                 .await;
             success(resp, &path).await;
+            cast.relogin(app, Role::Membre).await;
         }
+        Undo::Relogin => cast.relogin(app, role).await,
     }
 }
 
@@ -748,7 +773,7 @@ dual_test_with!(
     roomy,
     |app| async move {
         let started = std::time::Instant::now();
-        let cast = Cast::register(&app).await;
+        let mut cast = Cast::register(&app).await;
         let mut outcomes = Vec::new();
         let mut failures = Vec::new();
         let mut run = 0;
@@ -781,7 +806,7 @@ dual_test_with!(
                         row.expected[column]
                     ));
                 }
-                undo(&app, &cast, row, &fx).await;
+                undo(&app, &mut cast, role, row, &fx).await;
             }
             outcomes.push(outcome);
         }

@@ -54,13 +54,7 @@ pub async fn group(app: &TestApp, prefix: &str, due_in: u64) -> Group {
         (&awa, "membre"),
         (&moussa, "membre"),
     ] {
-        let body = json!({"user_id": u.id, "role": role});
-        let path = format!("/api/v1/tontines/{id}/members");
-        assert_status(
-            app.post(&path, president.token(), &body).await,
-            StatusCode::CREATED,
-        )
-        .await;
+        app.add_existing(&president, &id, u, role).await;
     }
     let members = assert_status(
         app.get(&format!("/api/v1/tontines/{id}/members"), president.token())

@@ -57,16 +57,7 @@ pub async fn circle_named(app: &TestApp, prefix: &str, extra: Value) -> Circle {
         (&members[0], "membre"),
         (&members[1], "membre"),
     ] {
-        let m = assert_status(
-            app.post(
-                &format!("/api/v1/tontines/{id}/members"),
-                president.token(),
-                &json!({"user_id": user.id, "role": role}),
-            )
-            .await,
-            StatusCode::CREATED,
-        )
-        .await;
+        let m = app.add_existing(&president, &id, user, role).await;
         member_ids.insert(user.id.clone(), m["id"].as_str().unwrap().to_owned());
     }
     let all = assert_status(

@@ -237,11 +237,17 @@ dual_test!(
             assert_status(app.delete(&path, c.collector.token()).await, StatusCode::OK).await;
         assert!(revoked["revoked_at"].is_string());
         let m = phone.pay(&c, &c.members[0], &session(&c));
+        let request = sync::encode_request(&phone.request(vec![m]));
+        // The device's own session died with it.
+        let resp = post_sync(&app, &phone.token, "application/cbor", request.clone()).await;
+        assert_error(resp, StatusCode::UNAUTHORIZED, "session_revoked").await;
+        // Logged in again, the collector still cannot sync from the revoked device.
+        let collector = app.relogin(&c.collector).await;
         let resp = post_sync(
             &app,
-            &phone.token,
+            collector.token().unwrap(),
             "application/cbor",
-            sync::encode_request(&phone.request(vec![m])),
+            request,
         )
         .await;
         assert_error(resp, StatusCode::FORBIDDEN, "device_revoked").await;
@@ -340,16 +346,9 @@ dual_test!(
         }
         // A row other than a payment changes on the server: a member joins.
         let newcomer = app.user("newcomer").await;
-        let added = assert_status(
-            app.post(
-                &format!("/api/v1/tontines/{}/members", c.id()),
-                c.president.token(),
-                &json!({"user_id": newcomer.id, "role": "membre"}),
-            )
-            .await,
-            StatusCode::CREATED,
-        )
-        .await;
+        let added = app
+            .add_existing(&c.president, c.id(), &newcomer, "membre")
+            .await;
         let newcomer_member = added["id"].as_str().unwrap();
         let paid = phone.record(MutationKind::RecordCashPayment {
             payment_id: PaymentId::new(),
@@ -985,6 +984,92 @@ dual_test!(
             panic!("{answer:?}")
         };
         assert_eq!(code, "forbidden");
+    }
+);
+
+dual_test!(
+    an_account_added_offline_is_claimed_only_with_the_code_sent_to_its_phone,
+    |app| async move {
+        let c = circle(&app, json!({})).await;
+        let mut phone = Phone::enroll(&app, &c.president).await;
+        let user_id = kobiri_core::UserId::new();
+        let add = phone.record(MutationKind::AddMember {
+            member_id: MemberId::new(),
+            tontine_id: tontine(&c),
+            user_id,
+            phone: "+221765551301".to_owned(),
+            first_name: "Coumba".to_owned(),
+            last_name: "Ba".to_owned(),
+        });
+        let answer = phone.sync(&app, vec![add]).await;
+        assert_eq!(outcomes(&answer), ["applied"]);
+        let body = registration("intrus@example.sn", "+221765551301");
+        assert_error(
+            app.post("/api/v1/auth/register", None, &body).await,
+            StatusCode::CONFLICT,
+            "phone_needs_verification",
+        )
+        .await;
+        assert!(
+            app.stored_user(&user_id.to_string())
+                .await
+                .password_hash
+                .is_none()
+        );
+        let code = code_in(
+            &app.last_sms_to("+221765551301")
+                .await
+                .expect("a code by SMS"),
+        );
+        let claimed = assert_status(
+            app.post(
+                "/api/v1/auth/register",
+                None,
+                &with(body, "phone_code", json!(code)),
+            )
+            .await,
+            StatusCode::CREATED,
+        )
+        .await;
+        assert_eq!(claimed["id"], user_id.to_string());
+    }
+);
+
+dual_test!(
+    an_offline_add_member_of_a_registered_phone_invites_that_account_instead,
+    |app| async move {
+        let c = circle(&app, json!({})).await;
+        let mut phone = Phone::enroll(&app, &c.president).await;
+        let registered = app.user("registered").await;
+        let add = phone.record(MutationKind::AddMember {
+            member_id: MemberId::new(),
+            tontine_id: tontine(&c),
+            user_id: kobiri_core::UserId::new(),
+            phone: registered.phone.clone(),
+            first_name: "Autre".to_owned(),
+            last_name: "Nom".to_owned(),
+        });
+        let answer = phone.sync(&app, vec![add]).await;
+        let Outcome::Rejected { code, .. } = &answer.outcomes[0].outcome else {
+            panic!("{answer:?}")
+        };
+        assert_eq!(code, "conflict");
+        let invitations = assert_status(
+            app.get("/api/v1/invitations", registered.token()).await,
+            StatusCode::OK,
+        )
+        .await;
+        assert_eq!(invitations[0]["tontine_id"], c.id());
+        let path = format!("/api/v1/tontines/{}/members", c.id());
+        let members =
+            assert_status(app.get(&path, c.president.token()).await, StatusCode::OK).await;
+        assert!(
+            members
+                .as_array()
+                .unwrap()
+                .iter()
+                .all(|m| m["user_id"] != registered.id.as_str())
+        );
     }
 );
 

@@ -218,11 +218,16 @@ dual_test!(
     .await;
         assert_eq!(added["user_phone"], "+221765551234");
         assert_eq!(added["user_email"], Value::Null);
-        // Fatou registers later with her phone: same account, her membership kept.
-        let resp = app
-        .post("/api/v1/auth/register", None, &json!({"email": "fatou@example.sn", "phone": "+221765551234",
-            "password": PASSWORD, "confirm_password": PASSWORD, "first_name": "Fatou", "last_name": "Ndiaye"}))
-        .await;
+        // Fatou registers later with her phone and the code sent to it: same account, her
+        // membership kept.
+        let body = json!({"email": "fatou@example.sn", "phone": "+221765551234",
+            "password": PASSWORD, "confirm_password": PASSWORD, "first_name": "Fatou",
+            "last_name": "Ndiaye"});
+        let resp = app.post("/api/v1/auth/register", None, &body).await;
+        assert_error(resp, StatusCode::CONFLICT, "phone_needs_verification").await;
+        let code = app.last_code_sms_to("+221765551234").await;
+        let body = with(body, "phone_code", json!(code));
+        let resp = app.post("/api/v1/auth/register", None, &body).await;
         let user = assert_status(resp, StatusCode::CREATED).await;
         assert_eq!(user["id"], added["user_id"]);
         let tokens = assert_status(

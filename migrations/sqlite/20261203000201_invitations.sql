@@ -1,0 +1,17 @@
+-- Invitations: adding an existing account to a tontine asks that person first; they accept
+-- (and become a member) or refuse. At most one invitation waits per tontine and person.
+CREATE TABLE invitations (
+    id             BLOB PRIMARY KEY CHECK (length(id) = 16),
+    tontine_id     BLOB NOT NULL REFERENCES tontines (id) ON DELETE CASCADE,
+    user_id        BLOB NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+    invited_by     BLOB NOT NULL REFERENCES users (id),
+    role           TEXT NOT NULL CHECK (role IN ('membre', 'president', 'tresorier', 'collecteur')),
+    order_position INTEGER CHECK (order_position >= 1),
+    status         TEXT NOT NULL CHECK (status IN ('en_attente', 'acceptee', 'refusee')),
+    created_at     TEXT NOT NULL,
+    decided_at     TEXT
+) STRICT;
+
+CREATE UNIQUE INDEX invitations_pending_idx ON invitations (tontine_id, user_id)
+    WHERE status = 'en_attente';
+CREATE INDEX invitations_user_idx ON invitations (user_id, status);
