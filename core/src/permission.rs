@@ -239,7 +239,7 @@ ViewInactive              .   .   x   x   x   .
 ";
         let actual = matrix();
         assert_eq!(actual, expected, "\n{actual}");
-        assert_eq!(Action::ALL.len(), 21);
+        assert_eq!(Action::ALL.len(), 22);
     }
 
     #[test]

@@ -18,6 +18,7 @@ pub struct Viewer {
     user: UserId,
     platform: PlatformRole,
     role: Option<TontineRole>,
+    contacts: bool,
 }
 
 impl Viewer {
@@ -26,6 +27,7 @@ impl Viewer {
             user: caller,
             platform: access.platform,
             role: access.member.as_ref().map(|m| m.role),
+            contacts: access.may(kobiri_core::Action::ViewMemberContacts),
         }
     }
 
@@ -38,6 +40,12 @@ impl Viewer {
     /// same rows (sync keeps one checksum for all of them).
     pub fn sees_all_in_full(&self) -> bool {
         payment_view(self.platform, self.role, false) == Some(PaymentView::Full)
+    }
+
+    /// Whether the viewer sees every member's phone (collectors and up, admins): the rule of
+    /// `GET /tontines/{id}/members`, applied to the member rows sync sends.
+    pub fn sees_contacts(&self) -> bool {
+        self.contacts
     }
 
     /// Whose view this is, as sync's digest caches key it: `None` for everyone who sees all

@@ -49,9 +49,10 @@ pub struct DigestCache {
     payments: moka::sync::Cache<(TontineId, View), Arc<Mutex<ScopeDigests>>>,
     /// The last checksum computed per scope and view, with the change number it was read at.
     checksums: moka::sync::Cache<(TontineId, View), (u64, String)>,
-    /// Per scope: the digests of its rows other than payments, and a change number they are
-    /// current to (at least).
-    others: moka::sync::Cache<TontineId, (u64, Digests)>,
+    /// Per scope and whether members' phones are shown ([`Viewer::sees_contacts`]): the
+    /// digests of its rows other than payments, and a change number they are current to (at
+    /// least).
+    others: moka::sync::Cache<(TontineId, bool), (u64, Digests)>,
 }
 
 impl Default for DigestCache {
@@ -102,17 +103,17 @@ impl DigestCache {
     /// The digests of the scope's rows other than payments, if they were taken at or after
     /// change `since`. Only the caller knows whether any of those rows changed after `since`
     /// (its page of the feed): it asks only when none did.
-    pub fn others_since(&self, tontine: TontineId, since: u64) -> Option<Digests> {
+    pub fn others_since(&self, tontine: TontineId, contacts: bool, since: u64) -> Option<Digests> {
         self.others
-            .get(&tontine)
+            .get(&(tontine, contacts))
             .filter(|(at, _)| *at >= since)
             .map(|(_, digests)| digests)
     }
 
     /// Keeps the digests of the scope's rows other than payments, read after the feed up to
     /// change `at`.
-    pub fn remember_others(&self, tontine: TontineId, at: u64, digests: Digests) {
-        self.others.insert(tontine, (at, digests));
+    pub fn remember_others(&self, tontine: TontineId, contacts: bool, at: u64, digests: Digests) {
+        self.others.insert((tontine, contacts), (at, digests));
     }
 
     pub fn remember_checksum(&self, tontine: TontineId, view: View, seq: u64, sum: &str) {

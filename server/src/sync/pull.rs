@@ -15,7 +15,10 @@
 //! A member sees every row of their tontines. Payments follow the one visibility rule
 //! (`payments::visibility`): other members' payments come without their receipt code (the
 //! rows carry no phone number or provider reference for anyone); collectors and up see them in
-//! full. A change of role resets the scope so what the new role may not see leaves the phone.
+//! full. Member rows carry the member's phone only for those who see members' contacts
+//! (collectors and up, admins: the rule of the REST member list); for plain members it is
+//! absent, their own included. A change of role resets the scope so what the new role may not
+//! see leaves the phone.
 
 use std::{
     collections::{BTreeMap, HashMap},
@@ -63,13 +66,14 @@ fn tontine_row(t: &Tontine) -> Row {
     ])
 }
 
-fn member_row(m: &Member) -> Row {
+/// A member's row; their phone only for a viewer who sees members' contacts.
+fn member_row(m: &Member, contacts: bool) -> Row {
     row([
         ("tontine_id", text(m.tontine_id)),
         ("user_id", text(m.user_id)),
         ("first_name", text(&m.first_name)),
         ("last_name", text(&m.last_name)),
-        ("phone", text(m.user_phone.as_str())),
+        ("phone", contacts.then(|| m.user_phone.to_string())),
         ("role", text(m.role)),
         ("is_active", text(m.is_active)),
     ])
@@ -146,7 +150,10 @@ async fn visible_rows(
     if others {
         rows.insert((Entity::Tontine, t.id.as_uuid()), tontine_row(t));
         for m in store.list_members(t.id).await? {
-            rows.insert((Entity::Member, m.id.as_uuid()), member_row(&m));
+            rows.insert(
+                (Entity::Member, m.id.as_uuid()),
+                member_row(&m, viewer.sees_contacts()),
+            );
         }
         let sessions = all_pages(|page| store.list_sessions(t.id, None, page)).await?;
         for s in &sessions {
@@ -281,7 +288,9 @@ pub async fn pull(
         let kept = if others_changed {
             None
         } else {
-            state.sync_digests.others_since(c.tontine_id, c.cursor)
+            state
+                .sync_digests
+                .others_since(c.tontine_id, viewer.sees_contacts(), c.cursor)
         };
         let read_others = others_changed || (!has_more && kept.is_none());
         let (mut rows, read) = visible_rows(state, &access, &viewer, &changed, read_others).await?;
@@ -331,9 +340,12 @@ pub async fn pull(
                             .collect(),
                     );
                     // Read after the feed up to `cursor`: current to it at least.
-                    state
-                        .sync_digests
-                        .remember_others(c.tontine_id, cursor, Arc::clone(&digests));
+                    state.sync_digests.remember_others(
+                        c.tontine_id,
+                        viewer.sees_contacts(),
+                        cursor,
+                        Arc::clone(&digests),
+                    );
                     digests
                 }
             };

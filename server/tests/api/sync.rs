@@ -157,6 +157,14 @@ impl Phone {
         panic!("the pull never finished");
     }
 
+    fn members(&self, t: TontineId) -> Vec<&BTreeMap<String, String>> {
+        self.rows[&t]
+            .iter()
+            .filter(|((e, _), _)| e == "member")
+            .map(|(_, row)| row)
+            .collect()
+    }
+
     fn payments(&self, t: TontineId) -> Vec<&BTreeMap<String, String>> {
         self.rows[&t]
             .iter()
@@ -1103,5 +1111,33 @@ dual_test!(
             "token_reused",
         )
         .await;
+    }
+);
+
+dual_test!(
+    member_rows_carry_phones_only_for_those_who_see_members_contacts,
+    |app| async move {
+        let c = circle(&app, json!({})).await;
+        let t = tontine(&c);
+        // The collector syncs first, so the server has digested the rows with phones; the
+        // member's view must not reuse them (the phone checks every checksum it gets).
+        let mut collector = Phone::enroll(&app, &c.collector).await;
+        collector.pull_all(&app).await;
+        let mut member = Phone::enroll(&app, &c.members[0]).await;
+        member.pull_all(&app).await;
+        let with_phone = |p: &Phone| {
+            p.members(t)
+                .iter()
+                .filter(|row| row.contains_key("phone"))
+                .count()
+        };
+        let everyone = collector.members(t).len();
+        assert!(everyone >= 4, "{everyone}");
+        assert_eq!(with_phone(&collector), everyone);
+        assert_eq!(member.members(t).len(), everyone);
+        assert_eq!(with_phone(&member), 0);
+        // Both stay in step afterwards.
+        collector.pull_all(&app).await;
+        member.pull_all(&app).await;
     }
 );
