@@ -39,7 +39,7 @@ mod tidy;
         crate::tontines::members::add, crate::tontines::members::list,
         crate::tontines::members::update, crate::tontines::members::leave,
         crate::tontines::stats::stats,
-        crate::invitations::list, crate::invitations::accept, crate::invitations::refuse,
+        crate::invitations::list_invitations, crate::invitations::accept, crate::invitations::refuse,
         crate::sessions::handlers::create, crate::sessions::handlers::generate,
         crate::sessions::handlers::list, crate::sessions::handlers::get_one,
         crate::sessions::handlers::open, crate::sessions::handlers::close,

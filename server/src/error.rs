@@ -11,7 +11,7 @@ use axum::{
 use kobiri_core::{ErrorCode, FieldError, FieldErrors};
 use serde::Serialize;
 
-use crate::store::StoreError;
+use crate::store::{StoreError, Unique};
 
 /// An error answered to an API client.
 #[derive(Debug)]
@@ -219,13 +219,11 @@ impl From<StoreError> for ApiError {
     fn from(err: StoreError) -> Self {
         match err {
             StoreError::NotFound => ApiError::not_found(),
-            StoreError::Conflict { constraint } if constraint.contains("email") => {
-                ApiError::new(ErrorCode::EmailTaken)
-            }
-            StoreError::Conflict { constraint } if constraint.contains("phone") => {
-                ApiError::new(ErrorCode::PhoneTaken)
-            }
-            StoreError::Conflict { .. } => ApiError::new(ErrorCode::Conflict),
+            StoreError::Conflict { .. } => ApiError::new(match err.unique() {
+                Some(Unique::UserEmail) => ErrorCode::EmailTaken,
+                Some(Unique::UserPhone) => ErrorCode::PhoneTaken,
+                _ => ErrorCode::Conflict,
+            }),
             other => {
                 // The detail stays in the log, inside the request's span; the client gets
                 // nothing internal.
@@ -271,6 +269,11 @@ mod tests {
         });
         assert_eq!(phone.code(), ErrorCode::PhoneTaken);
         assert_eq!(phone.status(), StatusCode::CONFLICT);
+        // By exact name: another constraint that merely mentions a phone is a plain conflict.
+        let other = ApiError::from(StoreError::Conflict {
+            constraint: "payout_phones_pkey".into(),
+        });
+        assert_eq!(other.code(), ErrorCode::Conflict);
     }
 
     #[test]

@@ -23,7 +23,7 @@ use crate::{
 
 pub fn router() -> Router<AppState> {
     Router::new()
-        .route("/invitations", get(list))
+        .route("/invitations", get(list_invitations))
         .route("/invitations/{id}/accept", post(accept))
         .route("/invitations/{id}/refuse", post(refuse))
 }
@@ -114,7 +114,7 @@ pub(crate) async fn invite(
     responses(
         (status = 200, description = "Pending invitations", body = Vec<InvitationResponse>),
         (status = 401, description = "Not authenticated", body = ErrorBody)))]
-pub async fn list(
+pub async fn list_invitations(
     State(state): State<AppState>,
     AuthUser(caller): AuthUser,
 ) -> ApiResult<Json<Vec<InvitationResponse>>> {
@@ -139,7 +139,8 @@ async fn pending_of(state: &AppState, caller: &User, id: uuid::Uuid) -> ApiResul
     Ok(invitation)
 }
 
-fn answered() -> ApiError {
+/// The answer to an invitation already accepted or refused.
+pub(crate) fn answered() -> ApiError {
     ApiError::new(ErrorCode::Conflict).with_detail("Cette invitation a déjà reçu une réponse")
 }
 
@@ -168,15 +169,9 @@ pub async fn accept(
         caller.id,
         invitation.role,
         invitation.order_position,
+        Some(id),
     )
     .await?;
-    if !state
-        .store()
-        .decide_invitation(id, InvitationStatus::Acceptee, state.now())
-        .await?
-    {
-        return Err(answered());
-    }
     tracing::info!(invitation = %id, tontine = %tontine.id, "invitation accepted");
     Ok(Json(member.into()))
 }

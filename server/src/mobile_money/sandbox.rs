@@ -270,6 +270,7 @@ mod tests {
                 "SECRET_KEY",
                 "a-production-secret-of-more-than-thirty-two-characters",
             ),
+            ("CORS_ORIGINS", "https://app.kobiri.example"),
             ("WAVE_API_KEY", "wave_sn_prod_real"),
             ("WAVE_WEBHOOK_SECRET", "wave_sn_WHS_real"),
         ];

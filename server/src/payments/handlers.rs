@@ -23,7 +23,7 @@ use crate::{
     state::AppState,
     store::{
         AuditEntry, Member, NewAudit, NewNotification, NewPayment, Page, Payment, PaymentDecision,
-        PaymentFilter, Session, StoreError, Tontine, all_pages,
+        PaymentFilter, Session, StoreError, Tontine, Unique, all_pages,
     },
     tontines::TontineAccess,
 };
@@ -364,7 +364,7 @@ pub async fn validate(
                     ApiError::new(ErrorCode::Conflict).with_detail("Ce paiement a déjà été traité")
                 );
             }
-            Err(StoreError::Conflict { constraint }) if constraint.contains("receipt") => continue,
+            Err(e) if e.unique() == Some(Unique::ReceiptCode) => continue,
             Err(e) => return Err(e.into()),
         }
     }

@@ -45,4 +45,49 @@ impl StoreError {
     pub fn corrupt(what: impl std::fmt::Display) -> Self {
         StoreError::Corrupt(what.to_string())
     }
+
+    /// The unique constraint this error broke, when callers answer it in words of its own.
+    pub fn unique(&self) -> Option<Unique> {
+        match self {
+            StoreError::Conflict { constraint } => Unique::named(constraint),
+            _ => None,
+        }
+    }
+}
+
+/// The unique constraints that callers tell apart, matched by their exact name on each
+/// engine (see [`Unique::named`]); any other is a plain conflict.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Unique {
+    /// `users.email`: the e-mail is another account's.
+    UserEmail,
+    /// `users.phone`: the phone is another account's.
+    UserPhone,
+    /// `tontines.code`: a join code drawn twice.
+    TontineCode,
+    /// `payments.receipt_code`: a receipt code drawn twice.
+    ReceiptCode,
+}
+
+impl Unique {
+    /// Each constraint with its PostgreSQL name and its SQLite name (the `table.column` list
+    /// of SQLite's message), as the migrations create them.
+    const NAMES: [(Unique, &'static str, &'static str); 4] = [
+        (Unique::UserEmail, "users_email_key", "users.email"),
+        (Unique::UserPhone, "users_phone_key", "users.phone"),
+        (Unique::TontineCode, "tontines_code_key", "tontines.code"),
+        (
+            Unique::ReceiptCode,
+            "payments_receipt_code_key",
+            "payments.receipt_code",
+        ),
+    ];
+
+    /// The constraint a name stands for, on either engine; `None` for any other.
+    pub fn named(constraint: &str) -> Option<Unique> {
+        Self::NAMES
+            .iter()
+            .find(|(_, postgres, sqlite)| constraint == *postgres || constraint == *sqlite)
+            .map(|(unique, ..)| *unique)
+    }
 }

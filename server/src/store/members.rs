@@ -51,6 +51,8 @@ pub enum AddMember {
     AlreadyMember,
     /// A former member comes back: the row is reactivated.
     Rejoined,
+    /// The invitation it answers was no longer pending (accepted or refused meanwhile).
+    InvitationAnswered,
 }
 
 #[derive(Debug, sqlx::FromRow)]
@@ -211,9 +213,23 @@ macro_rules! impl_member_store {
             async fn add_member(
                 &self,
                 m: &$crate::store::NewMember,
+                accepts: Option<uuid::Uuid>,
             ) -> $crate::store::StoreResult<$crate::store::AddMember> {
                 use $crate::store::AddMember;
                 let mut tx = self.writer().begin().await?;
+                if let Some(invitation) = accepts {
+                    // Returning early drops `tx`: nothing of this membership is written.
+                    let decided = sqlx::query($crate::store::invitations::DECIDE)
+                        .bind(invitation)
+                        .bind($crate::store::InvitationStatus::Acceptee.as_str())
+                        .bind(m.now)
+                        .bind($crate::store::InvitationStatus::EnAttente.as_str())
+                        .execute(&mut *tx)
+                        .await?;
+                    if decided.rows_affected() != 1 {
+                        return Ok(AddMember::InvitationAnswered);
+                    }
+                }
                 // Locks the tontine row on PostgreSQL, so concurrent joins count one at a time.
                 let max: i32 = sqlx::query_scalar($mq.max_members)
                     .bind(m.tontine_id.as_uuid())

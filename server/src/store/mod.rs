@@ -1,10 +1,11 @@
 //! The storage boundary: domain operations on PostgreSQL or SQLite.
 //!
 //! Handlers see only the [`Store`] trait. Each aggregate has a trait of its operations
-//! (`UserStore`, `TokenStore`, `CodeStore`), its SQL once per engine in
-//! `postgres/<aggregate>.rs` and `sqlite/<aggregate>.rs`, and the Rust that binds parameters and
-//! maps rows once, in `<aggregate>.rs`, expanded for both engines. An operation that changes
-//! several rows runs in one transaction that it owns.
+//! (`UserStore`, `TokenStore`, `CodeStore`…) and a module, `<aggregate>.rs` (`users.rs`,
+//! `payments.rs`…), that holds its SQL (written once, with per-engine variants where the
+//! dialects differ) and a macro with the Rust that binds parameters and maps rows once;
+//! `postgres.rs` and `sqlite.rs` expand those macros for their engine with its queries. An
+//! operation that changes several rows runs in one transaction that it owns.
 
 /// Counts the rows of a listing and fetches one page of them: `$count` and `$list` take the
 /// same leading parameters (`$bind`…); `$list` then takes LIMIT and OFFSET. Rows of type `$row`
@@ -55,7 +56,7 @@ use async_trait::async_trait;
 
 pub use audit::{AuditEntry, AuditSource, NewAudit};
 pub use decimal::DbDecimal;
-pub use error::{StoreError, StoreResult};
+pub use error::{StoreError, StoreResult, Unique};
 pub use invitations::{Invitation, InvitationStatus, NewInvitation};
 pub use jobs::{Job, JobKind, JobOutcome, JobStatus, MissedPayment, NewJob, SessionToSchedule};
 pub use members::{AddMember, Member, MemberPatch, NewMember};
@@ -142,11 +143,32 @@ pub enum Engine {
 }
 
 impl Engine {
+    /// Both engines, SQLite (the default) first.
+    pub const ALL: [Engine; 2] = [Engine::Sqlite, Engine::Postgres];
+
     pub fn as_str(self) -> &'static str {
         match self {
             Engine::Postgres => "postgres",
             Engine::Sqlite => "sqlite",
         }
+    }
+}
+
+impl std::fmt::Display for Engine {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// `sqlite` or `postgres` (the bench's `--engine`).
+impl std::str::FromStr for Engine {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Engine::ALL
+            .into_iter()
+            .find(|e| e.as_str() == s)
+            .ok_or_else(|| format!("unknown engine {s:?}: sqlite or postgres"))
     }
 }
 
@@ -268,7 +290,14 @@ pub trait MemberStore {
     async fn list_members(&self, tontine: kobiri_core::TontineId) -> StoreResult<Vec<Member>>;
     /// Adds (or re-activates) a member unless the tontine is full or they already belong,
     /// counting active members under a lock.
-    async fn add_member(&self, member: &NewMember) -> StoreResult<AddMember>;
+    /// Adds (or brings back) a member. With `accepts`, the pending invitation it answers is
+    /// marked accepted in the same transaction, or nothing is written
+    /// ([`AddMember::InvitationAnswered`]).
+    async fn add_member(
+        &self,
+        member: &NewMember,
+        accepts: Option<uuid::Uuid>,
+    ) -> StoreResult<AddMember>;
     async fn update_member(
         &self,
         member: kobiri_core::MemberId,

@@ -1,6 +1,7 @@
 //! Offline sync: device enrollment, `POST /sync` (push then pull in one round trip), the
 //! treasurers' review queue, integrity incidents and receipt checks. The protocol is described
-//! in `kobiri_core::sync` and DESIGN.md; this module applies it to the store.
+//! in `kobiri_core::sync` and in the README's "Offline sync"; this module applies it to the
+//! store.
 
 mod apply;
 mod body;

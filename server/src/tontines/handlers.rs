@@ -14,7 +14,7 @@ use crate::{
     error::{ApiError, ApiResult, ErrorBody},
     extract::{AppJson, AppQuery, PathId, page_request},
     state::AppState,
-    store::{NewMember, NewTontine, Page, StoreError, TontineFilter, TontinePatch},
+    store::{NewMember, NewTontine, Page, TontineFilter, TontinePatch, Unique},
 };
 
 /// Length of generated join codes (the contract allows 6 to 10).
@@ -65,7 +65,7 @@ pub async fn create(
         };
         match state.store().create_tontine(&tontine, &president).await {
             Ok(created) => return Ok((StatusCode::CREATED, Json(created.into()))),
-            Err(StoreError::Conflict { constraint }) if constraint.contains("code") => continue,
+            Err(e) if e.unique() == Some(Unique::TontineCode) => continue,
             Err(e) => return Err(e.into()),
         }
     }

@@ -32,6 +32,7 @@ pub(crate) async fn enroll(
     user: UserId,
     role: TontineRole,
     order_position: Option<u32>,
+    accepts: Option<uuid::Uuid>,
 ) -> ApiResult<Member> {
     if !tontine.is_active {
         return Err(
@@ -46,7 +47,7 @@ pub(crate) async fn enroll(
         order_position,
         now: state.now(),
     };
-    let added = state.store().add_member(&new).await?;
+    let added = state.store().add_member(&new, accepts).await?;
     state.cache.forget_tontine(tontine.id);
     match added {
         AddMember::Added | AddMember::Rejoined => {}
@@ -60,6 +61,7 @@ pub(crate) async fn enroll(
                 ApiError::new(ErrorCode::Conflict).with_detail("Déjà membre de cette tontine")
             );
         }
+        AddMember::InvitationAnswered => return Err(crate::invitations::answered()),
     }
     state
         .store()
@@ -89,7 +91,7 @@ pub async fn join(
         .await?
         .filter(|t| t.is_active)
         .ok_or_else(ApiError::not_found)?;
-    let member = enroll(&state, &tontine, caller.id, TontineRole::Membre, None).await?;
+    let member = enroll(&state, &tontine, caller.id, TontineRole::Membre, None, None).await?;
     Ok((StatusCode::CREATED, Json(member.into())))
 }
 
@@ -159,7 +161,15 @@ pub async fn add(
                 .await?;
         return Ok((StatusCode::ACCEPTED, Json(invitation)).into_response());
     }
-    let member = enroll(&state, &access.tontine, user.id, role, body.order_position).await?;
+    let member = enroll(
+        &state,
+        &access.tontine,
+        user.id,
+        role,
+        body.order_position,
+        None,
+    )
+    .await?;
     Ok((
         StatusCode::CREATED,
         Json(MemberResponse::from(member).shown_to(&access)),

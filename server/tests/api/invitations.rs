@@ -287,3 +287,76 @@ dual_test!(
         );
     }
 );
+
+dual_test!(
+    an_accept_and_a_refuse_at_once_give_one_answer_and_a_membership_only_if_accepted,
+    |app| async move {
+        let president = app.user("president").await;
+        let tontine = create_tontine(&app, &president, json!({"max_members": 20})).await;
+        let id = tontine["id"].as_str().unwrap();
+        let mut invited = Vec::new();
+        for i in 0..8 {
+            let user = app.user(&format!("invitee{i}")).await;
+            invite(&app, &president, id, json!({"user_id": user.id})).await;
+            let invitation = pending(&app, &user).await[0]["id"].clone();
+            invited.push((user, invitation));
+        }
+        for (user, invitation) in &invited {
+            let (accepted, refused) = tokio::join!(
+                answer(&app, user, invitation, "accept"),
+                answer(&app, user, invitation, "refuse"),
+            );
+            let statuses = [accepted.status(), refused.status()];
+            assert!(
+                statuses == [StatusCode::OK, StatusCode::CONFLICT]
+                    || statuses == [StatusCode::CONFLICT, StatusCode::OK],
+                "exactly one answer wins: {statuses:?}"
+            );
+            let listed = members(&app, &president, id)
+                .await
+                .iter()
+                .any(|m| m["user_id"] == user.id.as_str());
+            assert_eq!(listed, statuses[0] == StatusCode::OK, "{statuses:?}");
+        }
+    }
+);
+
+dual_test!(
+    accepting_an_invitation_to_a_full_tontine_leaves_it_pending,
+    |app| async move {
+        let president = app.user("president").await;
+        let awa = app.user("awa").await;
+        let binta = app.user("binta").await;
+        let moussa = app.user("moussa").await;
+        let tontine = create_tontine(
+            &app,
+            &president,
+            json!({"max_members": 3, "min_members": 3}),
+        )
+        .await;
+        let id = tontine["id"].as_str().unwrap();
+        for user in [&awa, &binta, &moussa] {
+            invite(&app, &president, id, json!({"user_id": user.id})).await;
+        }
+        for user in [&awa, &binta] {
+            let invitation = pending(&app, user).await[0]["id"].clone();
+            assert_status(
+                answer(&app, user, &invitation, "accept").await,
+                StatusCode::OK,
+            )
+            .await;
+        }
+        // The tontine is full: refused, and the invitation is still there to answer later.
+        let moussa_invitation = pending(&app, &moussa).await[0]["id"].clone();
+        assert_error(
+            answer(&app, &moussa, &moussa_invitation, "accept").await,
+            StatusCode::BAD_REQUEST,
+            "business_rule",
+        )
+        .await;
+        let still = pending(&app, &moussa).await;
+        assert_eq!(still.len(), 1);
+        assert_eq!(still[0]["id"], moussa_invitation);
+        assert_eq!(members(&app, &president, id).await.len(), 3);
+    }
+);

@@ -388,16 +388,7 @@ dual_test!(
         );
         for t in [&kept_id, &closed_id] {
             for (user, role) in [(&treasurer, "tresorier"), (&member, "membre")] {
-                assert_status(
-                    app.post(
-                        &format!("/api/v1/tontines/{t}/members"),
-                        president.token(),
-                        &json!({"user_id": user.id, "role": role}),
-                    )
-                    .await,
-                    StatusCode::CREATED,
-                )
-                .await;
+                app.add_existing(&president, t, user, role).await;
             }
         }
         assert_status(

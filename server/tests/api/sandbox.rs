@@ -8,10 +8,14 @@ use serde_json::{Value, json};
 
 use crate::helpers::*;
 
-/// A fresh server process on its own SQLite file in `environment`, with no provider set.
-async fn server(environment: &str) -> (ServerProcess, TestDatabase) {
+/// A fresh server process on its own database of `engine` in `environment`, with no
+/// provider set; `None` when PostgreSQL is asked for and cannot be reached outside CI.
+async fn server(environment: &str, engine: Engine) -> Option<(ServerProcess, TestDatabase)> {
     let _ = rustls::crypto::ring::default_provider().install_default();
-    let (url, db) = TestDatabase::sqlite().unwrap();
+    let (url, db) = match engine {
+        Engine::Sqlite => TestDatabase::sqlite().unwrap(),
+        Engine::Postgres => TestDatabase::postgres("kobiri_sandbox").await?,
+    };
     let env = [
         ("ENVIRONMENT", environment.to_owned()),
         (
@@ -20,7 +24,7 @@ async fn server(environment: &str) -> (ServerProcess, TestDatabase) {
         ),
         ("CORS_ORIGINS", "http://localhost".to_owned()),
     ];
-    (ServerProcess::spawn(&url, &env).await, db)
+    Some((ServerProcess::spawn(&url, &env).await, db))
 }
 
 /// A registered, logged-in president of a tontine whose first session is open; returns
@@ -91,9 +95,32 @@ fn page(payment: &Value) -> String {
     path
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_fresh_development_server_pays_through_its_sandbox() {
-    let (server, _db) = server("development").await;
+/// Each test, on each engine.
+macro_rules! sandbox_test {
+    ($name:ident) => {
+        mod $name {
+            use super::*;
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn sqlite() {
+                super::$name(Engine::Sqlite).await;
+            }
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn postgres() {
+                super::$name(Engine::Postgres).await;
+            }
+        }
+    };
+}
+
+sandbox_test!(a_fresh_development_server_pays_through_its_sandbox);
+sandbox_test!(a_production_server_runs_no_sandbox);
+
+async fn a_fresh_development_server_pays_through_its_sandbox(engine: Engine) {
+    let Some((server, _db)) = server("development", engine).await else {
+        return;
+    };
     let (token, phone, session) = open_session(&server).await;
 
     // Orange Money: the payer refuses; a forged notification is refused first.
@@ -155,9 +182,10 @@ async fn a_fresh_development_server_pays_through_its_sandbox() {
     server.stop().await;
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_production_server_runs_no_sandbox() {
-    let (server, _db) = server("production").await;
+async fn a_production_server_runs_no_sandbox(engine: Engine) {
+    let Some((server, _db)) = server("production", engine).await else {
+        return;
+    };
     let (token, phone, session) = open_session(&server).await;
     let body = json!({"session_id": session, "method": "wave", "phone_number": phone});
     let resp = server

@@ -12,12 +12,13 @@ use crate::helpers::*;
 /// The key the server used before it had none of its own: anyone could sign with it.
 const OLD_DEFAULT_KEY: &str = "change-me-in-production-kobiri-dev-secret";
 
-/// An access token for `user_id`, as the server's tokens are made, signed with `key`.
-fn forge_access_token(user_id: &str, key: &str) -> String {
+/// An access token for `user_id` in login session `sid`, as the server's tokens are made,
+/// signed with `key`.
+fn forge_access_token(user_id: &str, sid: &str, key: &str) -> String {
     let now = chrono::Utc::now().timestamp();
     let claims = json!({
         "sub": user_id, "exp": now + 600, "iat": now,
-        "jti": uuid::Uuid::new_v4(), "typ": "access",
+        "jti": uuid::Uuid::new_v4(), "typ": "access", "sid": sid,
     });
     jsonwebtoken::encode(
         &jsonwebtoken::Header::new(jsonwebtoken::Algorithm::HS256),
@@ -25,6 +26,17 @@ fn forge_access_token(user_id: &str, key: &str) -> String {
         &jsonwebtoken::EncodingKey::from_secret(key.as_bytes()),
     )
     .unwrap()
+}
+
+/// The login session (`sid`) a real access token names, read from its payload.
+fn session_of(token: &str) -> String {
+    use base64::Engine as _;
+    let payload = token.split('.').nth(1).unwrap();
+    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(payload)
+        .unwrap();
+    let claims: Value = serde_json::from_slice(&bytes).unwrap();
+    claims["sid"].as_str().unwrap().to_owned()
 }
 
 /// A process with no `SECRET_KEY` makes `key_file` (mode 0600) at first start, signs with it,
@@ -60,12 +72,13 @@ async fn key_file_is_made_private_and_reused(
     )
     .await;
     let access = tokens["access_token"].as_str().unwrap().to_owned();
-    // A token forged with the old built-in key is refused; the same claims signed with the
-    // file's key pass, so the forgery was well made.
-    let forged = forge_access_token(user_id, OLD_DEFAULT_KEY);
+    // A token forged with the old built-in key is refused; the same claims (the real login
+    // session's) signed with the file's key pass, so the forgery was well made.
+    let sid = session_of(&access);
+    let forged = forge_access_token(user_id, &sid, OLD_DEFAULT_KEY);
     let resp = server.get("/api/v1/auth/me", Some(&forged)).await;
     assert_error(resp, StatusCode::UNAUTHORIZED, "token_invalid").await;
-    let signed = forge_access_token(user_id, key);
+    let signed = forge_access_token(user_id, &sid, key);
     assert_status(
         server.get("/api/v1/auth/me", Some(&signed)).await,
         StatusCode::OK,
