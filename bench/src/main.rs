@@ -23,17 +23,13 @@ mod sync;
 mod tontine;
 mod wire;
 
-use clap::{Parser, Subcommand, ValueEnum};
+use clap::{Parser, Subcommand};
 
 /// The allocator of the `kobiri-server` binary (see its `main`): the bench measures what runs.
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
-#[derive(Debug, Clone, Copy, ValueEnum)]
-pub enum Engine {
-    Sqlite,
-    Postgres,
-}
+pub use kobiri_server::store::Engine;
 
 #[derive(Debug, Parser)]
 #[command(
@@ -49,7 +45,7 @@ struct Cli {
 enum Command {
     /// Login latency (argon2id verification + token issue): p50, p99 and logins/s.
     Login {
-        #[arg(long, value_enum, default_value = "sqlite")]
+        #[arg(long, default_value = "sqlite")]
         engine: Engine,
         /// Logins to time.
         #[arg(long, default_value_t = 200)]
@@ -61,7 +57,7 @@ enum Command {
     /// A tontine of 12 members and 50 sessions: authenticated `GET /api/v1/tontines/{id}` at
     /// `--read-connections`, then manual payments at `--payment-connections`.
     Tontine {
-        #[arg(long, value_enum, default_value = "sqlite")]
+        #[arg(long, default_value = "sqlite")]
         engine: Engine,
         #[arg(long, default_value_t = 64)]
         read_connections: usize,
@@ -84,7 +80,7 @@ enum Command {
     /// enrolled devices (each sequential, `--devices` in parallel); mutations/s and per-batch
     /// p50/p99. Every outcome must be `applied`.
     Sync {
-        #[arg(long, value_enum, default_value = "sqlite")]
+        #[arg(long, default_value = "sqlite")]
         engine: Engine,
         /// Mutations pushed in all.
         #[arg(long, default_value_t = 10_000)]
@@ -116,7 +112,7 @@ enum Command {
     /// The phone, with the real kobiri-mobile library: `record_cash_payment` latency in its
     /// SQLite, then `--offline` offline payments synced over loopback until the outbox is empty.
     Phone {
-        #[arg(long, value_enum, default_value = "sqlite")]
+        #[arg(long, default_value = "sqlite")]
         engine: Engine,
         /// Timed `record_cash_payment` calls (on a phone that never syncs).
         #[arg(long, default_value_t = 2_000)]
@@ -151,7 +147,7 @@ enum Command {
     /// A phone's offline payments synced over an emulated 2G link (slow, distant, lossy,
     /// with dropped connections) until its outbox is empty.
     Link {
-        #[arg(long, value_enum, default_value = "sqlite")]
+        #[arg(long, default_value = "sqlite")]
         engine: Engine,
         /// Offline payments recorded, then synced.
         #[arg(long, default_value_t = 1_000)]

@@ -5,8 +5,7 @@ use std::{
     time::{Duration, Instant},
 };
 
-use anyhow::Context;
-use kobiri_server::{AppState, Parts, config::Config, store};
+use kobiri_server::{AppState, Parts, config::Config, store, testing::TestDatabase};
 use serde_json::json;
 use tokio::sync::Semaphore;
 
@@ -20,65 +19,14 @@ pub struct BenchServer {
     pub client: reqwest::Client,
     pub engine: Engine,
     pub database_url: String,
-    _dir: Option<tempfile::TempDir>,
-    _pg: Option<PgDatabase>,
-}
-
-/// A database created for the run and dropped after it.
-struct PgDatabase {
-    admin_url: String,
-    name: String,
-}
-
-impl Drop for PgDatabase {
-    fn drop(&mut self) {
-        let (admin_url, name) = (self.admin_url.clone(), self.name.clone());
-        let _ = std::thread::spawn(move || {
-            let Ok(rt) = tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-            else {
-                return;
-            };
-            rt.block_on(async move {
-                use sqlx::Connection;
-                if let Ok(mut conn) = sqlx::PgConnection::connect(&admin_url).await {
-                    let sql = format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)");
-                    let _ = sqlx::query(sqlx::AssertSqlSafe(sql))
-                        .execute(&mut conn)
-                        .await;
-                }
-            });
-        })
-        .join();
-    }
+    _database: TestDatabase,
 }
 
 impl BenchServer {
     pub async fn start(engine: Engine) -> anyhow::Result<Self> {
-        let (url, dir, pg) = match engine {
-            Engine::Sqlite => {
-                let dir = tempfile::tempdir()?;
-                let url = format!("sqlite://{}", dir.path().join("bench.db").display());
-                (url, Some(dir), None)
-            }
-            Engine::Postgres => {
-                use sqlx::Connection;
-                let admin_url = std::env::var("KOBIRI_BENCH_POSTGRES_URL")
-                    .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into());
-                let mut conn = sqlx::PgConnection::connect(&admin_url)
-                    .await
-                    .with_context(|| format!("cannot reach PostgreSQL at {admin_url}"))?;
-                let name = format!("kobiri_bench_{}", uuid::Uuid::new_v4().simple());
-                let sql = format!("CREATE DATABASE \"{name}\"");
-                sqlx::query(sqlx::AssertSqlSafe(sql))
-                    .execute(&mut conn)
-                    .await?;
-                let mut url = url::Url::parse(&admin_url)?;
-                url.set_path(&name);
-                (url.to_string(), None, Some(PgDatabase { admin_url, name }))
-            }
-        };
+        let admin_url = std::env::var("KOBIRI_BENCH_POSTGRES_URL")
+            .unwrap_or_else(|_| kobiri_server::testing::postgres_admin_url());
+        let (url, database) = TestDatabase::create(engine, "kobiri_bench", &admin_url).await?;
         let mut config = Config::for_tests(&url);
         config.rate_limits.register_per_ip = u32::MAX;
         config.database_max_connections = 16;
@@ -103,8 +51,7 @@ impl BenchServer {
             client,
             engine,
             database_url: url,
-            _dir: dir,
-            _pg: pg,
+            _database: database,
         })
     }
 

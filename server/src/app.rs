@@ -49,11 +49,15 @@ pub fn router(state: AppState) -> Router {
     if config.metrics_on_api() {
         root = root.route("/metrics", get(metrics::handler));
     }
-    root.merge(crate::sync::sync_router())
+    root = root
+        .merge(crate::sync::sync_router())
         .nest("/api/v1", api)
-        .merge(docs::router())
-        .merge(crate::mobile_money::sandbox::router())
-        .fallback(|| async { ApiError::not_found() })
+        .merge(docs::router());
+    #[cfg(feature = "sandbox")]
+    {
+        root = root.merge(crate::mobile_money::sandbox::router());
+    }
+    root.fallback(|| async { ApiError::not_found() })
         // Innermost: a write runs to its commit or rollback even if the client goes away.
         .layer(middleware::from_fn(crate::complete::run_to_completion))
         .layer(middleware::from_fn_with_state(state.clone(), metrics::track))

@@ -50,7 +50,9 @@ pub async fn run(cli: Cli, config: Config) -> anyhow::Result<()> {
             // The bound address: with PORT=0 the system chose the port.
             let addr = listener.local_addr()?;
             let engine = store.engine();
+            #[cfg_attr(not(feature = "sandbox"), allow(unused_mut))]
             let mut parts = Parts::from_config(config, store)?;
+            #[cfg(feature = "sandbox")]
             if let Some(sandbox) =
                 crate::mobile_money::sandbox::Sandbox::start(&parts.config, addr).await?
             {

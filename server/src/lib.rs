@@ -32,6 +32,7 @@ pub mod state;
 pub mod store;
 pub mod sync;
 pub mod telemetry;
+#[cfg(any(test, feature = "test-support"))]
 pub mod testing;
 pub mod tontines;
 pub mod users;

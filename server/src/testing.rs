@@ -5,6 +5,8 @@
 
 use sqlx::Connection;
 
+use crate::store::Engine;
+
 /// The administrative PostgreSQL URL tests create their databases from.
 pub fn postgres_admin_url() -> String {
     std::env::var("KOBIRI_TEST_POSTGRES_URL")
@@ -22,7 +24,33 @@ pub enum TestDatabase {
     Postgres { admin_url: String, name: String },
 }
 
+/// Why a database for a run could not be made.
+#[derive(Debug, thiserror::Error)]
+pub enum CreateError {
+    #[error("cannot reach PostgreSQL at {url}: {source}")]
+    Unreachable { url: String, source: sqlx::Error },
+    #[error("cannot create the database: {0}")]
+    Create(#[from] sqlx::Error),
+    #[error("not a PostgreSQL URL: {0}")]
+    Url(#[from] url::ParseError),
+    #[error("cannot make a temporary directory: {0}")]
+    Io(#[from] std::io::Error),
+}
+
 impl TestDatabase {
+    /// A fresh database on `engine`, and its URL: a SQLite file in a temporary directory, or
+    /// a PostgreSQL database named `{prefix}_{random}` made from `admin_url`.
+    pub async fn create(
+        engine: Engine,
+        prefix: &str,
+        admin_url: &str,
+    ) -> Result<(String, TestDatabase), CreateError> {
+        match engine {
+            Engine::Sqlite => Ok(Self::sqlite()?),
+            Engine::Postgres => Self::create_postgres(prefix, admin_url).await,
+        }
+    }
+
     /// A fresh SQLite file in a temporary directory, and its URL.
     pub fn sqlite() -> std::io::Result<(String, TestDatabase)> {
         let dir = tempfile::tempdir()?;
@@ -30,37 +58,47 @@ impl TestDatabase {
         Ok((url, TestDatabase::Sqlite(dir)))
     }
 
-    /// A new PostgreSQL database named `{prefix}_{random}`, and its URL; `None` (said on
-    /// stderr) when PostgreSQL cannot be reached outside CI.
+    /// A new PostgreSQL database named `{prefix}_{random}` on the tests' server
+    /// ([`postgres_admin_url`]), and its URL; `None` (said on stderr) when PostgreSQL cannot
+    /// be reached outside CI.
     ///
     /// # Panics
     /// In CI when PostgreSQL is unreachable, and when the database cannot be created.
-    #[allow(clippy::panic, clippy::expect_used)]
+    #[allow(clippy::panic)]
     pub async fn postgres(prefix: &str) -> Option<(String, TestDatabase)> {
-        let admin_url = postgres_admin_url();
-        let mut conn = match sqlx::PgConnection::connect(&admin_url).await {
-            Ok(conn) => conn,
-            Err(e) => {
-                assert!(
-                    !in_ci(),
-                    "PostgreSQL unreachable at {admin_url} with CI=true: {e}"
-                );
+        match Self::create_postgres(prefix, &postgres_admin_url()).await {
+            Ok(made) => Some(made),
+            Err(e @ CreateError::Unreachable { .. }) => {
+                assert!(!in_ci(), "{e} (CI=true: the test cannot be skipped)");
                 eprintln!(
-                    "\n!!!!! SKIPPED: PostgreSQL half of this test: cannot reach {admin_url} \
-                     ({e}). Set KOBIRI_TEST_POSTGRES_URL or start PostgreSQL. !!!!!\n"
+                    "\n!!!!! SKIPPED: PostgreSQL half of this test: {e}. Set \
+                     KOBIRI_TEST_POSTGRES_URL or start PostgreSQL. !!!!!\n"
                 );
-                return None;
+                None
             }
-        };
+            Err(e) => panic!("{e}"),
+        }
+    }
+
+    async fn create_postgres(
+        prefix: &str,
+        admin_url: &str,
+    ) -> Result<(String, TestDatabase), CreateError> {
+        let mut conn = sqlx::PgConnection::connect(admin_url)
+            .await
+            .map_err(|source| CreateError::Unreachable {
+                url: admin_url.to_owned(),
+                source,
+            })?;
+        let mut url = url::Url::parse(admin_url)?;
         let name = format!("{prefix}_{}", uuid::Uuid::new_v4().simple());
         let create = format!("CREATE DATABASE \"{name}\"");
         sqlx::query(sqlx::AssertSqlSafe(create))
             .execute(&mut conn)
-            .await
-            .expect("create the test database");
-        let mut url = url::Url::parse(&admin_url).expect("a PostgreSQL URL");
+            .await?;
         url.set_path(&name);
-        Some((url.to_string(), TestDatabase::Postgres { admin_url, name }))
+        let admin_url = admin_url.to_owned();
+        Ok((url.to_string(), TestDatabase::Postgres { admin_url, name }))
     }
 }
 

@@ -21,11 +21,7 @@ use serde_json::{Value, json};
 
 pub const PASSWORD: &str = "Tontine2026";
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Engine {
-    Sqlite,
-    Postgres,
-}
+pub use kobiri_server::store::Engine;
 
 /// Runs an async test body once per engine, each on a fresh server.
 #[macro_export]

@@ -395,17 +395,20 @@ fn cash_held_is_every_payment_recorded_here_until_the_treasurer_has_it() {
     let validated = pay(); // 5
     let cancelled = pay(); // 6, cancelled by the collector's own correction, 7 (pending)
     correct(&cancelled, "0");
-    let halved = pay(); // 8, corrected to 2500 by 9 (applied): a new payment, pending
-    let half = correct(&halved, "2500");
-    let halved_validated = pay(); // 10, corrected to 2500 by 11 (applied), new one validated
-    let half_validated = correct(&halved_validated, "2500");
+    // A correction takes the contribution or zero (as a new payment would): 8 and 10 are
+    // corrected to the same 5000 (a wrong detail, put right), each by a new payment.
+    let halved = pay(); // 8, corrected by 9 (applied): a new payment, pending
+    let half = correct(&halved, "5000");
+    let halved_validated = pay(); // 10, corrected by 11 (applied), new one validated
+    let half_validated = correct(&halved_validated, "5000");
     let refused_fix = pay(); // 12, corrected to 0 by 13, which the server rejects
     correct(&refused_fix, "0");
     let flag_rejected = pay(); // 14: flagged, then the treasurer rejects the flag (annule)
     let failed = pay(); // 15: the treasurer rejected it (echoue)
     // Nothing answered yet: every payment is held, at its corrected amount: 1 to 5 (5000
-    // each), 6 and 12 cancelled (0), 8 and 10 halved (2500 each), 14 and 15 (5000 each).
-    assert_eq!(held(&phone), ["40000"]);
+    // each), 6 and 12 cancelled (0), 8 and 10 once each, as their corrections (5000 each),
+    // 14 and 15 (5000 each).
+    assert_eq!(held(&phone), ["45000"]);
 
     let refused = Outcome::Rejected {
         code: "forbidden".to_owned(),
@@ -437,9 +440,9 @@ fn cash_held_is_every_payment_recorded_here_until_the_treasurer_has_it() {
             payment_row(&phone, 12, &validated, "5000", "valide"),
             payment_row(&phone, 13, &cancelled, "5000", "en_attente"),
             payment_row(&phone, 14, &halved, "5000", "annule"),
-            payment_row(&phone, 15, &half, "2500", "en_attente"),
+            payment_row(&phone, 15, &half, "5000", "en_attente"),
             payment_row(&phone, 16, &halved_validated, "5000", "annule"),
-            payment_row(&phone, 17, &half_validated, "2500", "valide"),
+            payment_row(&phone, 17, &half_validated, "5000", "valide"),
             payment_row(&phone, 18, &refused_fix, "5000", "en_attente"),
             payment_row(&phone, 19, &flag_rejected, "5000", "annule"),
             payment_row(&phone, 20, &failed, "5000", "echoue"),
@@ -455,10 +458,10 @@ fn cash_held_is_every_payment_recorded_here_until_the_treasurer_has_it() {
         &mut BTreeSet::new(),
     );
     // Held: pending 1, applied 2, flagged 3, rejected 4 (5000 each); not 5 (valide), not 6
-    // (cancelled by the collector); 8 as its correction (2500, new payment pending); not 10
+    // (cancelled by the collector); 8 as its correction (5000, new payment pending); not 10
     // (its correction validated); 12 in full (its correction was refused); 14 (annule by a
     // treasurer's decision, not by the collector: the cash is still in hand); 15 (echoue).
-    assert_eq!(held(&phone), ["37500"]);
+    assert_eq!(held(&phone), ["40000"]);
 }
 
 #[test]
@@ -467,10 +470,11 @@ fn a_correction_of_a_correction_follows_the_same_cash() {
     let paid = phone.pay_for(phone.tontine.other_member).payment_id;
     let first = phone
         .api
-        .correct_payment(&paid, "2500", "payé à moitié")
+        .correct_payment(&paid, "5000", "mauvaise séance notée")
         .unwrap()
         .payment_id;
-    assert_eq!(held(&phone), ["2500"]);
+    // The correction replaces the payment: its cash is counted once.
+    assert_eq!(held(&phone), ["5000"]);
     phone
         .api
         .correct_payment(&first, "0", "finalement rien")

@@ -117,6 +117,7 @@ pub(crate) fn hmac_sha256(key: &[u8], parts: &[&[u8]]) -> HmacSha256 {
 }
 
 /// Hex HMAC-SHA256, for stand-ins that sign.
+#[cfg(any(test, feature = "sandbox"))]
 pub(crate) fn hmac_hex(key: &[u8], parts: &[&[u8]]) -> String {
     hex::encode(hmac_sha256(key, parts).finalize().into_bytes())
 }

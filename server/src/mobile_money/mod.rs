@@ -25,8 +25,10 @@ mod orange;
 pub mod payout;
 pub mod poll;
 mod registry;
+#[cfg(feature = "sandbox")]
 pub mod sandbox;
 pub mod settle;
+#[cfg(any(test, feature = "sandbox"))]
 pub mod standin;
 mod wave;
 

@@ -6,6 +6,7 @@ use std::fmt;
 use std::sync::Arc;
 
 use super::config::MobileMoneyConfig;
+#[cfg(feature = "sandbox")]
 use super::sandbox::Sandbox;
 use super::{
     CallbackRoute, CinetPay, Method, MobileMoneyAdapter, Mtn, Orange, Provider, ProviderError, Wave,
@@ -18,6 +19,7 @@ pub struct Registry {
     free_money: Provider,
     moov_money: Provider,
     /// The development sandbox serving the providers without credentials, if any.
+    #[cfg(feature = "sandbox")]
     sandbox: Option<Arc<Sandbox>>,
 }
 
@@ -25,12 +27,13 @@ impl fmt::Debug for Registry {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let mut configured: Vec<Provider> = self.adapters.keys().copied().collect();
         configured.sort();
-        f.debug_struct("Registry")
-            .field("configured", &configured)
+        let mut f = f.debug_struct("Registry");
+        f.field("configured", &configured)
             .field("free_money", &self.free_money)
-            .field("moov_money", &self.moov_money)
-            .field("sandbox", &self.sandbox)
-            .finish()
+            .field("moov_money", &self.moov_money);
+        #[cfg(feature = "sandbox")]
+        f.field("sandbox", &self.sandbox);
+        f.finish()
     }
 }
 
@@ -60,6 +63,7 @@ impl Registry {
             adapters: HashMap::new(),
             free_money,
             moov_money,
+            #[cfg(feature = "sandbox")]
             sandbox: None,
         }
     }
@@ -110,6 +114,7 @@ impl Registry {
     }
 }
 
+#[cfg(feature = "sandbox")]
 impl Registry {
     /// Marks the providers `sandbox` serves (see [`Sandbox::install`]).
     pub fn with_sandbox(mut self, sandbox: Arc<Sandbox>) -> Self {
@@ -121,10 +126,19 @@ impl Registry {
     pub fn sandbox(&self) -> Option<Arc<Sandbox>> {
         self.sandbox.clone()
     }
+}
 
+impl Registry {
     /// The sandbox page of payment `id` when `provider` is sandboxed: the `payment_url`.
+    /// Always `None` in a build without the `sandbox` feature.
     pub fn sandbox_page(&self, provider: Provider, id: kobiri_core::PaymentId) -> Option<String> {
-        self.sandbox.as_ref()?.page_url(provider, id)
+        #[cfg(feature = "sandbox")]
+        return self.sandbox.as_ref()?.page_url(provider, id);
+        #[cfg(not(feature = "sandbox"))]
+        {
+            let _ = (provider, id);
+            None
+        }
     }
 
     /// The adapter of `provider`, when configured (the poller asks by stored provider).

@@ -17,6 +17,7 @@ mod http;
 mod orange_sms;
 pub mod plan;
 mod sms;
+#[cfg(any(test, feature = "test-support"))]
 pub mod standin;
 pub mod templates;
 pub mod worker;

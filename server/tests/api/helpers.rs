@@ -24,11 +24,7 @@ use serde_json::{Value, json};
 
 pub const PASSWORD: &str = "Tontine2026";
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Engine {
-    Sqlite,
-    Postgres,
-}
+pub use kobiri_server::store::Engine;
 
 /// Runs one test body against both engines: `dual_test!(name, |app| async move { … });`
 /// expands to `name::sqlite` and `name::postgres`.
