@@ -164,7 +164,22 @@ pub struct Config {
     pub mobile_money_timeout: Duration,
     /// Payouts above this amount wait for a second manager (`PAYOUT_APPROVAL_THRESHOLD`).
     pub payout_approval_threshold: PayoutThreshold,
+    /// Variables that were set but are no longer read, each with what replaced it (warned
+    /// about at start, so a deployment does not silently lose its setting).
+    pub retired_vars: Vec<(&'static str, &'static str)>,
 }
+
+/// Variables earlier versions read, and what replaced them.
+const RETIRED_VARS: [(&str, &str); 2] = [
+    (
+        "RATE_LIMIT_LOGIN_PER_IP",
+        "RATE_LIMIT_LOGIN_FAILURES_PER_IP (failed logins only)",
+    ),
+    (
+        "RATE_LIMIT_LOGIN_PER_ACCOUNT",
+        "RATE_LIMIT_LOGIN_FAILURES_PER_ACCOUNT (failed logins only)",
+    ),
+];
 
 /// `PAYOUT_APPROVAL_THRESHOLD`: comma-separated entries, each `<amount>` (every currency) or
 /// `<CUR>:<amount>` (that currency, overriding the bare entry); `off` for no threshold.
@@ -315,6 +330,10 @@ impl Config {
             debug: v.parse("DEBUG", false)?,
             host: v.parse("HOST", IpAddr::from([0, 0, 0, 0]))?,
             port: v.parse("PORT", 8000)?,
+            retired_vars: RETIRED_VARS
+                .into_iter()
+                .filter(|(name, _)| v.get(name).is_some())
+                .collect(),
             database_url,
             database_max_connections: v.parse("DATABASE_MAX_CONNECTIONS", 16)?,
             secret_key,
@@ -406,6 +425,11 @@ impl Config {
                 "SECRET_KEY unset: generated a random key in {} (mode 0600); keep that file, \
                  tokens and pending codes die with it",
                 path.display()
+            ));
+        }
+        for (name, replacement) in &self.retired_vars {
+            out.push(format!(
+                "{name} is no longer read: set {replacement} instead"
             ));
         }
         if !self.environment.is_production() {
@@ -525,6 +549,28 @@ mod tests {
             "{short}"
         );
         assert!(production(&[]).is_ok());
+    }
+
+    #[test]
+    fn a_retired_variable_is_warned_about_with_its_replacement() {
+        let config = Config::from_vars(vars(&[("RATE_LIMIT_LOGIN_PER_IP", "30")])).unwrap();
+        let warnings = config.warnings();
+        assert!(
+            warnings
+                .iter()
+                .any(|w| w.contains("RATE_LIMIT_LOGIN_PER_IP")
+                    && w.contains("RATE_LIMIT_LOGIN_FAILURES_PER_IP")),
+            "{warnings:?}"
+        );
+        let quiet = Config::from_vars(vars(&[])).unwrap();
+        assert!(
+            quiet
+                .warnings()
+                .iter()
+                .all(|w| !w.contains("no longer read")),
+            "{:?}",
+            quiet.warnings()
+        );
     }
 
     #[test]

@@ -132,9 +132,10 @@ class Server:
             "SECRET_KEY": "bindings-tests-secret-key-of-at-least-32-characters",
             "LOG_DIR": str(self.workdir / "logs"),
             "LOG_LEVEL": "warn",
-            # Tests log in many times from one address: no 429s.
-            "RATE_LIMIT_LOGIN_PER_IP": "100000",
-            "RATE_LIMIT_LOGIN_PER_ACCOUNT": "100000",
+            # Tests register and log in many times from one address: no 429s.
+            "RATE_LIMIT_REGISTER_PER_IP": "100000",
+            "RATE_LIMIT_LOGIN_FAILURES_PER_IP": "100000",
+            "RATE_LIMIT_LOGIN_FAILURES_PER_ACCOUNT": "100000",
             "RATE_LIMIT_FORGOT_PER_IP": "100000",
             "RATE_LIMIT_FORGOT_PER_ACCOUNT": "100000",
             # Reads see writes at once; no background jobs moving data under the tests.
@@ -282,12 +283,14 @@ def make_circle(api: Api, prefix: str) -> Circle:
         (members[0], "membre"),
         (members[1], "membre"),
     ]:
-        m = api.post(
+        # Adding an existing account invites it (202); the person accepts.
+        invitation = api.post(
             f"/api/v1/tontines/{tid}/members",
             president.access,
             {"user_id": user.id, "role": role},
-            expect=201,
+            expect=202,
         )
+        m = api.post(f"/api/v1/invitations/{invitation['id']}/accept", user.access, {})
         member_ids[user.id] = m["id"]
     everyone = api.get(f"/api/v1/tontines/{tid}/members", president.access)
     member_ids[president.id] = next(m["id"] for m in everyone if m["role"] == "president")
