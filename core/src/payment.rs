@@ -15,6 +15,8 @@
 //! provider confirms (`valide`) or refuses (`echoue`). Payments are append-only: a mistake is
 //! corrected by a new, compensating entry.
 
+pub mod correction;
+pub mod plan;
 mod receipt;
 
 use chrono::NaiveDate;
@@ -27,6 +29,13 @@ use crate::schedule::is_late;
 use crate::session::TransitionError;
 use crate::wire::wire_enum;
 
+pub use correction::{
+    Correcting, CorrectionFacts, CorrectionPlan, CorrectionRefusal, Original, plan_correction,
+};
+pub use plan::{
+    Caller, Payer, PaymentFacts, PaymentPlan, PaymentRefusal, Target, Terms, Via, may_record,
+    plan_payment,
+};
 pub use receipt::{ReceiptCode, ReceiptCodeError};
 
 wire_enum! {

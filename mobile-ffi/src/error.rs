@@ -166,7 +166,36 @@ pub(crate) enum Error {
 /// Shorthand.
 pub(crate) type Result<T, E = Error> = std::result::Result<T, E>;
 
+/// Core's payment planner refused: the same message as the server's. A rule about a field is
+/// `validation` on that field, a role that does not allow it `forbidden`. The others (a second
+/// payment, a receipt code taken, a broken log) are left to the server at sync, so the phone
+/// does not meet them; were it to, it says so as an integrity error.
+impl From<kobiri_core::PaymentRefusal> for Error {
+    fn from(refusal: kobiri_core::PaymentRefusal) -> Self {
+        Error::refused(refusal.field(), refusal.code(), refusal)
+    }
+}
+
+/// The same for core's correction planner.
+impl From<kobiri_core::CorrectionRefusal> for Error {
+    fn from(refusal: kobiri_core::CorrectionRefusal) -> Self {
+        Error::refused(refusal.field(), refusal.code(), refusal)
+    }
+}
+
 impl Error {
+    fn refused(
+        field: Option<&str>,
+        code: kobiri_core::ErrorCode,
+        message: impl std::fmt::Display,
+    ) -> Error {
+        match (field, code) {
+            (Some(field), _) => Error::validation(field, message),
+            (None, kobiri_core::ErrorCode::Forbidden) => Error::forbidden(message),
+            (None, _) => Error::integrity(message),
+        }
+    }
+
     pub(crate) fn validation(field: &str, message: impl std::fmt::Display) -> Error {
         Error::Public(MobileError::Validation {
             field: field.to_owned(),

@@ -1,6 +1,6 @@
 //! Who may record what, checked on the phone before anything is queued.
 //!
-//! The rules are the server's: core's permission table through [`may_as`] (the user's platform
+//! The rules are the server's: core's permission table through [`kobiri_core::may_as`] (the user's platform
 //! role and their active membership, whichever allows more, exactly as the server's
 //! `TontineAccess::may`), read against the phone's copy of the tontine. The user is the one
 //! stored at login ([`Identity`]); their membership is the pulled member row whose `user_id` is
@@ -10,7 +10,7 @@
 //! The server still decides at sync (a role may have changed meanwhile); this check only keeps
 //! the phone from queueing what the server would refuse as `forbidden`.
 
-use kobiri_core::{Action, MemberId, TontineId, TontineRole, UserId, may_as};
+use kobiri_core::{Action, Caller, MemberId, TontineId, TontineRole};
 use rusqlite::Connection;
 
 use crate::auth::Identity;
@@ -51,13 +51,18 @@ impl Standing {
         Ok(Standing { identity, member })
     }
 
+    /// The user as core's planners see them.
+    pub(crate) fn caller(&self) -> Caller {
+        Caller {
+            user: self.identity.user_id,
+            platform: self.identity.platform,
+            membership: self.member.map(|(_, role)| role),
+        }
+    }
+
     /// May the user do `action` here?
     pub(crate) fn may(&self, action: Action) -> bool {
-        may_as(
-            self.identity.platform,
-            self.member.map(|(_, role)| role),
-            action,
-        )
+        self.caller().may(action)
     }
 
     /// `Ok` if the user may do `action`, [`MobileError::Forbidden`] with `message` otherwise.
@@ -67,11 +72,6 @@ impl Standing {
         } else {
             Err(Error::forbidden(message))
         }
-    }
-
-    /// Is `user` the logged-in user?
-    pub(crate) fn is_me(&self, user: &str) -> bool {
-        UserId::parse(user).is_ok_and(|id| id == self.identity.user_id)
     }
 
     /// The user's active member id in this tontine.

@@ -11,9 +11,9 @@ use std::str::FromStr;
 use chrono::{DateTime, SecondsFormat};
 use kobiri_core::sync::{Entity, MAX_REASON_CHARS, MutationKind};
 use kobiri_core::{
-    Action, Amount, Currency, DeviceId, MemberId, PassageId, PaymentId, PersonName, Phone,
-    SessionId, SessionStatus, TontineId, UserId, bounded_text, check_contribution,
-    check_correction,
+    Action, Amount, Correcting, CorrectionFacts, Currency, DeviceId, MemberId, PassageId, Payer,
+    PaymentFacts, PaymentId, PaymentStatus, PersonName, Phone, SessionId, Target, Terms, TontineId,
+    UserId, Via, bounded_text, plan_correction, plan_payment,
 };
 use rusqlite::{Connection, OptionalExtension, Transaction, params};
 
@@ -49,30 +49,30 @@ pub(crate) fn cash_payment(
     let device = device_id(tx)?;
     let tontine = Tontine::find(tx, parse_id("tontine_id", tontine_id)?)?;
     let session_id: SessionId = parse_id("session_id", session_id)?;
-    let (session_number, status) = tontine.session(tx, session_id)?;
-    // Core's rule, as on the server: an open session collects (arrears too), a planned one
-    // takes an advance, a closed, cancelled or suspended one takes nothing.
-    status
-        .payment_window()
-        .map_err(|e| Error::validation("session_id", e))?;
+    let session = tontine.session(tx, session_id)?;
     let member_id: MemberId = parse_id("member_id", member_id)?;
-    let (member_name, member_user) = tontine.member(tx, member_id)?;
+    let member = tontine.member(tx, member_id)?;
     let standing = Standing::of(tx, tontine.id)?;
-    let action = if standing.is_me(&member_user) {
-        Action::RecordOwnPayment
-    } else {
-        Action::RecordPaymentForOthers
-    };
-    standing.require(
-        action,
-        "votre rôle ne permet pas d'encaisser pour ce membre",
-    )?;
     let amount = Amount::parse(amount, tontine.currency)
         .and_then(Amount::require_positive)
         .map_err(|e| Error::validation("amount", e))?;
-    if let Some(contribution) = tontine.contribution {
-        check_contribution(amount, contribution).map_err(|e| Error::validation("amount", e))?;
-    }
+    // Core's planner, as on the server: who may record for whom, an open session collects
+    // (arrears too), a planned one takes an advance, the amount is the contribution.
+    plan_payment(&PaymentFacts {
+        caller: standing.caller(),
+        terms: tontine.terms()?,
+        payer: Payer {
+            member: member_id,
+            user: member.user,
+            is_active: member.is_active,
+        },
+        session: session.target,
+        already_paid: false,
+        amount,
+        now: DateTime::from_timestamp(now, 0).unwrap_or_default(),
+        via: Via::Phone,
+    })?;
+    let (session_number, member_name) = (session.target.number, member.name);
     let entry = LocalPayment {
         id: PaymentId::new(),
         tontine_id: tontine.id,
@@ -195,23 +195,29 @@ pub(crate) fn correction(
     let original = Original::find(tx, corrects)?;
     let tontine = Tontine::find(tx, original.tontine_id)?;
     let standing = Standing::of(tx, tontine.id)?;
-    let recorded_by_me = original
-        .recorded_by
-        .as_deref()
-        .is_none_or(|user| standing.is_me(user));
-    if !recorded_by_me && !standing.may(Action::ValidatePayment) {
-        return Err(Error::forbidden(
-            "seul l'auteur du paiement ou un trésorier peut le corriger",
-        ));
-    }
     let amount =
         Amount::parse(amount, tontine.currency).map_err(|e| Error::validation("amount", e))?;
-    // The server flags a correction that breaks the amount rule; the phone refuses it.
-    if let Some(contribution) = tontine.contribution {
-        check_correction(amount, contribution).map_err(|e| Error::validation("amount", e))?;
-    }
+    let id = PaymentId::new();
+    // Core's planner, as on the server; the server flags a correction that breaks the amount
+    // rule, the phone refuses it. A correction of money that moved on is queued: it waits for
+    // a treasurer's review on the server.
+    plan_correction(&CorrectionFacts {
+        caller: standing.caller(),
+        contribution: tontine.terms()?.contribution,
+        original: kobiri_core::Original {
+            id: corrects,
+            recorded_by: original.recorded_by.unwrap_or(standing.identity.user_id),
+            status: original.status,
+            flagged: original.flagged,
+            amount: original.amount,
+        },
+        id,
+        amount,
+        reason: &reason,
+        via: Correcting::Phone,
+    })?;
     let entry = LocalPayment {
-        id: PaymentId::new(),
+        id,
         tontine_id: original.tontine_id,
         session_id: original.session_id,
         member_id: original.member_id,
@@ -231,8 +237,8 @@ pub(crate) fn correction(
         receipt_code: queued.receipt_code,
         amount: amount.to_wire_string(),
         currency: tontine.currency.as_str().to_owned(),
-        member_name: tontine.member(tx, entry.member_id)?.0,
-        session_number: tontine.session(tx, entry.session_id)?.0,
+        member_name: tontine.member(tx, entry.member_id)?.name,
+        session_number: tontine.session(tx, entry.session_id)?.target.number,
         tontine_name: tontine.name,
         recorded_at: rfc3339(now),
     })
@@ -264,8 +270,21 @@ impl Tontine {
         })
     }
 
-    /// The number and status of one of this tontine's sessions, from the phone's copy.
-    fn session(&self, conn: &Connection, id: SessionId) -> Result<(u32, SessionStatus)> {
+    /// What the planner needs of the tontine. The phone does not compute penalties (the server
+    /// does, at sync): a late payment's penalty is left at zero here.
+    fn terms(&self) -> Result<Terms> {
+        let contribution = self.contribution.ok_or_else(|| {
+            Error::Corrupt("cotisation de la tontine absente ou illisible".to_owned())
+        })?;
+        Ok(Terms {
+            contribution,
+            grace_period_days: 0,
+            penalty: Amount::zero(self.currency),
+        })
+    }
+
+    /// One of this tontine's sessions, from the phone's copy.
+    fn session(&self, conn: &Connection, id: SessionId) -> Result<LocalSession> {
         let session = rows::get(conn, Entity::Session, id.as_uuid())?
             .filter(|row| self.owns(row))
             .ok_or_else(|| Error::not_found("séance"))?;
@@ -273,32 +292,65 @@ impl Tontine {
             .text("status")
             .parse()
             .map_err(|e: kobiri_core::UnknownVariant| Error::Corrupt(e.to_string()))?;
-        Ok((session.text("session_number").parse().unwrap_or(0), status))
+        let due_date = session
+            .text("due_date")
+            .parse()
+            .map_err(|e| Error::Corrupt(format!("échéance de la séance : {e}")))?;
+        Ok(LocalSession {
+            target: Target {
+                session: id,
+                number: session.text("session_number").parse().unwrap_or(0),
+                status,
+                due_date,
+            },
+        })
     }
 
-    /// The full name and user id of one of this tontine's members, synced or added on this
-    /// phone.
-    fn member(&self, conn: &Connection, id: MemberId) -> Result<(String, String)> {
+    /// One of this tontine's members, synced or added on this phone (a member added here is
+    /// active).
+    fn member(&self, conn: &Connection, id: MemberId) -> Result<LocalMember> {
+        let corrupt = |e: kobiri_core::IdError| Error::Corrupt(e.to_string());
         if let Some(row) = rows::get(conn, Entity::Member, id.as_uuid())?.filter(|r| self.owns(r)) {
-            let name = full_name(&row.text("first_name"), &row.text("last_name"));
-            return Ok((name, row.text("user_id")));
+            return Ok(LocalMember {
+                name: full_name(&row.text("first_name"), &row.text("last_name")),
+                user: UserId::parse(&row.text("user_id")).map_err(corrupt)?,
+                is_active: row.flag("is_active"),
+            });
         }
-        conn.query_row(
-            "SELECT first_name, last_name, user_id FROM local_members
-             WHERE id = ?1 AND tontine_id = ?2",
-            params![id.to_string(), self.id.to_string()],
-            |r| {
-                let name = full_name(&r.get::<_, String>(0)?, &r.get::<_, String>(1)?);
-                Ok((name, r.get(2)?))
-            },
-        )
-        .optional()?
-        .ok_or_else(|| Error::not_found("membre"))
+        let (name, user) = conn
+            .query_row(
+                "SELECT first_name, last_name, user_id FROM local_members
+                 WHERE id = ?1 AND tontine_id = ?2",
+                params![id.to_string(), self.id.to_string()],
+                |r| {
+                    let name = full_name(&r.get::<_, String>(0)?, &r.get::<_, String>(1)?);
+                    Ok((name, r.get::<_, String>(2)?))
+                },
+            )
+            .optional()?
+            .ok_or_else(|| Error::not_found("membre"))?;
+        Ok(LocalMember {
+            name,
+            user: UserId::parse(&user).map_err(corrupt)?,
+            is_active: true,
+        })
     }
 
     fn owns(&self, row: &Row) -> bool {
         row.tontine_id == self.id.to_string()
     }
+}
+
+/// A session of the phone's copy.
+struct LocalSession {
+    target: Target,
+}
+
+/// A member of the phone's copy.
+struct LocalMember {
+    name: String,
+    user: UserId,
+    is_active: bool,
 }
 
 pub(crate) fn full_name(first: &str, last: &str) -> String {
@@ -311,35 +363,64 @@ struct Original {
     session_id: SessionId,
     member_id: MemberId,
     /// The user who recorded it (the server's `recorded_by_id`); `None` for an entry of this
-    /// phone that the server has not sent back yet (the logged-in user recorded it).
-    recorded_by: Option<String>,
+    /// phone that the server has not sent back yet. The server credits a pushed entry to the
+    /// device's owner, and only the owner may push with the device (`POST /sync` refuses
+    /// anyone else), so for every entry that can reach the server that is the logged-in user.
+    recorded_by: Option<UserId>,
+    /// The server's status and flag (a local entry waits, unflagged).
+    status: PaymentStatus,
+    flagged: bool,
+    amount: Amount,
 }
 
 impl Original {
     fn find(conn: &Connection, id: PaymentId) -> Result<Original> {
+        let corrupt = |e: kobiri_core::IdError| Error::Corrupt(e.to_string());
         let found = if let Some(row) = rows::get(conn, Entity::Payment, id.as_uuid())? {
+            let status = row
+                .text("status")
+                .parse()
+                .map_err(|e: kobiri_core::UnknownVariant| Error::Corrupt(e.to_string()))?;
+            let recorded_by = UserId::parse(&row.text("recorded_by_id")).map_err(corrupt)?;
             Some((
                 row.tontine_id.clone(),
                 row.text("session_id"),
                 row.text("member_id"),
-                Some(row.text("recorded_by_id")),
+                row.text("amount"),
+                row.text("currency"),
+                (Some(recorded_by), status, row.flag("flagged")),
             ))
         } else {
             conn.query_row(
-                "SELECT tontine_id, session_id, member_id FROM local_payments WHERE id = ?1",
+                "SELECT tontine_id, session_id, member_id, amount, currency FROM local_payments
+                 WHERE id = ?1",
                 [id.to_string()],
-                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, None)),
+                |r| {
+                    let local = (None, PaymentStatus::EnAttente, false);
+                    Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, local))
+                },
             )
             .optional()?
         };
-        let (tontine, session, member, recorded_by) =
-            found.ok_or_else(|| Error::not_found("paiement"))?;
-        let corrupt = |e: kobiri_core::IdError| Error::Corrupt(e.to_string());
+        let (tontine, session, member, amount, currency, (recorded_by, status, flagged)): (
+            String,
+            String,
+            String,
+            String,
+            String,
+            _,
+        ) = found.ok_or_else(|| Error::not_found("paiement"))?;
+        let amount = Currency::parse(&currency)
+            .and_then(|c| Amount::parse(&amount, c))
+            .map_err(|e| Error::Corrupt(format!("montant du paiement : {e}")))?;
         Ok(Original {
             tontine_id: TontineId::parse(&tontine).map_err(corrupt)?,
             session_id: SessionId::parse(&session).map_err(corrupt)?,
             member_id: MemberId::parse(&member).map_err(corrupt)?,
             recorded_by,
+            status,
+            flagged,
+            amount,
         })
     }
 }

@@ -197,6 +197,34 @@ fn a_planned_session_takes_an_advance_and_a_closed_one_takes_nothing() {
     assert_eq!(stored(&phone).len(), 1);
 }
 
+/// The phone runs core's planner, as the server does: it refuses cash for a member who has
+/// left (the server refuses it online and flags it at sync), and queues a second payment for
+/// the same member and session, which only the server can judge (its copy may be old).
+#[test]
+fn the_phone_plans_a_payment_as_the_server_does() {
+    let phone = Phone::new(OFFLINE);
+    let t = &phone.tontine;
+    phone.pay_for(t.other_member);
+    phone.pay_for(t.other_member);
+    assert_eq!(stored(&phone).len(), 2);
+    phone.set_member(t.other_member, "membre", false);
+    let err = refusal(
+        &phone,
+        &t.id.to_string(),
+        &t.session.to_string(),
+        &t.other_member.to_string(),
+        "5000",
+    );
+    assert_eq!(
+        err,
+        MobileError::Validation {
+            field: "member_id".to_owned(),
+            detail: "ce membre a quitté la tontine".to_owned()
+        }
+    );
+    assert_eq!(stored(&phone).len(), 2);
+}
+
 #[test]
 fn a_correction_meets_the_amount_rule_of_a_payment() {
     let phone = Phone::new(OFFLINE);

@@ -7,7 +7,9 @@ use axum::{
     extract::{Path, RawQuery, State},
     http::{HeaderMap, StatusCode},
 };
-use kobiri_core::{Action, ErrorCode, PaymentId, PaymentMethod, PaymentStatus, Phone, SessionId};
+use kobiri_core::{
+    ErrorCode, PaymentFacts, PaymentId, PaymentMethod, Phone, SessionId, Via, plan_payment,
+};
 use serde::Deserialize;
 use utoipa::ToSchema;
 
@@ -20,9 +22,9 @@ use crate::{
     auth::AuthUser,
     error::{ApiError, ApiResult, ErrorBody},
     extract::AppJson,
-    payments::{dto::PaymentResponse, handlers::target_session},
+    payments::{dto::PaymentResponse, handlers::target_session, record},
     state::AppState,
-    store::{AuditSource, MobilePayment, NewAudit, NewPayment, StoreError},
+    store::{AuditSource, MobilePayment, NewPayment, StoreError},
     tontines::TontineAccess,
 };
 
@@ -98,7 +100,7 @@ pub async fn initiate(
     if access.is_outsider() {
         return Err(ApiError::not_found());
     }
-    access.require(Action::RecordOwnPayment)?;
+    // Only one's own contribution is paid by mobile money: the caller's active membership.
     let member = access
         .member
         .clone()
@@ -113,60 +115,35 @@ pub async fn initiate(
         .mobile_money
         .for_method(method)
         .map_err(|e| provider_error(&e))?;
-    let now = state.now();
-    let (is_late, penalty) = kobiri_core::penalty_for(
-        now.date_naive(),
-        session.due_date,
-        t.grace_period_days,
-        t.penalty,
-    );
-    let payment = NewPayment {
-        id: PaymentId::new(),
-        tontine_id: t.id,
-        session_id: session.id,
-        member_id: member.id,
-        user_id: member.user_id,
-        amount: t.contribution,
-        method: body.method,
-        status: PaymentStatus::EnCours,
-        operator_transaction_id: None,
-        phone_number: Some(phone.as_str().to_owned()),
-        proof_url: None,
-        proof_description: None,
-        penalty_amount: penalty,
-        is_late,
-        recorded_by_id: caller.id,
-        device_id: None,
-        notes: None,
-        now,
-    };
     let provider = adapter.provider();
-    let audit = NewAudit::api(
-        caller.id,
-        t.id,
-        "payment.initiated",
-        "payment",
-        payment.id.as_uuid(),
-        now,
-    )
-    .with_change(
-        None,
-        Some(serde_json::json!({
-            "amount": payment.amount.to_wire_string(), "member_id": member.id,
-            "session_id": session.id, "method": body.method, "provider": provider.as_str(),
-            "status": PaymentStatus::EnCours,
-        })),
-    );
+    let facts = PaymentFacts {
+        caller: record::caller(&access, caller.id),
+        terms: record::terms(t),
+        payer: record::payer(&member),
+        session: record::target(&session),
+        // The database's unique index tells (below).
+        already_paid: false,
+        amount: t.contribution,
+        now: state.now(),
+        via: Via::MobileMoney {
+            method: body.method,
+            provider: provider.as_str(),
+        },
+    };
+    let plan = plan_payment(&facts).map_err(|r| record::refused(&r))?;
+    let payment = NewPayment {
+        phone_number: Some(phone.as_str().to_owned()),
+        ..record::new_payment(PaymentId::new(), t, &facts, &plan)
+    };
+    let audit = record::audit(&payment, &plan);
+    let now = facts.now;
     let stored = match state
         .store()
         .insert_mobile_payment(&payment, provider, now + FIRST_POLL, &audit)
         .await
     {
         Ok(stored) => stored,
-        Err(StoreError::Conflict { .. }) => {
-            return Err(ApiError::new(ErrorCode::Conflict)
-                .with_detail("Ce membre a déjà un paiement pour cette séance"));
-        }
+        Err(StoreError::Conflict { .. }) => return Err(record::duplicate()),
         Err(e) => return Err(e.into()),
     };
     let mp = MobilePayment {

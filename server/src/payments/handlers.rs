@@ -2,9 +2,9 @@
 
 use axum::{Json, extract::State, http::StatusCode};
 use kobiri_core::{
-    Action, ErrorCode, Event, MemberId, PaymentId, PaymentStatus, ReceiptCode, SessionId,
-    SessionStatus, TontineId, UserId, bounded_text, check_contribution, payment::may_validate,
-    penalty_for, session_to_pay,
+    Action, ErrorCode, Event, MemberId, PaymentFacts, PaymentId, PaymentStatus, ReceiptCode,
+    SessionId, SessionStatus, TontineId, UserId, Via, bounded_text, may_record,
+    payment::may_validate, plan_payment, session_to_pay,
 };
 
 use super::{
@@ -12,6 +12,7 @@ use super::{
         CreatePaymentRequest, Decision, PaymentListQuery, PaymentResponse, TontinePaymentsQuery,
         ValidateRequest,
     },
+    record,
     visibility::Viewer,
 };
 use crate::{
@@ -44,11 +45,11 @@ pub(crate) fn rule(detail: impl Into<std::borrow::Cow<'static, str>>) -> ApiErro
     ApiError::new(ErrorCode::BusinessRule).with_detail(detail)
 }
 
-/// The paying member: the one named (a manager recording for someone), else the caller.
+/// The paying member: the one named (a manager recording for someone), else the caller. Who
+/// may record for whom is the planner's rule.
 async fn paying_member(
     state: &AppState,
     access: &TontineAccess,
-    caller: UserId,
     body: &CreatePaymentRequest,
 ) -> ApiResult<Member> {
     let t = access.tontine.id;
@@ -76,21 +77,13 @@ async fn paying_member(
         ),
         (None, None) => None,
     };
-    let member = match named {
-        Some(m) if m.user_id != caller => {
-            access.require(Action::RecordPaymentForOthers)?;
-            m
-        }
-        Some(m) => m,
+    match named {
+        Some(m) => Ok(m),
         None => access
             .member
             .clone()
-            .ok_or_else(|| ApiError::field("member_id", "précisez le membre qui paie"))?,
-    };
-    if !member.is_active {
-        return Err(rule("Ce membre a quitté la tontine"));
+            .ok_or_else(|| ApiError::field("member_id", "précisez le membre qui paie")),
     }
-    Ok(member)
 }
 
 /// The session paid for: the one named (it must belong to the tontine and take payments:
@@ -201,48 +194,38 @@ pub async fn create(
             "obligatoire pour un transfert mobile déclaré à la main",
         ));
     }
-    let member = paying_member(&state, &access, caller.id, &body).await?;
-    if member.user_id == caller.id {
-        access.require(Action::RecordOwnPayment)?;
-    }
+    let member = paying_member(&state, &access, &body).await?;
+    let caller = record::caller(&access, caller.id);
+    may_record(caller, member.user_id).map_err(|r| record::refused(&r))?;
     let session = target_session(&state, t, &member, body.session_id).await?;
-    check_contribution(amount, t.contribution).map_err(|e| rule(e.to_string()))?;
-    let now = state.now();
-    let (is_late, penalty) = penalty_for(
-        now.date_naive(),
-        session.due_date,
-        t.grace_period_days,
-        t.penalty,
-    );
-    let payment = NewPayment {
-        id: PaymentId::new(),
-        tontine_id: t.id,
-        session_id: session.id,
-        member_id: member.id,
-        user_id: member.user_id,
+    let facts = PaymentFacts {
+        caller,
+        terms: record::terms(t),
+        payer: record::payer(&member),
+        session: record::target(&session),
+        // The database's unique index tells (below).
+        already_paid: false,
         amount,
-        method: body.method,
-        status: PaymentStatus::EnAttente,
+        now: state.now(),
+        via: Via::Api {
+            method: body.method,
+        },
+    };
+    let plan = plan_payment(&facts).map_err(|r| record::refused(&r))?;
+    let payment = NewPayment {
         operator_transaction_id: text("transaction_id", body.transaction_id.as_deref())?,
         phone_number: text("phone_number", body.phone_number.as_deref())?,
         proof_url: text("proof_url", body.proof_url.as_deref())?,
         proof_description: text("proof_description", body.proof_description.as_deref())?,
-        penalty_amount: penalty,
-        is_late,
-        recorded_by_id: caller.id,
-        device_id: None,
         notes: text("notes", body.notes.as_deref())?,
-        now,
+        ..record::new_payment(PaymentId::new(), t, &facts, &plan)
     };
-    let audit = NewAudit::api(caller.id, t.id, "payment.recorded", "payment", payment.id.as_uuid(), now).with_change(
-        None,
-        Some(serde_json::json!({"amount": amount.to_wire_string(), "member_id": member.id, "session_id": session.id, "method": body.method, "is_late": is_late, "penalty_amount": penalty.to_wire_string()})),
-    );
+    let audit = record::audit(&payment, &plan);
     // A late payment tells the member about the penalty it bears.
-    let notifications = if is_late && !penalty.is_zero() {
+    let notifications = if plan.is_late && !plan.penalty.is_zero() {
         let event = Event::Penalty {
             tontine: t.name.clone(),
-            amount: penalty,
+            amount: plan.penalty,
         };
         let links = Links {
             tontine_id: Some(t.id),
@@ -260,8 +243,7 @@ pub async fn create(
         .await
     {
         Ok(stored) => Ok((StatusCode::CREATED, Json(stored.into()))),
-        Err(StoreError::Conflict { .. }) => Err(ApiError::new(ErrorCode::Conflict)
-            .with_detail("Ce membre a déjà un paiement pour cette séance")),
+        Err(StoreError::Conflict { .. }) => Err(record::duplicate()),
         Err(e) => Err(e.into()),
     }
 }

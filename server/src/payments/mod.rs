@@ -3,6 +3,7 @@
 
 pub mod dto;
 pub mod handlers;
+pub(crate) mod record;
 pub mod visibility;
 
 use axum::{

@@ -7,15 +7,16 @@
 use std::collections::{HashMap, HashSet};
 
 use kobiri_core::{
-    Action, Amount, Currency, ErrorCode, MemberId, PaymentId, PaymentMethod, PaymentStatus, Phone,
-    PlatformRole, SessionId, TontineId, TontineRole, check_contribution, check_correction,
-    penalty_for,
+    Action, Amount, Correcting, CorrectionFacts, Currency, ErrorCode, MemberId, Original,
+    PaymentFacts, PaymentId, PaymentStatus, Phone, PlatformRole, SessionId, TontineId, TontineRole,
+    Via, may_record, plan_correction, plan_payment,
     sync::{Mutation, MutationKind, Outcome, receipt_code},
 };
 use serde_json::json;
 
 use crate::{
     error::ApiResult,
+    payments::record,
     state::AppState,
     store::{
         AuditSource, Device, Member, NewAudit, NewFlag, NewMember, NewPayment, NewUser, PaymentKey,
@@ -190,10 +191,17 @@ impl<'a> Effects<'a> {
         id: uuid::Uuid,
         after: serde_json::Value,
     ) -> NewAudit {
-        let mut a = NewAudit::api(self.caller.id, tontine, action, entity, id, self.now);
-        a.source = AuditSource::Sync;
-        a.device_id = Some(self.device.id.as_uuid());
-        a.with_change(None, Some(after))
+        self.pushed(
+            NewAudit::api(self.caller.id, tontine, action, entity, id, self.now)
+                .with_change(None, Some(after)),
+        )
+    }
+
+    /// `audit`, as pushed by this device (its source and device).
+    fn pushed(&self, mut audit: NewAudit) -> NewAudit {
+        audit.source = AuditSource::Sync;
+        audit.device_id = Some(self.device.id.as_uuid());
+        audit
     }
 
     fn flag(
@@ -203,9 +211,8 @@ impl<'a> Effects<'a> {
         tontine: TontineId,
         payment: Option<PaymentId>,
         code: &'static str,
-        reasons: &[String],
+        reason: String,
     ) -> Outcome {
-        let reason = reasons.join(" ; ");
         batch.flags.push(NewFlag {
             id: kobiri_core::new_uuid(),
             tontine_id: tontine,
@@ -245,7 +252,7 @@ impl<'a> Effects<'a> {
     async fn cash_payment(
         &mut self,
         m: &Mutation,
-        mut reasons: Vec<String>,
+        reasons: Vec<String>,
         batch: &mut SyncBatch,
     ) -> ApiResult<Outcome> {
         let MutationKind::RecordCashPayment {
@@ -262,12 +269,12 @@ impl<'a> Effects<'a> {
                 "type de mutation inattendu",
             ));
         };
+        let me = self.caller.id;
         let Some(access) = self.access(*tontine_id).await? else {
             return Ok(rejected(ErrorCode::NotFound, "tontine introuvable"));
         };
         let tontine = access.tontine.clone();
-        let may_for_others = access.may(Action::RecordPaymentForOthers);
-        let may_own = access.may(Action::RecordOwnPayment);
+        let caller = record::caller(access, me);
         let Some(session) = self
             .session(*session_id)
             .await?
@@ -284,16 +291,8 @@ impl<'a> Effects<'a> {
                 "membre introuvable dans cette tontine",
             ));
         };
-        let allowed = if member.user_id == self.caller.id {
-            may_own
-        } else {
-            may_for_others
-        };
-        if !allowed {
-            return Ok(rejected(
-                ErrorCode::Forbidden,
-                "votre rôle ne permet pas d'encaisser pour ce membre",
-            ));
+        if let Err(refusal) = may_record(caller, member.user_id) {
+            return Ok(rejected(refusal.code(), refusal.to_string()));
         }
         if self.take_payment_id(*payment_id) {
             return Ok(rejected(
@@ -312,100 +311,63 @@ impl<'a> Effects<'a> {
             }
             Err(e) => return Ok(rejected(ErrorCode::ValidationError, e.to_string())),
         };
-        let mut code = if reasons.is_empty() { "" } else { "integrity" };
-        // An open session takes contributions and arrears; a planned one takes advances,
-        // applied like any payment. Only a session that closed, was cancelled or put on hold
-        // flags it, with that reason's own code.
-        if let Err(e) = session.status.payment_window() {
-            code = e.code();
-            reasons.push(format!(
-                "séance n°{} : {e} (statut {})",
-                session.session_number, session.status
-            ));
-        }
-        if !member.is_active {
-            code = "member_inactive";
-            reasons.push("ce membre a quitté la tontine".to_owned());
-        }
-        if let Err(e) = check_contribution(amount, tontine.contribution) {
-            code = "wrong_amount";
-            reasons.push(e.to_string());
-        }
         let receipt = receipt_code(m).to_string();
         let receipt_taken = self.take_receipt(&receipt);
-        if receipt_taken {
-            code = "receipt_collision";
-            reasons.push(format!(
-                "le code de reçu {receipt} est déjà celui d'un autre paiement : \
-                 donnez au membre un reçu vérifiable"
-            ));
-        }
-        let live = self.live(session.id).await?;
-        if live.iter().any(|k| k.member_id == member.id && !k.flagged) {
-            code = "duplicate_payment";
-            reasons.push("ce membre a déjà un paiement pour cette séance".to_owned());
-        }
-        let flagged = !reasons.is_empty();
-        live.push(PaymentKey {
+        let already_paid = self
+            .live(session.id)
+            .await?
+            .iter()
+            .any(|k| k.member_id == member.id && !k.flagged);
+        let facts = PaymentFacts {
+            caller,
+            terms: record::terms(&tontine),
+            payer: record::payer(&member),
+            session: record::target(&session),
+            already_paid,
+            amount,
+            now: self.now,
+            via: Via::Sync {
+                seq: m.seq,
+                recorded_at: m.recorded_at,
+                receipt_code: &receipt,
+                receipt_taken,
+                integrity: &reasons,
+            },
+        };
+        let plan = match plan_payment(&facts) {
+            Ok(plan) => plan,
+            Err(refusal) => return Ok(rejected(refusal.code(), refusal.to_string())),
+        };
+        self.live(session.id).await?.push(PaymentKey {
             id: *payment_id,
             member_id: member.id,
-            flagged,
+            flagged: plan.is_flagged(),
         });
-        let paid_on = self.now.date_naive().min(
-            chrono::DateTime::from_timestamp(m.recorded_at, 0)
-                .map_or(self.now.date_naive(), |d| d.date_naive()),
-        );
-        let (is_late, penalty) = penalty_for(
-            paid_on,
-            session.due_date,
-            tontine.grace_period_days,
-            tontine.penalty,
-        );
         if !batch.sessions.iter().any(|(id, _)| *id == session.id) {
             batch.sessions.push((session.id, session.status));
         }
-        batch.audits.push(self.audit(
-            tontine.id,
-            "payment.recorded",
-            "payment",
-            payment_id.as_uuid(),
-            json!({"amount": amount.to_wire_string(), "member_id": member.id,
-                   "session_id": session.id, "method": "especes", "is_late": is_late,
-                   "receipt_code": receipt, "flagged": flagged, "seq": m.seq}),
-        ));
-        if !receipt_taken {
+        let payment = NewPayment {
+            device_id: Some(self.device.id.as_uuid()),
+            ..record::new_payment(*payment_id, &tontine, &facts, &plan)
+        };
+        batch
+            .audits
+            .push(self.pushed(record::audit(&payment, &plan)));
+        if plan.receipt_code.is_some() {
             self.receipts.push(*payment_id);
         }
+        let flag = plan.flag();
         batch.payments.push(SyncPayment {
-            payment: NewPayment {
-                id: *payment_id,
-                tontine_id: tontine.id,
-                session_id: session.id,
-                member_id: member.id,
-                user_id: member.user_id,
-                amount,
-                method: PaymentMethod::Especes,
-                status: PaymentStatus::EnAttente,
-                operator_transaction_id: None,
-                phone_number: None,
-                proof_url: None,
-                proof_description: None,
-                penalty_amount: penalty,
-                is_late,
-                recorded_by_id: self.caller.id,
-                device_id: Some(self.device.id.as_uuid()),
-                notes: None,
-                now: self.now,
-            },
-            // A code that is another payment's cannot verify this one: none is stored.
-            receipt_code: (!receipt_taken).then(|| receipt.clone()),
-            flagged,
+            payment,
+            receipt_code: plan.receipt_code,
+            flagged: flag.is_some(),
             corrects: None,
         });
-        Ok(if flagged {
-            self.flag(batch, m, tontine.id, Some(*payment_id), code, &reasons)
-        } else {
-            Outcome::Applied
+        Ok(match flag {
+            Some((code, reason)) => {
+                self.flag(batch, m, tontine.id, Some(*payment_id), code, reason)
+            }
+            None => Outcome::Applied,
         })
     }
 
@@ -433,69 +395,64 @@ impl<'a> Effects<'a> {
                 "paiement à corriger introuvable",
             ));
         };
+        let me = self.caller.id;
         let Some(access) = self.access(original.tontine_id).await? else {
             return Ok(rejected(
                 ErrorCode::NotFound,
                 "paiement à corriger introuvable",
             ));
         };
-        let may_validate = access.may(Action::ValidatePayment);
+        let caller = record::caller(access, me);
         let contribution = access.tontine.contribution;
-        if original.recorded_by_id != self.caller.id && !may_validate {
-            return Ok(rejected(
-                ErrorCode::Forbidden,
-                "seul l'auteur du paiement ou un trésorier peut le corriger",
-            ));
-        }
+        let amount = match Amount::parse(amount, original.amount.currency()) {
+            Ok(a) => a,
+            Err(e) => return Ok(rejected(ErrorCode::ValidationError, e.to_string())),
+        };
+        let facts = CorrectionFacts {
+            caller,
+            contribution,
+            original: Original {
+                id: original.id,
+                recorded_by: original.recorded_by_id,
+                status: original.status,
+                flagged: original.flagged,
+                amount: original.amount,
+            },
+            id: *payment_id,
+            amount,
+            reason,
+            via: Correcting::Sync {
+                seq: m.seq,
+                integrity: &reasons,
+            },
+        };
+        let plan = match plan_correction(&facts) {
+            Ok(plan) => plan,
+            Err(refusal) => return Ok(rejected(refusal.code(), refusal.to_string())),
+        };
         if self.take_payment_id(*payment_id) {
             return Ok(rejected(
                 ErrorCode::Conflict,
                 "identifiant de paiement déjà utilisé",
             ));
         }
-        let amount = match Amount::parse(amount, original.amount.currency()) {
-            Ok(a) => a,
-            Err(e) => return Ok(rejected(ErrorCode::ValidationError, e.to_string())),
-        };
         let tontine = original.tontine_id;
         batch.audits.push(self.audit(
             tontine,
             "payment.corrected",
             "payment",
             corrects.as_uuid(),
-            json!({"corrected_by": payment_id, "amount": amount.to_wire_string(),
-                   "reason": reason, "seq": m.seq}),
+            plan.audit.clone(),
         ));
-        let mut reasons = reasons;
-        let mut code = if reasons.is_empty() { "" } else { "integrity" };
-        // The same amount rule as a new payment (or zero, which withdraws the payment).
-        if let Err(e) = check_correction(amount, contribution) {
-            code = "wrong_amount";
-            reasons.push(e.to_string());
-        }
-        // Money already validated (or waiting for a treasurer) moves again only after a
-        // second person's review: the correction waits as a flagged entry.
-        if original.status != PaymentStatus::EnAttente || original.flagged {
-            code = "correction";
-            reasons.push(format!(
-                "correction de {} à {} demandée sur un paiement {}{} : {}",
-                original.amount.to_wire_string(),
-                amount.to_wire_string(),
-                original.status,
-                if original.flagged { " signalé" } else { "" },
-                reason
-            ));
-        }
-        let flagged = !reasons.is_empty();
-        if !flagged {
+        let flag = plan.flag(&facts);
+        if plan.cancels_original {
             batch.cancellations.push(SyncCancellation {
                 payment: original.id,
                 from: original.status,
                 reason: format!("corrigé : {reason}"),
             });
         }
-        let written = !amount.is_zero();
-        if written {
+        if plan.writes_entry {
             batch.payments.push(SyncPayment {
                 payment: NewPayment {
                     id: *payment_id,
@@ -512,28 +469,23 @@ impl<'a> Effects<'a> {
                     proof_description: None,
                     penalty_amount: original.penalty_amount,
                     is_late: original.is_late,
-                    recorded_by_id: self.caller.id,
+                    recorded_by_id: me,
                     device_id: Some(self.device.id.as_uuid()),
                     notes: Some(reason.clone()),
                     now: self.now,
                 },
                 receipt_code: Some(receipt_code(m).to_string())
                     .filter(|code| !self.take_receipt(code)),
-                flagged,
+                flagged: flag.is_some(),
                 corrects: Some(original.id),
             });
         }
-        if !flagged {
-            return Ok(Outcome::Applied);
-        }
-        // The flag names the entry waiting for review: the compensating payment, or the
-        // original when the correction withdraws it.
-        let (flagged_payment, code) = if written {
-            (*payment_id, code)
-        } else {
-            (*corrects, super::review::WITHDRAWAL)
-        };
-        Ok(self.flag(batch, m, tontine, Some(flagged_payment), code, &reasons))
+        Ok(match flag {
+            Some((payment, code, reason)) => {
+                self.flag(batch, m, tontine, Some(payment), code, reason)
+            }
+            None => Outcome::Applied,
+        })
     }
 
     /// An offline `add_member` naming the phone of an account with a password: that person
@@ -689,7 +641,7 @@ impl<'a> Effects<'a> {
         Ok(if reasons.is_empty() {
             Outcome::Applied
         } else {
-            self.flag(batch, m, tontine.id, None, "integrity", &reasons)
+            self.flag(batch, m, tontine.id, None, "integrity", reasons.join(" ; "))
         })
     }
 
@@ -760,7 +712,14 @@ impl<'a> Effects<'a> {
         Ok(if reasons.is_empty() {
             Outcome::Applied
         } else {
-            self.flag(batch, m, passage.tontine_id, None, "integrity", &reasons)
+            self.flag(
+                batch,
+                m,
+                passage.tontine_id,
+                None,
+                "integrity",
+                reasons.join(" ; "),
+            )
         })
     }
 }

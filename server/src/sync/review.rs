@@ -24,8 +24,8 @@ use crate::{
 
 const NOTE_MAX: usize = 500;
 
-/// The flag code of a correction to zero that waits for review.
-pub const WITHDRAWAL: &str = "withdrawal";
+/// The flag code of a correction to zero that waits for review (core's planner gives it).
+pub use kobiri_core::payment::correction::WITHDRAWAL;
 
 /// A flagged sync item: kept, waiting for a treasurer.
 #[derive(Debug, Serialize, ToSchema)]
