@@ -43,19 +43,19 @@ pub use notification::{
     render,
 };
 pub use passage::{
-    ApprovalReason, Candidate, OrderError, OrderMethod, PassageStatus, PayoutMethod, PayoutRefusal,
-    PayoutRule, Pot, PotScope, approval_reasons, check_payout, check_receipt, payout_order,
-    payout_rule, pot_scope, validate_manual_order,
+    ApprovalReason, Candidate, ConfirmRefusal, OrderError, OrderMethod, PassageStatus,
+    PayoutMethod, PayoutRefusal, PayoutRule, Pot, PotScope, approval_reasons, check_payout,
+    check_receipt, confirmation_audit, payout_order, payout_rule, plan_confirmation, pot_scope,
+    validate_manual_order,
 };
 pub use password::{Password, PasswordError};
 pub use payment::{
-    Caller, Correcting, CorrectionFacts, CorrectionPlan, CorrectionRefusal, Original, Payer,
-    PaymentFacts, PaymentMethod, PaymentPlan, PaymentRefusal, PaymentStatus, ReceiptCode,
-    ReceiptCodeError, Target, Terms, ValidationRefusal, Via, WrongAmount, check_contribution,
-    check_correction, may_record, may_validate, penalty_for, plan_correction, plan_payment,
-    validation_allowed,
+    Correcting, CorrectionFacts, CorrectionPlan, CorrectionRefusal, Original, Payer, PaymentFacts,
+    PaymentMethod, PaymentPlan, PaymentRefusal, PaymentStatus, ReceiptCode, ReceiptCodeError,
+    Target, Terms, ValidationRefusal, Via, WrongAmount, check_contribution, check_correction,
+    may_record, may_validate, penalty_for, plan_correction, plan_payment, validation_allowed,
 };
-pub use permission::{Action, Actor, PaymentView, may, may_as, minimum_role, payment_view};
+pub use permission::{Action, Actor, Caller, PaymentView, may, may_as, minimum_role, payment_view};
 pub use phone::{Phone, PhoneError};
 pub use role::{PlatformRole, TontineRole, UnknownRole};
 pub use schedule::{due_date, is_late, late_after, nth_session_date, session_dates};
@@ -68,7 +68,7 @@ pub use sync::{
 };
 pub use text::{PersonName, TextError, bounded_text};
 pub use tontine::{
-    CODE_ALPHABET, Frequency, GracePeriod, MemberLimits, TontineCode, TontineError, TontineType,
-    check_period,
+    CODE_ALPHABET, Frequency, GracePeriod, MemberLimits, MemberRefusal, Roll, TontineCode,
+    TontineError, TontineType, check_period, plan_member_addition,
 };
 pub use wire::UnknownVariant;

@@ -9,6 +9,7 @@
 //!   └──cancel────▶ annule ◀──cancel── reporte
 //! ```
 
+pub mod confirm;
 pub mod order;
 pub mod pot;
 
@@ -16,6 +17,7 @@ use crate::session::TransitionError;
 use crate::tontine::TontineType;
 use crate::wire::wire_enum;
 
+pub use confirm::{ConfirmRefusal, confirmation_audit, plan_confirmation};
 pub use order::{Candidate, OrderError, OrderMethod, payout_order, validate_manual_order};
 pub use pot::{
     ApprovalReason, PayoutRefusal, Pot, PotScope, approval_reasons, check_payout, check_receipt,

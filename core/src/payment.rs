@@ -33,8 +33,7 @@ pub use correction::{
     Correcting, CorrectionFacts, CorrectionPlan, CorrectionRefusal, Original, plan_correction,
 };
 pub use plan::{
-    Caller, Payer, PaymentFacts, PaymentPlan, PaymentRefusal, Target, Terms, Via, may_record,
-    plan_payment,
+    Payer, PaymentFacts, PaymentPlan, PaymentRefusal, Target, Terms, Via, may_record, plan_payment,
 };
 pub use receipt::{ReceiptCode, ReceiptCodeError};
 

@@ -5,6 +5,7 @@
 //! administrator who is not a member has no payment of their own to record. Someone outside
 //! the tontine may do nothing (public tontines are listed by the tontine queries, not here).
 
+use crate::id::UserId;
 use crate::role::{PlatformRole, TontineRole};
 
 /// Something a user may want to do in a tontine.
@@ -105,6 +106,22 @@ impl Actor {
             (None, PlatformRole::Admin) => Actor::Admin,
             (None, PlatformRole::Membre) => Actor::Outsider,
         }
+    }
+}
+
+/// Who acts, for core's planners: the user, their platform role, and their **active** membership's role in the
+/// tontine (none when they are not a member or have left).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Caller {
+    pub user: UserId,
+    pub platform: PlatformRole,
+    pub membership: Option<TontineRole>,
+}
+
+impl Caller {
+    /// May the caller do `action` in the tontine (core's permission table)?
+    pub fn may(&self, action: Action) -> bool {
+        may_as(self.platform, self.membership, action)
     }
 }
 

@@ -1,6 +1,7 @@
 //! Tontine configuration: type, frequency, join code, member limits and grace period.
 
 mod code;
+pub mod membership;
 
 use std::fmt;
 
@@ -11,6 +12,7 @@ use crate::wire::wire_enum;
 
 pub use code::{CODE_ALPHABET, TontineCode};
 pub(crate) use code::{is_symbol, symbol};
+pub use membership::{MemberRefusal, Roll, plan_member_addition};
 
 wire_enum! {
     /// How the pot is paid out (see [`crate::passage::payout_rule`]).

@@ -1,8 +1,11 @@
-//! Who may record what, checked on the phone before anything is queued.
+//! Who the logged-in user is in a tontine, for core's planners, checked on the phone before
+//! anything is queued.
 //!
-//! The rules are the server's: core's permission table through [`kobiri_core::may_as`] (the user's platform
-//! role and their active membership, whichever allows more, exactly as the server's
-//! `TontineAccess::may`), read against the phone's copy of the tontine. The user is the one
+//! The rules are the server's: [`Standing::caller`] is the [`Caller`] that core's planners
+//! (`plan_payment`, `plan_correction`, `plan_member_addition`, `plan_confirmation`) read with
+//! the permission table (the user's platform role and their active membership, whichever
+//! allows more, exactly as the server's `TontineAccess::may`), against the phone's copy of
+//! the tontine. The user is the one
 //! stored at login ([`Identity`]); their membership is the pulled member row whose `user_id` is
 //! theirs. When the phone cannot tell (no identity yet, or no member row for the user in the
 //! tontine's copy), recording is refused with [`MobileError::RoleUnknown`] rather than guessed.
@@ -10,7 +13,7 @@
 //! The server still decides at sync (a role may have changed meanwhile); this check only keeps
 //! the phone from queueing what the server would refuse as `forbidden`.
 
-use kobiri_core::{Action, Caller, MemberId, TontineId, TontineRole};
+use kobiri_core::{Caller, MemberId, TontineId, TontineRole};
 use rusqlite::Connection;
 
 use crate::auth::Identity;
@@ -57,20 +60,6 @@ impl Standing {
             user: self.identity.user_id,
             platform: self.identity.platform,
             membership: self.member.map(|(_, role)| role),
-        }
-    }
-
-    /// May the user do `action` here?
-    pub(crate) fn may(&self, action: Action) -> bool {
-        self.caller().may(action)
-    }
-
-    /// `Ok` if the user may do `action`, [`MobileError::Forbidden`] with `message` otherwise.
-    pub(crate) fn require(&self, action: Action, message: &str) -> Result<()> {
-        if self.may(action) {
-            Ok(())
-        } else {
-            Err(Error::forbidden(message))
         }
     }
 

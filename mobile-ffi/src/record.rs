@@ -11,9 +11,10 @@ use std::str::FromStr;
 use chrono::{DateTime, SecondsFormat};
 use kobiri_core::sync::{Entity, MAX_REASON_CHARS, MutationKind};
 use kobiri_core::{
-    Action, Amount, Correcting, CorrectionFacts, Currency, DeviceId, MemberId, PassageId, Payer,
-    PaymentFacts, PaymentId, PaymentStatus, PersonName, Phone, SessionId, Target, Terms, TontineId,
-    UserId, Via, bounded_text, plan_correction, plan_payment,
+    Amount, ConfirmRefusal, Correcting, CorrectionFacts, Currency, DeviceId, MemberId, PassageId,
+    Payer, PaymentFacts, PaymentId, PaymentStatus, PersonName, Phone, SessionId, Target, Terms,
+    TontineId, UserId, Via, bounded_text, plan_confirmation, plan_correction, plan_member_addition,
+    plan_payment,
 };
 use rusqlite::{Connection, OptionalExtension, Transaction, params};
 
@@ -114,10 +115,10 @@ pub(crate) fn member(
 ) -> Result<String> {
     let device = device_id(tx)?;
     let tontine = Tontine::find(tx, parse_id("tontine_id", tontine_id)?)?;
-    Standing::of(tx, tontine.id)?.require(
-        Action::ManageMembers,
-        "seul le président peut ajouter un membre",
-    )?;
+    // Core's rule, as on the server; the phone's copy does not hold the roll, so the server
+    // counts it at sync.
+    plan_member_addition(Some(Standing::of(tx, tontine.id)?.caller()), None)
+        .map_err(Error::forbidden)?;
     let phone = Phone::parse(phone).map_err(|e| Error::validation("phone", e))?;
     let first_name =
         PersonName::parse(first_name).map_err(|e| Error::validation("first_name", e))?;
@@ -164,11 +165,11 @@ pub(crate) fn payout_confirmation(
     let tontine = Tontine::find(tx, parse_id("tontine_id", &passage.tontine_id)?)?;
     let beneficiary = MemberId::parse(&passage.text("member_id")).ok();
     let standing = Standing::of(tx, tontine.id)?;
-    if standing.member_id().is_none() || standing.member_id() != beneficiary {
-        return Err(Error::forbidden(
-            "seul le bénéficiaire peut confirmer la réception du passage",
-        ));
-    }
+    // Core's rule, as on the server; the status is the server's to check (see
+    // `plan_confirmation`). A beneficiary the copy does not name cannot be the user.
+    let beneficiary =
+        beneficiary.ok_or_else(|| Error::forbidden(ConfirmRefusal::NotBeneficiary))?;
+    plan_confirmation(standing.member_id(), beneficiary, None).map_err(Error::forbidden)?;
     let amount = Amount::parse(amount_received, tontine.currency)
         .map_err(|e| Error::validation("amount_received", e))?;
     let kind = MutationKind::ConfirmPayout {

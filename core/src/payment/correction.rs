@@ -15,7 +15,7 @@ use crate::id::{PaymentId, UserId};
 use crate::money::Amount;
 use crate::permission::Action;
 
-use super::plan::Caller;
+use crate::permission::Caller;
 
 /// The flag code of a correction to zero that waits for review (it names the original).
 pub const WITHDRAWAL: &str = "withdrawal";

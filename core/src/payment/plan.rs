@@ -22,25 +22,8 @@ use super::{PaymentMethod, PaymentStatus, WrongAmount, check_contribution, penal
 use crate::error::ErrorCode;
 use crate::id::{MemberId, SessionId, UserId};
 use crate::money::Amount;
-use crate::permission::{Action, may_as};
-use crate::role::{PlatformRole, TontineRole};
+use crate::permission::{Action, Caller};
 use crate::session::{NoPayments, SessionStatus};
-
-/// Who records: the user, their platform role, and their **active** membership's role in the
-/// tontine (none when they are not a member or have left).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Caller {
-    pub user: UserId,
-    pub platform: PlatformRole,
-    pub membership: Option<TontineRole>,
-}
-
-impl Caller {
-    /// May the caller do `action` in the tontine (core's permission table)?
-    pub fn may(&self, action: Action) -> bool {
-        may_as(self.platform, self.membership, action)
-    }
-}
 
 /// What the tontine asks of each payment.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -2,6 +2,8 @@ use chrono::{Duration, TimeZone};
 
 use super::*;
 use crate::money::Currency;
+use crate::permission::may_as;
+use crate::role::{PlatformRole, TontineRole};
 
 fn xof(v: i64) -> Amount {
     Amount::new(rust_decimal::Decimal::from(v), Currency::Xof).unwrap()

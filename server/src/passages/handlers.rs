@@ -4,7 +4,7 @@
 use axum::{Json, extract::State};
 use kobiri_core::{
     Action, Candidate, ErrorCode, Event, MemberId, OrderMethod, PassageStatus, TontineId,
-    payout_order, validate_manual_order,
+    confirmation_audit, payout_order, plan_confirmation, validate_manual_order,
 };
 
 use super::{
@@ -271,18 +271,15 @@ pub async fn confirm(
     AppJson(body): AppJson<ConfirmRequest>,
 ) -> ApiResult<Json<PassageResponse>> {
     let (passage, access) = load_passage(&state, &caller, id).await?;
-    if access.member.as_ref().map(|m| m.id) != Some(passage.member_id) {
-        return Err(ApiError::forbidden()
-            .with_detail("Seul le bénéficiaire peut confirmer la réception du passage"));
-    }
-    let to = passage.status.confirm().map_err(refused)?;
+    let to = plan_confirmation(
+        access.member.as_ref().map(|m| m.id),
+        passage.member_id,
+        Some(passage.status),
+    )
+    .map_err(|r| ApiError::new(r.code()).with_detail(r.to_string()))?;
     let (amount, notes) = body.parse(passage.expected_amount.currency())?;
     let date = state.now().date_naive();
-    let after = serde_json::json!({
-        "status": to.as_str(),
-        "amount_received": amount.to_wire_string(),
-        "confirmed_by_member": true,
-    });
+    let after = confirmation_audit(to, amount, None);
     let audit = passage_audit(&state, &caller, &passage, "passage.confirmed", after);
     let event = Event::PotReceived {
         tontine: access.tontine.name.clone(),

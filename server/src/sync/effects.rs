@@ -7,9 +7,10 @@
 use std::collections::{HashMap, HashSet};
 
 use kobiri_core::{
-    Action, Amount, Correcting, CorrectionFacts, Currency, ErrorCode, MemberId, Original,
-    PaymentFacts, PaymentId, PaymentStatus, Phone, PlatformRole, SessionId, TontineId, TontineRole,
-    Via, may_record, plan_correction, plan_payment,
+    Amount, Correcting, CorrectionFacts, Currency, ErrorCode, MemberId, MemberRefusal, Original,
+    PaymentFacts, PaymentId, PaymentStatus, Phone, PlatformRole, Roll, SessionId, TontineId,
+    TontineRole, Via, confirmation_audit, may_record, plan_confirmation, plan_correction,
+    plan_member_addition, plan_payment,
     sync::{Mutation, MutationKind, Outcome, receipt_code},
 };
 use serde_json::json;
@@ -528,16 +529,21 @@ impl<'a> Effects<'a> {
                 "type de mutation inattendu",
             ));
         };
+        let me = self.caller.id;
         let Some(access) = self.access(*tontine_id).await? else {
             return Ok(rejected(ErrorCode::NotFound, "tontine introuvable"));
         };
-        if !access.may(Action::ManageMembers) {
-            return Ok(rejected(
-                ErrorCode::Forbidden,
-                "seul le président peut ajouter un membre",
-            ));
-        }
         let tontine = access.tontine.clone();
+        let caller = record::caller(access, me);
+        let joined = self.joined.get(&tontine.id).copied().unwrap_or(0);
+        let roll = Roll {
+            members: tontine.member_count + joined,
+            max_members: tontine.max_members,
+            is_active: tontine.is_active,
+        };
+        if let Err(refusal) = plan_member_addition(Some(caller), Some(roll)) {
+            return Ok(rejected(refusal.code(), refusal.to_string()));
+        }
         let Ok(phone) = Phone::parse(phone) else {
             return Ok(rejected(
                 ErrorCode::ValidationError,
@@ -545,10 +551,6 @@ impl<'a> Effects<'a> {
             ));
         };
         let phone_number = phone.clone();
-        let joined = self.joined.get(&tontine.id).copied().unwrap_or(0);
-        if tontine.member_count + joined >= tontine.max_members {
-            return Ok(rejected(ErrorCode::BusinessRule, "la tontine est complète"));
-        }
         if self.member(tontine.id, *member_id).await?.is_some() {
             return Ok(rejected(
                 ErrorCode::Conflict,
@@ -570,10 +572,8 @@ impl<'a> Effects<'a> {
                     .await?
                     .is_some()
                 {
-                    return Ok(rejected(
-                        ErrorCode::Conflict,
-                        "déjà membre de cette tontine",
-                    ));
+                    let refusal = MemberRefusal::AlreadyMember;
+                    return Ok(rejected(refusal.code(), refusal.to_string()));
                 }
                 if u.password_hash.is_some() {
                     return self.invite_instead(tontine.id, &u).await;
@@ -667,17 +667,16 @@ impl<'a> Effects<'a> {
         let Some(access) = self.access(passage.tontine_id).await? else {
             return Ok(rejected(ErrorCode::NotFound, "passage introuvable"));
         };
-        if access.member.as_ref().map(|m| m.id) != Some(passage.member_id) {
-            return Ok(rejected(
-                ErrorCode::Forbidden,
-                "seul le bénéficiaire peut confirmer la réception du passage",
-            ));
-        }
-        let tontine = access.tontine.clone();
-        let to = match passage.status.confirm() {
+        let planned = plan_confirmation(
+            access.member.as_ref().map(|m| m.id),
+            passage.member_id,
+            Some(passage.status),
+        );
+        let to = match planned {
             Ok(to) => to,
-            Err(e) => return Ok(rejected(ErrorCode::BusinessRule, e.to_string())),
+            Err(refusal) => return Ok(rejected(refusal.code(), refusal.to_string())),
         };
+        let tontine = access.tontine.clone();
         let amount = match Amount::parse(amount_received, passage.expected_amount.currency()) {
             Ok(a) => a,
             Err(e) => return Ok(rejected(ErrorCode::ValidationError, e.to_string())),
@@ -706,8 +705,7 @@ impl<'a> Effects<'a> {
             "passage.confirmed",
             "passage",
             passage.id.as_uuid(),
-            json!({"status": to.as_str(), "amount_received": amount.to_wire_string(),
-                   "confirmed_by_member": true, "seq": m.seq}),
+            confirmation_audit(to, amount, Some(m.seq)),
         ));
         Ok(if reasons.is_empty() {
             Outcome::Applied

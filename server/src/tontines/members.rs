@@ -6,7 +6,10 @@ use axum::{
     http::StatusCode,
     response::{IntoResponse, Response},
 };
-use kobiri_core::{Action, ErrorCode, MemberId, PlatformRole, TontineId, TontineRole, UserId};
+use kobiri_core::{
+    Action, ErrorCode, MemberId, MemberRefusal, PlatformRole, TontineId, TontineRole, UserId,
+    plan_member_addition,
+};
 
 use super::{
     TontineAccess,
@@ -24,6 +27,10 @@ use crate::{
     store::{AddMember, Member, MemberPatch, NewMember, NewUser, Tontine},
 };
 
+fn refused(refusal: MemberRefusal) -> ApiError {
+    ApiError::new(refusal.code()).with_detail(refusal.to_string())
+}
+
 /// Adds `user` to `tontine` and returns the membership, mapping the refusals to the contract:
 /// full → 400, already a member → 409.
 pub(crate) async fn enroll(
@@ -35,9 +42,7 @@ pub(crate) async fn enroll(
     accepts: Option<uuid::Uuid>,
 ) -> ApiResult<Member> {
     if !tontine.is_active {
-        return Err(
-            ApiError::new(ErrorCode::BusinessRule).with_detail("Cette tontine est inactive")
-        );
+        return Err(refused(MemberRefusal::Inactive));
     }
     let new = NewMember {
         id: MemberId::new(),
@@ -51,16 +56,9 @@ pub(crate) async fn enroll(
     state.cache.forget_tontine(tontine.id);
     match added {
         AddMember::Added | AddMember::Rejoined => {}
-        AddMember::Full => {
-            return Err(
-                ApiError::new(ErrorCode::BusinessRule).with_detail("La tontine est complète")
-            );
-        }
-        AddMember::AlreadyMember => {
-            return Err(
-                ApiError::new(ErrorCode::Conflict).with_detail("Déjà membre de cette tontine")
-            );
-        }
+        // The roll is counted inside the store's transaction: core's refusals, worded once.
+        AddMember::Full => return Err(refused(MemberRefusal::Full)),
+        AddMember::AlreadyMember => return Err(refused(MemberRefusal::AlreadyMember)),
         AddMember::InvitationAnswered => return Err(crate::invitations::answered()),
     }
     state
@@ -117,7 +115,14 @@ pub async fn add(
     AppJson(body): AppJson<AddMemberRequest>,
 ) -> ApiResult<Response> {
     let access = TontineAccess::load(&state, &caller, TontineId::from_uuid(id)).await?;
-    access.require(Action::ManageMembers)?;
+    if access.is_outsider() {
+        return Err(ApiError::not_found());
+    }
+    plan_member_addition(
+        Some(crate::payments::record::caller(&access, caller.id)),
+        None,
+    )
+    .map_err(refused)?;
     let role = body.role.unwrap_or_default();
     let user = match body.target()? {
         NewMemberTarget::Existing(user_id) => {

@@ -137,3 +137,39 @@ dual_test!(
         assert_eq!(outcomes(&phone.sync(&app, vec![ok]).await), ["applied"]);
     }
 );
+
+dual_test!(
+    an_offline_member_for_a_deactivated_tontine_is_rejected_as_online,
+    |app| async move {
+        // Core's add-member planner: the sync path refuses what REST refuses (a deactivated
+        // tontine takes no member), where it used to add them.
+        let c = circle(&app, json!({})).await;
+        let mut phone = Phone::enroll(&app, &c.president).await;
+        let before = members_listed(&app, &c).await.len();
+        assert_status(
+            app.delete(&format!("/api/v1/tontines/{}", c.id()), c.president.token())
+                .await,
+            StatusCode::OK,
+        )
+        .await;
+        let added = phone.record(add_member(
+            &c,
+            MemberId::new(),
+            UserId::new(),
+            "+221765550301",
+        ));
+        let answer = phone.sync(&app, vec![added]).await;
+        assert_eq!(outcomes(&answer), ["rejected"], "{answer:?}");
+        let (code, message) = rejection(&answer.outcomes[0].outcome);
+        assert_eq!(
+            (code, message),
+            ("business_rule", "cette tontine est inactive")
+        );
+        let path = with_query(
+            &format!("/api/v1/tontines/{}/members", c.id()),
+            &[("include_inactive", "true")],
+        );
+        let listed = assert_status(app.get(&path, c.president.token()).await, StatusCode::OK).await;
+        assert_eq!(listed.as_array().map(Vec::len), Some(before), "{listed}");
+    }
+);
