@@ -509,17 +509,23 @@ dual_test_with!(
         let g = group(&app, "", 10).await;
         remind(&app, &g, &["sms"]).await;
         // The app's own worker sends through its SMS sender (the test recorder).
+        // The sender hears a message just before the worker commits its status: wait for
+        // both (on a loaded machine the commit can trail the send).
         let mut sent = Vec::new();
+        let mut entries = Vec::new();
         for _ in 0..200 {
             sent = app.outbox.sms();
-            if sent.len() == 4 {
+            entries = rows(&app, Channel::Sms).await;
+            let committed = entries
+                .iter()
+                .all(|e| e.status == NotificationStatus::Envoyee);
+            if sent.len() == 4 && committed {
                 break;
             }
             tokio::time::sleep(Duration::from_millis(25)).await;
         }
         assert_eq!(sent.len(), 4);
         assert!(sent.iter().any(|s| s.to.as_str() == g.awa.phone));
-        let entries = rows(&app, Channel::Sms).await;
         assert!(
             entries
                 .iter()
