@@ -276,6 +276,11 @@ impl Phone {
 
     /// Rewrites the session's status in the phone's copy, as a pull would.
     pub(crate) fn set_session_status(&self, status: &str) {
+        self.set_session_field("status", status);
+    }
+
+    /// Rewrites one field of the session in the phone's copy (a pull, or a damaged database).
+    pub(crate) fn set_session_field(&self, field: &str, value: &str) {
         let tontine = self.tontine.id.to_string();
         let session = self.tontine.session;
         self.api
@@ -283,7 +288,7 @@ impl Phone {
             .db
             .write(|tx| {
                 let mut row = crate::rows::get(tx, Entity::Session, session)?.unwrap();
-                row.fields.insert("status".to_owned(), status.to_owned());
+                row.fields.insert(field.to_owned(), value.to_owned());
                 let change = Change {
                     change_seq: 98,
                     entity: Entity::Session,

@@ -225,6 +225,27 @@ fn the_phone_plans_a_payment_as_the_server_does() {
     assert_eq!(stored(&phone).len(), 2);
 }
 
+/// The planner needs the session's due date: a copy whose date was damaged or edited is a
+/// storage error, never a panic, and nothing is queued.
+#[test]
+fn a_damaged_session_copy_refuses_the_payment_without_queueing() {
+    let phone = Phone::new(OFFLINE);
+    let t = &phone.tontine;
+    phone.set_session_field("due_date", "pas-une-date");
+    let err = refusal(
+        &phone,
+        &t.id.to_string(),
+        &t.session.to_string(),
+        &t.other_member.to_string(),
+        "5000",
+    );
+    assert!(matches!(err, MobileError::Storage { .. }), "{err:?}");
+    assert!(stored(&phone).is_empty());
+    phone.set_session_field("due_date", "2026-11-30");
+    phone.pay_for(t.other_member);
+    assert_eq!(stored(&phone).len(), 1);
+}
+
 #[test]
 fn a_correction_meets_the_amount_rule_of_a_payment() {
     let phone = Phone::new(OFFLINE);
