@@ -22,6 +22,7 @@ mod stats;
 mod sync;
 mod tontine;
 mod wire;
+mod writes;
 
 use clap::{Parser, Subcommand};
 
@@ -143,6 +144,28 @@ enum Command {
         /// The most resident memory allowed at the peak, MiB.
         #[arg(long, default_value_t = 300)]
         limit_mib: u64,
+    },
+    /// The REST load of the original service's tests: `--payments` cash payments posted at
+    /// `--write-connections`, each for a member-session pair of its own, beside the
+    /// `pgbench` ceiling of the same write on PostgreSQL; then `GET /payments?session_id=`
+    /// and `GET /tontines/{id}` at `--read-connections` for `--seconds`.
+    Writes {
+        #[arg(long, default_value = "sqlite")]
+        engine: Engine,
+        #[arg(long, default_value_t = 20_000)]
+        payments: usize,
+        #[arg(long, default_value_t = 16)]
+        write_connections: usize,
+        #[arg(long, default_value_t = 64)]
+        read_connections: usize,
+        /// Seconds of each read run, and of the pgbench run.
+        #[arg(long, default_value_t = 10)]
+        seconds: u64,
+        #[arg(long, default_value_t = 100)]
+        members_per_tontine: usize,
+        /// Drive the load with `wrk` instead of the built-in generator.
+        #[arg(long)]
+        wrk: bool,
     },
     /// A phone's offline payments synced over an emulated 2G link (slow, distant, lossy,
     /// with dropped connections) until its outbox is empty.
@@ -311,6 +334,30 @@ async fn main() -> anyhow::Result<()> {
                 "peak resident memory {} MiB is over the limit of {limit_mib} MiB",
                 run.peak
             );
+        }
+        Command::Writes {
+            engine,
+            payments,
+            write_connections,
+            read_connections,
+            seconds,
+            members_per_tontine,
+            wrk,
+        } => {
+            let server = server::BenchServer::start(engine).await?;
+            let options = writes::Options {
+                payments,
+                write_connections,
+                read_connections,
+                seconds,
+                members_per_tontine,
+                wrk,
+            };
+            println!(
+                "REST on {engine:?}: {payments} payments at {write_connections} connections, \
+                 reads at {read_connections}"
+            );
+            println!("{}", writes::run(&server, &options).await?);
         }
         Command::Link {
             engine,

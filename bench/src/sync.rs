@@ -59,6 +59,10 @@ impl Api {
         format!("{}{path}", self.base)
     }
 
+    pub fn client(&self) -> &reqwest::Client {
+        &self.client
+    }
+
     pub async fn post(
         &self,
         path: &str,

@@ -51,9 +51,10 @@ pub use passage::{
 pub use password::{Password, PasswordError};
 pub use payment::{
     Correcting, CorrectionFacts, CorrectionPlan, CorrectionRefusal, Original, Payer, PaymentFacts,
-    PaymentMethod, PaymentPlan, PaymentRefusal, PaymentStatus, ReceiptCode, ReceiptCodeError,
-    Target, Terms, ValidationRefusal, Via, WrongAmount, check_contribution, check_correction,
-    may_record, may_validate, penalty_for, plan_correction, plan_payment, validation_allowed,
+    PaymentMethod, PaymentPlan, PaymentRefusal, PaymentStatus, Provider, ReceiptCode,
+    ReceiptCodeError, Target, Terms, ValidationRefusal, Via, WrongAmount, check_contribution,
+    check_correction, may_record, may_validate, penalty_for, plan_correction, plan_payment,
+    validation_allowed,
 };
 pub use permission::{Action, Actor, Caller, PaymentView, may, may_as, minimum_role, payment_view};
 pub use phone::{Phone, PhoneError};

@@ -77,6 +77,24 @@ wire_enum! {
     }
 }
 
+wire_enum! {
+    /// A mobile-money provider Kobiri talks to (each has one adapter in the server). Free Money
+    /// and Moov Money go through the operator's own API or an aggregator (CinetPay), as
+    /// configured.
+    #[derive(PartialOrd, Ord)]
+    Provider("le fournisseur de paiement mobile") {
+        /// Orange Money's Web Payment API.
+        Orange => "orange",
+        /// MTN MoMo's Collection and Disbursement APIs.
+        Mtn => "mtn",
+        /// Wave's Checkout and Payout APIs.
+        Wave => "wave",
+        /// The CinetPay aggregator.
+        #[serde(rename = "cinetpay")]
+        CinetPay => "cinetpay",
+    }
+}
+
 impl PaymentMethod {
     /// True for the mobile-money operators (they can be initiated and confirmed by webhook).
     pub fn is_mobile_money(self) -> bool {
@@ -300,6 +318,11 @@ mod tests {
                 "moov_money",
                 "bank_transfer",
             ],
+        );
+        assert_wire_strings(
+            Provider::ALL,
+            Provider::as_str,
+            &["orange", "mtn", "wave", "cinetpay"],
         );
         assert_eq!(PaymentStatus::default(), PaymentStatus::EnAttente);
     }

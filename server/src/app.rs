@@ -166,7 +166,8 @@ pub async fn serve(
         state.jobs_wake.clone(),
     );
     let outbox = spawn_outbox(&state);
-    let poller = crate::mobile_money::poll::spawn(state.clone(), state.config.jobs_interval);
+    let poller =
+        crate::mobile_money::poll::spawn(state.mobile_money.clone(), state.config.jobs_interval);
     let app = tower::util::MapRequestLayer::new(trim_trailing_slash).layer(router(state));
     let service =
         ServiceExt::<Request<Body>>::into_make_service_with_connect_info::<SocketAddr>(app);

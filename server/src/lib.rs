@@ -29,7 +29,8 @@ pub mod secret;
 pub mod secret_key;
 pub mod sessions;
 pub mod state;
-pub mod store;
+/// The storage boundary, a crate of its own (`store/`): the server reaches it as `crate::store`.
+pub use kobiri_store as store;
 pub mod sync;
 pub mod telemetry;
 #[cfg(any(test, feature = "test-support"))]

@@ -9,7 +9,7 @@ use crate::{
     clock::{SharedClock, SystemClock},
     config::Config,
     metrics::Metrics,
-    mobile_money::Registry,
+    mobile_money::{MobileMoney, Registry},
     notify::{
         AfricasTalkingSms, FcmPush, LogMailer, LogPush, LogSms, Mailer, OrangeSms, OutboxWorker,
         PushSender, Senders, SmsSender, SmtpMailer, config::SmsProvider,
@@ -38,8 +38,8 @@ pub struct Inner {
     /// Wakes this process's job runner before its next tick (see [`AppState::wake_jobs`]).
     pub jobs_wake: Arc<tokio::sync::Notify>,
     pub metrics: Metrics,
-    /// The configured mobile-money adapters.
-    pub mobile_money: Registry,
+    /// The mobile-money flow: its adapters and what it shares with the rest.
+    pub mobile_money: MobileMoney,
 }
 
 impl std::ops::Deref for AppState {
@@ -120,8 +120,17 @@ impl AppState {
             config: config.notify.outbox.clone(),
             app_name: config.app_name.clone(),
         };
+        let cache = crate::cache::ReadCache::new(config.read_cache_ttl);
+        let mobile_money = MobileMoney {
+            store: store.clone(),
+            clock: clock.clone(),
+            providers: mobile_money,
+            cache: cache.clone(),
+            public_base_url: config.public_base_url.clone(),
+            timeout: config.mobile_money_timeout,
+        };
         Ok(Self(Arc::new(Inner {
-            cache: crate::cache::ReadCache::new(config.read_cache_ttl),
+            cache,
             sync_digests: crate::sync::DigestCache::default(),
             hasher: PasswordHasher::new(config.password_hash_concurrency)?,
             tokens: TokenService::new(&config),

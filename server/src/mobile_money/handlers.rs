@@ -113,6 +113,7 @@ pub async fn initiate(
     let session = target_session(&state, t, &member, Some(session.id.as_uuid())).await?;
     let adapter = state
         .mobile_money
+        .providers
         .for_method(method)
         .map_err(|e| provider_error(&e))?;
     let provider = adapter.provider();
@@ -152,7 +153,7 @@ pub async fn initiate(
         callback_secret: None,
         payment_url: None,
     };
-    let payment_url = match settle::start(&state, &mp).await {
+    let payment_url = match settle::start(&state.mobile_money, &mp).await {
         Ok(started) => started.payment_url,
         Err(ConfirmError::Provider(e)) if e.is_transient() => {
             tracing::warn!(payment = %payment.id, provider = %provider, error = %e,
@@ -165,7 +166,7 @@ pub async fn initiate(
             let failed = Status::Failed {
                 reason: e.to_string(),
             };
-            settle::settle(&state, &mp.payment, &failed, AuditSource::Api).await?;
+            settle::settle(&state.mobile_money, &mp.payment, &failed, AuditSource::Api).await?;
             return Err(provider_error(&e));
         }
         Err(ConfirmError::Store(e)) => return Err(e.into()),
@@ -207,13 +208,17 @@ pub async fn callback(
     body: Bytes,
 ) -> ApiResult<Json<serde_json::Value>> {
     let route: CallbackRoute = segment.parse().map_err(|_| ApiError::not_found())?;
-    let adapter = state.mobile_money.for_callback(route).map_err(|_| {
-        tracing::warn!(
-            route = route.as_str(),
-            "mobile money: callback for an unconfigured provider"
-        );
-        ApiError::not_found()
-    })?;
+    let adapter = state
+        .mobile_money
+        .providers
+        .for_callback(route)
+        .map_err(|_| {
+            tracing::warn!(
+                route = route.as_str(),
+                "mobile money: callback for an unconfigured provider"
+            );
+            ApiError::not_found()
+        })?;
     let provider = adapter.provider();
     let request = CallbackRequest {
         headers: &headers,
@@ -253,7 +258,7 @@ pub async fn callback(
     };
     tracing::info!(payment = %mp.payment.id, provider = %provider, claim = ?hint.claim,
         "mobile money: callback verified; confirming with the provider");
-    match settle::confirm(&state, &mp, AuditSource::Api).await {
+    match settle::confirm(&state.mobile_money, &mp, AuditSource::Api).await {
         Ok(Settled::Done(p)) => Ok(Json(serde_json::json!({"status": p.status}))),
         Ok(Settled::Mismatch(_)) => Err(ApiError::new(ErrorCode::AmountMismatch)),
         Ok(Settled::Pending | Settled::Already) => {

@@ -39,6 +39,7 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use kobiri_core::passage::PayoutMethod;
 use kobiri_core::payment::PaymentMethod;
+pub use kobiri_core::payment::Provider;
 use kobiri_core::{Amount, Phone};
 use uuid::Uuid;
 
@@ -55,6 +56,34 @@ pub use mtn::Mtn;
 pub use orange::Orange;
 pub use registry::Registry;
 pub use wave::Wave;
+
+/// What the mobile-money flow works with (initiation, callbacks, the poller, payouts), and
+/// nothing else of the application: the store, the clock, the adapters, the read cache it
+/// refreshes when a payment or payout settles, and its two settings. The poller, a
+/// background job, takes this rather than the whole application state.
+#[derive(Clone)]
+pub struct MobileMoney {
+    pub store: std::sync::Arc<dyn crate::store::Store>,
+    pub clock: crate::clock::SharedClock,
+    /// The configured adapters.
+    pub providers: Registry,
+    pub cache: crate::cache::ReadCache,
+    /// `PUBLIC_BASE_URL`: the callbacks' and return pages' base.
+    pub public_base_url: String,
+    /// `MOBILE_MONEY_PAYMENT_TIMEOUT_MINUTES`: a payment or payout still unconfirmed after it
+    /// fails.
+    pub timeout: std::time::Duration,
+}
+
+impl MobileMoney {
+    pub fn now(&self) -> crate::store::Timestamp {
+        self.clock.now()
+    }
+
+    pub fn store(&self) -> &dyn crate::store::Store {
+        self.store.as_ref()
+    }
+}
 
 /// The mobile-money routes: initiation, and the providers' callbacks (POST or PUT).
 pub fn router() -> axum::Router<crate::state::AppState> {
@@ -150,52 +179,6 @@ impl TryFrom<PayoutMethod> for Method {
 
     fn try_from(method: PayoutMethod) -> Result<Self, Self::Error> {
         method.as_str().parse()
-    }
-}
-
-/// A provider Kobiri talks to; each has one adapter.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub enum Provider {
-    Orange,
-    Mtn,
-    Wave,
-    CinetPay,
-}
-
-impl Provider {
-    /// Every provider, in declaration order.
-    pub const ALL: [Provider; 4] = [
-        Provider::Orange,
-        Provider::Mtn,
-        Provider::Wave,
-        Provider::CinetPay,
-    ];
-
-    /// The configuration and database string (`FREE_MONEY_PROVIDER=cinetpay`).
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Provider::Orange => "orange",
-            Provider::Mtn => "mtn",
-            Provider::Wave => "wave",
-            Provider::CinetPay => "cinetpay",
-        }
-    }
-}
-
-impl fmt::Display for Provider {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl FromStr for Provider {
-    type Err = UnknownMethod;
-
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        Provider::ALL
-            .into_iter()
-            .find(|p| p.as_str() == s)
-            .ok_or_else(|| UnknownMethod(s.chars().take(32).collect()))
     }
 }
 

@@ -7,12 +7,12 @@
 use kobiri_core::{Event, PaymentStatus, Phone};
 
 use super::{
-    Method, PayoutRef, PayoutRequest, Provider, ProviderError, Status, handlers::provider_error,
+    Method, MobileMoney, PayoutRef, PayoutRequest, Provider, ProviderError, Status,
+    handlers::provider_error,
 };
 use crate::{
     error::{ApiError, ApiResult},
     passages::{notify_beneficiary, passage_audit, payout::PayoutOrder},
-    state::AppState,
     store::{
         AuditSource, MobilePayout, NewAudit, Passage, PassageWrite, PayoutReservation,
         PayoutSettlement, StoreResult, User,
@@ -39,16 +39,15 @@ fn label(method: Method) -> &'static str {
 /// approved where needed) out of `passage`'s pot to the wallet `order.phone`. The pot is
 /// checked again in the transaction that reserves the idempotency key.
 pub async fn send(
-    state: &AppState,
+    mm: &MobileMoney,
     caller: &User,
     passage: &Passage,
     method: Method,
     order: &PayoutOrder,
 ) -> ApiResult<Passage> {
     let amount = order.amount;
-    let provider = state.mobile_money.provider_for(method);
-    state
-        .mobile_money
+    let provider = mm.providers.provider_for(method);
+    mm.providers
         .for_method(method)
         .map_err(|e| provider_error(&e))?;
     if !sends_payouts(provider) {
@@ -64,7 +63,7 @@ pub async fn send(
         None => Phone::parse(&passage.member_phone).map_err(|_| ApiError::internal())?,
     };
     let key = kobiri_core::new_uuid();
-    let now = state.now();
+    let now = mm.now();
     let after = serde_json::json!({
         "payout_method": method.as_str(), "payout_provider": provider.as_str(),
         "payout_key": key, "payout_amount": amount.to_wire_string(),
@@ -82,10 +81,10 @@ pub async fn send(
         amount,
         pot: order.pot,
         approval: order.approval,
-        audit: passage_audit(state, caller, passage, "passage.payout_sent", after),
+        audit: passage_audit(mm.now(), caller, passage, "passage.payout_sent", after),
         now,
     };
-    match state.store().reserve_payout(&reservation).await? {
+    match mm.store().reserve_payout(&reservation).await? {
         PassageWrite::Done => {}
         PassageWrite::Changed => {
             return Err(ApiError::new(kobiri_core::ErrorCode::Conflict)
@@ -93,12 +92,12 @@ pub async fn send(
         }
         PassageWrite::Refused(refusal) => return Err(crate::passages::payout::exceeds(refusal)),
     }
-    let payout = state
+    let payout = mm
         .store()
         .mobile_payout(key)
         .await?
         .ok_or_else(ApiError::internal)?;
-    match start(state, &payout).await {
+    match start(mm, &payout).await {
         Ok(()) => {}
         Err(e) if e.is_transient() => {
             tracing::warn!(passage = %passage.id, error = %e,
@@ -108,12 +107,11 @@ pub async fn send(
             let failed = Status::Failed {
                 reason: e.to_string(),
             };
-            settle(state, &payout, &failed, AuditSource::Api).await?;
+            settle(mm, &payout, &failed, AuditSource::Api).await?;
             return Err(provider_error(&e));
         }
     }
-    state
-        .store()
+    mm.store()
         .passage_by_id(passage.id)
         .await?
         .ok_or_else(ApiError::not_found)
@@ -132,9 +130,9 @@ fn passage_method(method: Method) -> kobiri_core::PayoutMethod {
 
 /// Sends (or re-sends, with the same key) the payout and stores the operator's reference; a
 /// final answer settles it.
-async fn start(state: &AppState, payout: &MobilePayout) -> Result<(), ProviderError> {
-    let adapter = state
-        .mobile_money
+async fn start(mm: &MobileMoney, payout: &MobilePayout) -> Result<(), ProviderError> {
+    let adapter = mm
+        .providers
         .for_provider(payout.provider)
         .ok_or(ProviderError::PayoutsUnsupported(payout.provider))?;
     let beneficiary =
@@ -148,12 +146,11 @@ async fn start(state: &AppState, payout: &MobilePayout) -> Result<(), ProviderEr
         })
         .await?;
     let store_error = |e: crate::store::StoreError| ProviderError::Transient(e.to_string());
-    state
-        .store()
-        .record_payout_start(payout.key, &started.operator_reference, state.now())
+    mm.store()
+        .record_payout_start(payout.key, &started.operator_reference, mm.now())
         .await
         .map_err(store_error)?;
-    settle(state, payout, &started.status, AuditSource::Api)
+    settle(mm, payout, &started.status, AuditSource::Api)
         .await
         .map_err(store_error)?;
     Ok(())
@@ -161,13 +158,13 @@ async fn start(state: &AppState, payout: &MobilePayout) -> Result<(), ProviderEr
 
 /// One poll of a payout: start it if its start never got an answer, else ask its status.
 /// `Ok(true)` when it is settled.
-pub async fn poll(state: &AppState, payout: &MobilePayout) -> Result<bool, ProviderError> {
+pub async fn poll(mm: &MobileMoney, payout: &MobilePayout) -> Result<bool, ProviderError> {
     let Some(operator_reference) = payout.operator_reference.clone() else {
-        start(state, payout).await?;
+        start(mm, payout).await?;
         return Ok(false);
     };
-    let adapter = state
-        .mobile_money
+    let adapter = mm
+        .providers
         .for_provider(payout.provider)
         .ok_or(ProviderError::PayoutsUnsupported(payout.provider))?;
     let status = adapter
@@ -176,7 +173,7 @@ pub async fn poll(state: &AppState, payout: &MobilePayout) -> Result<bool, Provi
             operator_reference,
         })
         .await?;
-    settle(state, payout, &status, AuditSource::Job)
+    settle(mm, payout, &status, AuditSource::Job)
         .await
         .map_err(|e| ProviderError::Transient(e.to_string()))
 }
@@ -185,7 +182,7 @@ pub async fn poll(state: &AppState, payout: &MobilePayout) -> Result<bool, Provi
 /// credits the beneficiary (with a `paiement_recu` notification); failure records the reason
 /// and frees the passage for another attempt. `false` when pending or settled meanwhile.
 pub async fn settle(
-    state: &AppState,
+    mm: &MobileMoney,
     payout: &MobilePayout,
     status: &Status,
     source: AuditSource,
@@ -195,18 +192,18 @@ pub async fn settle(
         Status::Succeeded { .. } => (true, None),
         Status::Failed { reason } => (false, Some(format!("Versement refusé : {reason}"))),
     };
-    let now = state.now();
+    let now = mm.now();
     let mut notifications = Vec::new();
     if succeeded
-        && let Some(passage) = state.store().passage_by_id(payout.passage).await?
-        && let Some(tontine) = state.store().tontine_by_id(payout.tontine_id).await?
+        && let Some(passage) = mm.store().passage_by_id(payout.passage).await?
+        && let Some(tontine) = mm.store().tontine_by_id(payout.tontine_id).await?
     {
         let event = Event::PotReceived {
             tontine: tontine.name,
             amount: payout.amount,
         };
         let dedup = format!("paiement_recu:passage:{}", passage.id);
-        notifications.push(notify_beneficiary(state, &passage, &event, Some(dedup)));
+        notifications.push(notify_beneficiary(mm.now(), &passage, &event, Some(dedup)));
     }
     let audit = NewAudit {
         id: kobiri_core::new_uuid(),
@@ -228,7 +225,7 @@ pub async fn settle(
         device_id: None,
         at: now,
     };
-    let done = state
+    let done = mm
         .store()
         .settle_payout(&PayoutSettlement {
             payout: payout.clone(),
@@ -240,7 +237,7 @@ pub async fn settle(
         })
         .await?;
     if done {
-        state.cache.forget_tontine(payout.tontine_id);
+        mm.cache.forget_tontine(payout.tontine_id);
         tracing::info!(passage = %payout.passage, succeeded, "mobile money: payout settled");
     }
     Ok(done)

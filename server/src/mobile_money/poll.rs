@@ -9,11 +9,8 @@ use chrono::TimeDelta;
 use kobiri_core::{PaymentId, PaymentStatus};
 
 use super::settle::{self, ConfirmError, Settled};
-use super::{Status, payout};
-use crate::{
-    state::AppState,
-    store::{AuditSource, MobilePayment, PollKind, PollTicket, StoreResult, Timestamp},
-};
+use super::{MobileMoney, Status, payout};
+use crate::store::{AuditSource, MobilePayment, PollKind, PollTicket, StoreResult, Timestamp};
 
 /// How long a claimed poll is held before another worker may take it.
 const LEASE: TimeDelta = TimeDelta::minutes(2);
@@ -35,20 +32,19 @@ pub struct PollReport {
 
 /// One pass over the due polls. Safe to run from several processes at once.
 #[tracing::instrument(skip_all)]
-pub async fn run_pass(state: &AppState) -> StoreResult<PollReport> {
+pub async fn run_pass(mm: &MobileMoney) -> StoreResult<PollReport> {
     let mut report = PollReport::default();
     for _ in 0..CLAIMS_PER_PASS {
-        let now = state.now();
-        let tickets = state.store().claim_polls(now, now + LEASE, BATCH).await?;
+        let now = mm.now();
+        let tickets = mm.store().claim_polls(now, now + LEASE, BATCH).await?;
         for ticket in &tickets {
-            if poll_one(state, ticket).await? {
+            if poll_one(mm, ticket).await? {
                 report.settled += 1;
             } else {
                 report.pending += 1;
                 let wait = backoff(ticket.attempts);
-                state
-                    .store()
-                    .reschedule_poll(ticket.id, state.now() + wait)
+                mm.store()
+                    .reschedule_poll(ticket.id, mm.now() + wait)
                     .await?;
             }
         }
@@ -65,30 +61,30 @@ fn backoff(attempts: u32) -> TimeDelta {
     (FIRST_WAIT * (1_i32 << doublings)).min(MAX_WAIT)
 }
 
-fn timed_out(state: &AppState, started_at: Timestamp) -> bool {
-    let timeout = TimeDelta::from_std(state.config.mobile_money_timeout).unwrap_or(TimeDelta::MAX);
-    state.now() - started_at >= timeout
+fn timed_out(mm: &MobileMoney, started_at: Timestamp) -> bool {
+    let timeout = TimeDelta::from_std(mm.timeout).unwrap_or(TimeDelta::MAX);
+    mm.now() - started_at >= timeout
 }
 
-fn timeout_status(state: &AppState) -> Status {
+fn timeout_status(mm: &MobileMoney) -> Status {
     Status::Failed {
         reason: format!(
             "aucune confirmation du fournisseur après {} minutes",
-            state.config.mobile_money_timeout.as_secs() / 60
+            mm.timeout.as_secs() / 60
         ),
     }
 }
 
 /// Polls one ticket; `true` when its payment or payout is settled (or gone).
-async fn poll_one(state: &AppState, ticket: &PollTicket) -> StoreResult<bool> {
+async fn poll_one(mm: &MobileMoney, ticket: &PollTicket) -> StoreResult<bool> {
     match ticket.kind {
-        PollKind::Payment => poll_payment(state, ticket).await,
-        PollKind::Payout => poll_payout(state, ticket).await,
+        PollKind::Payment => poll_payment(mm, ticket).await,
+        PollKind::Payout => poll_payout(mm, ticket).await,
     }
 }
 
-async fn poll_payment(state: &AppState, ticket: &PollTicket) -> StoreResult<bool> {
-    let Some(mut mp) = state
+async fn poll_payment(mm: &MobileMoney, ticket: &PollTicket) -> StoreResult<bool> {
+    let Some(mut mp) = mm
         .store()
         .mobile_payment(PaymentId::from_uuid(ticket.id))
         .await?
@@ -100,17 +96,17 @@ async fn poll_payment(state: &AppState, ticket: &PollTicket) -> StoreResult<bool
         return Ok(true);
     }
     if mp.payment.operator_reference.is_none() {
-        match restart(state, &mp).await? {
+        match restart(mm, &mp).await? {
             Some(restarted) => mp = restarted,
-            None => return pending_or_timeout(state, ticket, &mp).await,
+            None => return pending_or_timeout(mm, ticket, &mp).await,
         }
     }
-    match settle::confirm(state, &mp, AuditSource::Job).await {
-        Ok(Settled::Pending) => pending_or_timeout(state, ticket, &mp).await,
+    match settle::confirm(mm, &mp, AuditSource::Job).await {
+        Ok(Settled::Pending) => pending_or_timeout(mm, ticket, &mp).await,
         Ok(Settled::Done(_) | Settled::Mismatch(_) | Settled::Already) => Ok(true),
         Err(ConfirmError::Provider(e)) => {
             tracing::warn!(payment = %mp.payment.id, error = %e, "mobile money: status query failed");
-            pending_or_timeout(state, ticket, &mp).await
+            pending_or_timeout(mm, ticket, &mp).await
         }
         Err(ConfirmError::Store(e)) => Err(e),
     }
@@ -118,9 +114,9 @@ async fn poll_payment(state: &AppState, ticket: &PollTicket) -> StoreResult<bool
 
 /// Retries a start that never got an answer (same idempotency key): the payment as stored
 /// after it, or `None` when the provider still cannot be reached. A refusal fails it.
-async fn restart(state: &AppState, mp: &MobilePayment) -> StoreResult<Option<MobilePayment>> {
-    match settle::start(state, mp).await {
-        Ok(_) => state.store().mobile_payment(mp.payment.id).await,
+async fn restart(mm: &MobileMoney, mp: &MobilePayment) -> StoreResult<Option<MobilePayment>> {
+    match settle::start(mm, mp).await {
+        Ok(_) => mm.store().mobile_payment(mp.payment.id).await,
         Err(ConfirmError::Provider(e)) if e.is_transient() => {
             tracing::warn!(payment = %mp.payment.id, error = %e, "mobile money: start retry failed");
             Ok(None)
@@ -129,7 +125,7 @@ async fn restart(state: &AppState, mp: &MobilePayment) -> StoreResult<Option<Mob
             let failed = Status::Failed {
                 reason: e.to_string(),
             };
-            settle::settle(state, &mp.payment, &failed, AuditSource::Job).await?;
+            settle::settle(mm, &mp.payment, &failed, AuditSource::Job).await?;
             Ok(None)
         }
         Err(ConfirmError::Store(e)) => Err(e),
@@ -137,53 +133,47 @@ async fn restart(state: &AppState, mp: &MobilePayment) -> StoreResult<Option<Mob
 }
 
 async fn pending_or_timeout(
-    state: &AppState,
+    mm: &MobileMoney,
     ticket: &PollTicket,
     mp: &MobilePayment,
 ) -> StoreResult<bool> {
-    if !timed_out(state, ticket.started_at) {
+    if !timed_out(mm, ticket.started_at) {
         return Ok(false);
     }
-    let current = state.store().mobile_payment(mp.payment.id).await?;
+    let current = mm.store().mobile_payment(mp.payment.id).await?;
     let Some(current) = current.filter(|c| c.payment.status == PaymentStatus::EnCours) else {
         return Ok(true);
     };
     tracing::warn!(payment = %mp.payment.id, "mobile money: payment timed out");
-    settle::settle(
-        state,
-        &current.payment,
-        &timeout_status(state),
-        AuditSource::Job,
-    )
-    .await?;
+    settle::settle(mm, &current.payment, &timeout_status(mm), AuditSource::Job).await?;
     Ok(true)
 }
 
-async fn poll_payout(state: &AppState, ticket: &PollTicket) -> StoreResult<bool> {
-    let Some(current) = state.store().mobile_payout(ticket.id).await? else {
+async fn poll_payout(mm: &MobileMoney, ticket: &PollTicket) -> StoreResult<bool> {
+    let Some(current) = mm.store().mobile_payout(ticket.id).await? else {
         tracing::warn!(poll = %ticket.id, "mobile money: poll of an unknown payout");
         return Ok(false);
     };
     if current.status != PaymentStatus::EnCours {
         return Ok(true);
     }
-    match payout::poll(state, &current).await {
+    match payout::poll(mm, &current).await {
         Ok(true) => return Ok(true),
         Ok(false) => {}
         Err(e) => {
             tracing::warn!(passage = %current.passage, error = %e, "mobile money: payout query failed");
         }
     }
-    if timed_out(state, ticket.started_at) {
+    if timed_out(mm, ticket.started_at) {
         tracing::warn!(passage = %current.passage, "mobile money: payout timed out");
-        return payout::settle(state, &current, &timeout_status(state), AuditSource::Job).await;
+        return payout::settle(mm, &current, &timeout_status(mm), AuditSource::Job).await;
     }
     Ok(false)
 }
 
 /// Starts the poller beside the job runner: a pass every `every` until the task is aborted.
 /// `None` when `every` is zero (`JOBS_INTERVAL_SECONDS=0`: tests run passes themselves).
-pub fn spawn(state: AppState, every: std::time::Duration) -> Option<tokio::task::JoinHandle<()>> {
+pub fn spawn(mm: MobileMoney, every: std::time::Duration) -> Option<tokio::task::JoinHandle<()>> {
     if every.is_zero() {
         return None;
     }
@@ -192,7 +182,7 @@ pub fn spawn(state: AppState, every: std::time::Duration) -> Option<tokio::task:
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
             tick.tick().await;
-            match run_pass(&state).await {
+            match run_pass(&mm).await {
                 Ok(report) if report != PollReport::default() => {
                     tracing::info!(?report, "mobile money poll pass");
                 }

@@ -63,7 +63,7 @@ impl Sandbox {
         }
         let mm = &config.mobile_money;
         let mut stand_ins = BTreeMap::new();
-        for provider in Provider::ALL {
+        for &provider in Provider::ALL {
             let configured = match provider {
                 Provider::Orange => mm.orange.is_some(),
                 Provider::Mtn => mm.mtn.is_some(),
@@ -170,7 +170,7 @@ async fn lookup(
     state: &AppState,
     id: &str,
 ) -> Option<(Arc<Sandbox>, crate::store::MobilePayment, PaymentId)> {
-    let sandbox = state.mobile_money.sandbox()?;
+    let sandbox = state.mobile_money.providers.sandbox()?;
     let id = PaymentId::parse(id).ok()?;
     let payment = state.store().mobile_payment(id).await.ok()??;
     sandbox

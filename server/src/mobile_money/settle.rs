@@ -3,11 +3,9 @@
 
 use kobiri_core::{Event, PaymentStatus};
 
-use super::{Method, PaymentRef, PaymentRequest, ProviderError, Started, Status};
+use super::{Method, MobileMoney, PaymentRef, PaymentRequest, ProviderError, Started, Status};
 use crate::{
-    notify::plan::Links,
-    payments::handlers::notify_payer,
-    state::AppState,
+    notify::{notify_payer, plan::Links},
     store::{
         AuditSource, MobilePayment, NewAudit, Payment, PaymentStart, Settlement, StoreError,
         StoreResult,
@@ -37,10 +35,10 @@ pub enum ConfirmError {
 }
 
 /// `{PUBLIC_BASE_URL}/api/v1/payments/callback/{segment}`.
-pub fn notify_url(state: &AppState, method: Method) -> String {
+pub fn notify_url(mm: &MobileMoney, method: Method) -> String {
     format!(
         "{}/api/v1/payments/callback/{}",
-        state.config.public_base_url,
+        mm.public_base_url,
         method.callback_segment()
     )
 }
@@ -48,7 +46,7 @@ pub fn notify_url(state: &AppState, method: Method) -> String {
 /// The provider request for a stored payment (the same at the first start and at a retry:
 /// the payment id is the idempotency key).
 pub fn payment_request(
-    state: &AppState,
+    mm: &MobileMoney,
     payment: &Payment,
     method: Method,
 ) -> Result<PaymentRequest, ProviderError> {
@@ -64,32 +62,31 @@ pub fn payment_request(
         amount: payment.amount,
         payer: phone,
         description: "Cotisation de tontine (Kobiri)".to_owned(),
-        notify_url: notify_url(state, method),
-        return_url: format!("{}/", state.config.public_base_url),
+        notify_url: notify_url(mm, method),
+        return_url: format!("{}/", mm.public_base_url),
     })
 }
 
 /// Asks the provider to collect a stored payment and stores its answer.
-pub async fn start(state: &AppState, mp: &MobilePayment) -> Result<Started, ConfirmError> {
+pub async fn start(mm: &MobileMoney, mp: &MobilePayment) -> Result<Started, ConfirmError> {
     let method =
         Method::try_from(mp.payment.method).map_err(|e| ProviderError::Invalid(e.to_string()))?;
-    let adapter = state
-        .mobile_money
+    let adapter = mm
+        .providers
         .for_provider(mp.provider)
         .ok_or(ProviderError::NotConfigured(method))?;
-    let request = payment_request(state, &mp.payment, method)?;
+    let request = payment_request(mm, &mp.payment, method)?;
     let mut started = adapter.start_payment(&request).await?;
-    if let Some(page) = state.mobile_money.sandbox_page(mp.provider, mp.payment.id) {
+    if let Some(page) = mm.providers.sandbox_page(mp.provider, mp.payment.id) {
         started.payment_url = Some(page);
     }
-    state
-        .store()
+    mm.store()
         .record_payment_start(&PaymentStart {
             id: mp.payment.id,
             operator_reference: started.operator_reference.clone(),
             payment_url: started.payment_url.clone(),
             callback_secret: started.callback_secret.clone(),
-            now: state.now(),
+            now: mm.now(),
         })
         .await?;
     Ok(started)
@@ -98,7 +95,7 @@ pub async fn start(state: &AppState, mp: &MobilePayment) -> Result<Started, Conf
 /// Asks the provider where the payment stands and settles it when the answer is final.
 /// A payment no longer `en_cours` is left alone.
 pub async fn confirm(
-    state: &AppState,
+    mm: &MobileMoney,
     mp: &MobilePayment,
     source: AuditSource,
 ) -> Result<Settled, ConfirmError> {
@@ -107,8 +104,8 @@ pub async fn confirm(
     }
     let method =
         Method::try_from(mp.payment.method).map_err(|e| ProviderError::Invalid(e.to_string()))?;
-    let adapter = state
-        .mobile_money
+    let adapter = mm
+        .providers
         .for_provider(mp.provider)
         .ok_or(ProviderError::NotConfigured(method))?;
     let query = PaymentRef {
@@ -119,19 +116,19 @@ pub async fn confirm(
         amount: mp.payment.amount,
     };
     let status = adapter.payment_status(&query).await?;
-    Ok(settle(state, &mp.payment, &status, source).await?)
+    Ok(settle(mm, &mp.payment, &status, source).await?)
 }
 
 /// Ends a payment `en_cours` from a provider's final status, in one transaction guarded by
 /// `en_cours`: `valide` (session and member totals, audit, `confirmation_paiement`) when the
 /// amount matches what the provider reports, `echoue` with the reason otherwise.
 pub async fn settle(
-    state: &AppState,
+    mm: &MobileMoney,
     payment: &Payment,
     status: &Status,
     source: AuditSource,
 ) -> StoreResult<Settled> {
-    let now = state.now();
+    let now = mm.now();
     let (to, transaction_id, reason, action, mismatch) = match status {
         Status::Pending => return Ok(Settled::Pending),
         Status::Succeeded {
@@ -170,7 +167,7 @@ pub async fn settle(
         ),
     };
     let notifications = if to == PaymentStatus::Valide {
-        let tontine = state
+        let tontine = mm
             .store()
             .tontine_by_id(payment.tontine_id)
             .await?
@@ -186,7 +183,7 @@ pub async fn settle(
             payment_id: Some(payment.id.as_uuid()),
             data: Some(serde_json::json!({"payment_id": payment.id})),
         };
-        notify_payer(state, &event, links, payment.user_id).await?
+        notify_payer(mm.store(), mm.now(), &event, links, payment.user_id).await?
     } else {
         Vec::new()
     };
@@ -214,9 +211,9 @@ pub async fn settle(
         notifications,
         now,
     };
-    Ok(match state.store().settle_payment(&settlement).await? {
+    Ok(match mm.store().settle_payment(&settlement).await? {
         Some(done) => {
-            state.cache.forget_tontine(done.tontine_id);
+            mm.cache.forget_tontine(done.tontine_id);
             tracing::info!(payment = %done.id, status = %done.status, "mobile money: payment settled");
             if mismatch {
                 Settled::Mismatch(done)

@@ -34,6 +34,29 @@ pub use orange_sms::OrangeSms;
 pub use sms::LogSms;
 pub use worker::{OutboxReport, OutboxWorker, Senders, run_outbox_pass};
 
+use crate::store::{NewNotification, Store, StoreError, Timestamp};
+
+/// The notifications of `event` for one member of the tontine (`user`), on the channels they
+/// chose: what a payment's handler or settlement writes with it.
+pub async fn notify_payer(
+    store: &dyn Store,
+    now: Timestamp,
+    event: &kobiri_core::Event,
+    links: plan::Links,
+    user: kobiri_core::UserId,
+) -> Result<Vec<NewNotification>, StoreError> {
+    let Some(tontine) = links.tontine_id else {
+        return Ok(Vec::new());
+    };
+    let recipients: Vec<_> = store
+        .tontine_recipients(tontine, event.kind())
+        .await?
+        .into_iter()
+        .filter(|r| r.user_id == user)
+        .collect();
+    Ok(plan::Plan::new(event, links, now).for_all(&recipients))
+}
+
 /// Why a message was not sent, and so what the outbox does with it.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum SendError {

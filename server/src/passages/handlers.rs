@@ -237,7 +237,7 @@ pub async fn start(
     access.require(Action::StartPassage)?;
     let to = passage.status.start().map_err(refused)?;
     let after = serde_json::json!({"status": to.as_str()});
-    let audit = passage_audit(&state, &caller, &passage, "passage.started", after);
+    let audit = passage_audit(state.now(), &caller, &passage, "passage.started", after);
     let event = Event::YourTurn {
         tontine: access.tontine.name.clone(),
         date: passage
@@ -248,7 +248,7 @@ pub async fn start(
     let mut change = change(&state, &passage, to, PassageEdit::Start, audit);
     change
         .notifications
-        .push(notify_beneficiary(&state, &passage, &event, None));
+        .push(notify_beneficiary(state.now(), &passage, &event, None));
     apply(&state, change).await
 }
 
@@ -280,7 +280,7 @@ pub async fn confirm(
     let (amount, notes) = body.parse(passage.expected_amount.currency())?;
     let date = state.now().date_naive();
     let after = confirmation_audit(to, amount, None);
-    let audit = passage_audit(&state, &caller, &passage, "passage.confirmed", after);
+    let audit = passage_audit(state.now(), &caller, &passage, "passage.confirmed", after);
     let event = Event::PotReceived {
         tontine: access.tontine.name.clone(),
         amount,
@@ -294,9 +294,12 @@ pub async fn confirm(
         pot: super::payout::pot_of(&state, &access.tontine, &passage).await?,
     };
     let mut change = change(&state, &passage, to, edit, audit);
-    change
-        .notifications
-        .push(notify_beneficiary(&state, &passage, &event, Some(dedup)));
+    change.notifications.push(notify_beneficiary(
+        state.now(),
+        &passage,
+        &event,
+        Some(dedup),
+    ));
     apply(&state, change).await
 }
 
@@ -325,7 +328,7 @@ pub async fn postpone(
     }
     let to = passage.status.postpone().map_err(refused)?;
     let after = serde_json::json!({"status": to.as_str(), "postpone_reason": reason});
-    let audit = passage_audit(&state, &caller, &passage, "passage.postponed", after);
+    let audit = passage_audit(state.now(), &caller, &passage, "passage.postponed", after);
     let edit = PassageEdit::Postpone { reason };
     apply(&state, change(&state, &passage, to, edit, audit)).await
 }

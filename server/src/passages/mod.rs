@@ -50,7 +50,7 @@ use crate::{
     state::AppState,
     store::{
         NewAudit, NewNotification, NewPassage, Passage, PassagePlan, ReplacePassages, SessionSlot,
-        Tontine, User,
+        Timestamp, Tontine, User,
     },
     tontines::TontineAccess,
 };
@@ -113,7 +113,7 @@ pub(crate) fn changed_meanwhile() -> ApiError {
 
 /// An audit entry about `passage`, made through the API by `caller`.
 pub(crate) fn passage_audit(
-    state: &AppState,
+    now: Timestamp,
     caller: &User,
     passage: &Passage,
     action: &'static str,
@@ -125,14 +125,14 @@ pub(crate) fn passage_audit(
         action,
         "passage",
         passage.id.as_uuid(),
-        state.now(),
+        now,
     )
     .with_change(Some(dto::snapshot(passage)), Some(after))
 }
 
 /// An in-app notification of `event` to the beneficiary of `passage`.
 pub(crate) fn notify_beneficiary(
-    state: &AppState,
+    now: Timestamp,
     passage: &Passage,
     event: &Event,
     dedup_key: Option<String>,
@@ -152,7 +152,7 @@ pub(crate) fn notify_beneficiary(
         session_id: passage.session_id,
         payment_id: None,
         dedup_key,
-        at: state.now(),
+        at: now,
     }
 }
 

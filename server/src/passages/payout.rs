@@ -133,9 +133,16 @@ async fn execute(
     let to = passage.status.record_payout().map_err(refused)?;
     if let Ok(method) = Method::try_from(order.method)
         && order.reference.is_none()
-        && state.mobile_money.for_method(method).is_ok()
+        && state.mobile_money.providers.for_method(method).is_ok()
     {
-        return crate::mobile_money::payout::send(state, caller, passage, method, &order).await;
+        return crate::mobile_money::payout::send(
+            &state.mobile_money,
+            caller,
+            passage,
+            method,
+            &order,
+        )
+        .await;
     }
     let date = state.now().date_naive();
     let after = serde_json::json!({
@@ -147,7 +154,13 @@ async fn execute(
         "approval_request": order.approval.map(|a| a.request),
         "approved_by": order.approval.map(|a| a.by),
     });
-    let audit = passage_audit(state, caller, passage, "passage.payout_recorded", after);
+    let audit = passage_audit(
+        state.now(),
+        caller,
+        passage,
+        "passage.payout_recorded",
+        after,
+    );
     let change = PassageChange {
         id: passage.id,
         tontine_id: passage.tontine_id,
@@ -275,7 +288,13 @@ pub async fn payout(
         "payout_amount": request.amount.to_wire_string(), "payout_phone": request.phone,
         "reasons": request.reasons.iter().map(|r| r.as_str()).collect::<Vec<_>>(),
     });
-    let audit = passage_audit(&state, &caller, &passage, "passage.payout_requested", after);
+    let audit = passage_audit(
+        state.now(),
+        &caller,
+        &passage,
+        "passage.payout_requested",
+        after,
+    );
     let stored = NewPayoutRequest {
         request: request.clone(),
         audit,
@@ -376,7 +395,13 @@ pub async fn reject(
         request: request.id,
         by: caller.id,
         reason: reason.clone(),
-        audit: passage_audit(&state, &caller, &passage, "passage.payout_rejected", after),
+        audit: passage_audit(
+            state.now(),
+            &caller,
+            &passage,
+            "passage.payout_rejected",
+            after,
+        ),
         now,
     };
     if !state.store().reject_payout_request(&rejection).await? {

@@ -2,9 +2,9 @@
 
 use axum::{Json, extract::State, http::StatusCode};
 use kobiri_core::{
-    Action, ErrorCode, Event, MemberId, PaymentFacts, PaymentId, PaymentStatus, ReceiptCode,
-    SessionId, SessionStatus, TontineId, UserId, Via, bounded_text, may_record,
-    payment::may_validate, plan_payment, session_to_pay,
+    Action, Dues, ErrorCode, Event, MemberId, PaymentFacts, PaymentId, PaymentStatus, ReceiptCode,
+    SessionId, TontineId, UserId, Via, bounded_text, may_record, payment::may_validate,
+    plan_payment, session_to_pay,
 };
 
 use super::{
@@ -19,12 +19,11 @@ use crate::{
     auth::AuthUser,
     error::{ApiError, ApiResult, ErrorBody},
     extract::{AppJson, AppQuery, PathId, page_request},
-    notify::plan::{Links, Plan},
-    sessions::dues_of,
+    notify::{notify_payer, plan::Links},
     state::AppState,
     store::{
         AuditEntry, Member, NewAudit, NewNotification, NewPayment, Page, Payment, PaymentDecision,
-        PaymentFilter, Session, StoreError, Tontine, Unique, all_pages,
+        PaymentFilter, Session, StoreError, Tontine, Unique,
     },
     tontines::TontineAccess,
 };
@@ -125,28 +124,18 @@ async fn oldest_unpaid_session(
     tontine: &Tontine,
     member: &Member,
 ) -> ApiResult<Session> {
-    let open = all_pages(|page| {
-        state
-            .store()
-            .list_sessions(tontine.id, Some(SessionStatus::EnCours), page)
-    })
-    .await?;
+    let open = state
+        .store()
+        .open_sessions_paid_by(tontine.id, member.id)
+        .await?;
     if open.is_empty() {
         return Err(rule("Aucune séance ouverte pour cette tontine"));
     }
-    let mut candidates = Vec::with_capacity(open.len());
-    for session in open {
-        let filter = PaymentFilter {
-            tontine_id: Some(tontine.id),
-            session_id: Some(session.id),
-            user_id: Some(member.user_id),
-            status: None,
-        };
-        let payments = all_pages(|page| state.store().list_payments(filter, page)).await?;
-        let dues = dues_of(tontine.contribution, &payments, member.id);
+    let candidates = open.into_iter().map(|(session, paid)| {
+        let dues = Dues::of(tontine.contribution, paid);
         let (number, status) = (session.session_number, session.status);
-        candidates.push((session, number, status, dues));
-    }
+        (session, number, status, dues)
+    });
     // Every open session already has its payment: a second one is a duplicate (409), as when
     // the session is named.
     session_to_pay(candidates).ok_or_else(|| {
@@ -233,7 +222,7 @@ pub async fn create(
             payment_id: Some(payment.id.as_uuid()),
             data: None,
         };
-        notify_payer(&state, &event, links, member.user_id).await?
+        notify_payer(state.store(), state.now(), &event, links, member.user_id).await?
     } else {
         Vec::new()
     };
@@ -242,7 +231,11 @@ pub async fn create(
         .insert_payment(&payment, &audit, &notifications)
         .await
     {
-        Ok(stored) => Ok((StatusCode::CREATED, Json(stored.into()))),
+        Ok(()) => {
+            let phone = Some(member.user_phone.as_str().to_owned());
+            let stored = Payment::recorded(payment, member.user_name, phone);
+            Ok((StatusCode::CREATED, Json(stored.into())))
+        }
         Err(StoreError::Conflict { .. }) => Err(record::duplicate()),
         Err(e) => Err(e.into()),
     }
@@ -371,27 +364,7 @@ async fn confirmation(
         payment_id: Some(p.id.as_uuid()),
         data: Some(serde_json::json!({"payment_id": p.id})),
     };
-    Ok(notify_payer(state, &event, links, p.user_id).await?)
-}
-
-/// The notifications of `event` for one member of the tontine, on the channels they chose.
-pub(crate) async fn notify_payer(
-    state: &AppState,
-    event: &Event,
-    links: Links,
-    user: UserId,
-) -> Result<Vec<NewNotification>, StoreError> {
-    let Some(tontine) = links.tontine_id else {
-        return Ok(Vec::new());
-    };
-    let recipients: Vec<_> = state
-        .store()
-        .tontine_recipients(tontine, event.kind())
-        .await?
-        .into_iter()
-        .filter(|r| r.user_id == user)
-        .collect();
-    Ok(Plan::new(event, links, state.now()).for_all(&recipients))
+    Ok(notify_payer(state.store(), state.now(), &event, links, p.user_id).await?)
 }
 
 /// The caller's payments, or, for a tontine's collectors, treasurer, president and admins,

@@ -168,7 +168,7 @@ impl Momo {
     /// Moves the clock by `by` and runs one poll pass.
     async fn poll_after(&self, by: TimeDelta) -> poll::PollReport {
         self.app.clock.advance(by);
-        poll::run_pass(&self.app.state).await.unwrap()
+        poll::run_pass(&self.app.state.mobile_money).await.unwrap()
     }
 }
 
@@ -767,7 +767,10 @@ async fn two_pollers_racing_on_postgres_settle_each_payment_once() {
     })
     .unwrap();
     m.app.clock.advance(TimeDelta::seconds(31));
-    let (a, b) = tokio::join!(poll::run_pass(&m.app.state), poll::run_pass(&other));
+    let (a, b) = tokio::join!(
+        poll::run_pass(&m.app.state.mobile_money),
+        poll::run_pass(&other.mobile_money)
+    );
     let (a, b) = (a.unwrap(), b.unwrap());
     assert_eq!(a.settled + b.settled, 5, "{a:?} {b:?}");
     assert_eq!(m.collected(&c).await, "25000");

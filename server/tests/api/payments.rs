@@ -823,3 +823,58 @@ dual_test!(
         .await;
     }
 );
+
+dual_test!(
+    the_answer_to_a_recorded_payment_is_what_reading_it_back_gives,
+    |app| async move {
+        // The answer is built from what was written, without reading the row back: it must
+        // be the row as a read gives it, to the same caller.
+        let c = circle(&app, json!({"grace_period_days": 0, "penalty_amount": 500})).await;
+        // On time, recorded by a collector for a member, with optional texts.
+        let on_time = assert_status(
+            app.post(
+                "/api/v1/payments",
+                c.collector.token(),
+                &json!({"tontine_id": c.id(), "amount": "5000", "method": "especes",
+                        "member_id": c.member_id(&c.members[0]), "notes": "Remis au marché",
+                        "phone_number": "+221770000001", "proof_description": "reçu papier"}),
+            )
+            .await,
+            StatusCode::CREATED,
+        )
+        .await;
+        assert_eq!(on_time["status"], "en_attente");
+        assert_eq!(on_time["is_late"], false);
+        assert_eq!(on_time["notes"], "Remis au marché");
+        assert!(on_time["user_phone"].is_string(), "{on_time}");
+        // Late (past the due date and a grace of zero days), declared by the member: it bears
+        // the penalty.
+        app.clock.advance(chrono::TimeDelta::days(40));
+        let (collector, payer) = (
+            app.relogin(&c.collector).await,
+            app.relogin(&c.members[1]).await,
+        );
+        let late = assert_status(
+            app.post(
+                "/api/v1/payments",
+                payer.token(),
+                &json!({"tontine_id": c.id(), "amount": 5000, "method": "especes"}),
+            )
+            .await,
+            StatusCode::CREATED,
+        )
+        .await;
+        assert_eq!(late["is_late"], true);
+        assert_eq!(late["penalty_amount"], "500");
+        for (answer, recorder) in [(&on_time, &collector), (&late, &payer)] {
+            let id = answer["id"].as_str().unwrap();
+            let read = assert_status(
+                app.get(&format!("/api/v1/payments/{id}"), recorder.token())
+                    .await,
+                StatusCode::OK,
+            )
+            .await;
+            assert_eq!(&read, answer);
+        }
+    }
+);

@@ -330,12 +330,12 @@ pub(super) const POSTGRES: PassageQueries = PassageQueries {
 macro_rules! impl_passage_store {
     ($store:ty, $q:expr, $aq:expr, $nq:expr, $pq:expr) => {
         #[async_trait::async_trait]
-        impl $crate::store::PassageStore for $store {
+        impl $crate::PassageStore for $store {
             async fn passage_by_id(
                 &self,
                 id: kobiri_core::PassageId,
-            ) -> $crate::store::StoreResult<Option<$crate::store::Passage>> {
-                let row: Option<$crate::store::passages::PassageRow> = sqlx::query_as($q.by_id)
+            ) -> $crate::StoreResult<Option<$crate::Passage>> {
+                let row: Option<$crate::passages::PassageRow> = sqlx::query_as($q.by_id)
                     .bind(id.as_uuid())
                     .fetch_optional(self.reader())
                     .await?;
@@ -345,8 +345,8 @@ macro_rules! impl_passage_store {
             async fn list_passages(
                 &self,
                 tontine: kobiri_core::TontineId,
-            ) -> $crate::store::StoreResult<Vec<$crate::store::Passage>> {
-                let rows: Vec<$crate::store::passages::PassageRow> = sqlx::query_as($q.list)
+            ) -> $crate::StoreResult<Vec<$crate::Passage>> {
+                let rows: Vec<$crate::passages::PassageRow> = sqlx::query_as($q.list)
                     .bind(tontine.as_uuid())
                     .fetch_all(self.reader())
                     .await?;
@@ -356,8 +356,8 @@ macro_rules! impl_passage_store {
             async fn session_slots(
                 &self,
                 tontine: kobiri_core::TontineId,
-            ) -> $crate::store::StoreResult<Vec<$crate::store::SessionSlot>> {
-                let rows: Vec<$crate::store::passages::SlotRow> = sqlx::query_as($q.slots)
+            ) -> $crate::StoreResult<Vec<$crate::SessionSlot>> {
+                let rows: Vec<$crate::passages::SlotRow> = sqlx::query_as($q.slots)
                     .bind(tontine.as_uuid())
                     .fetch_all(self.reader())
                     .await?;
@@ -366,8 +366,8 @@ macro_rules! impl_passage_store {
 
             async fn replace_passages(
                 &self,
-                plan: &$crate::store::PassagePlan,
-            ) -> $crate::store::StoreResult<$crate::store::ReplacePassages> {
+                plan: &$crate::PassagePlan,
+            ) -> $crate::StoreResult<$crate::ReplacePassages> {
                 let tontine = plan.tontine_id.as_uuid();
                 let mut tx = self.writer().begin().await?;
                 let locked: Option<uuid::Uuid> = sqlx::query_scalar($q.lock_tontine)
@@ -375,7 +375,7 @@ macro_rules! impl_passage_store {
                     .fetch_optional(&mut *tx)
                     .await?;
                 if locked.is_none() {
-                    return Err($crate::store::StoreError::NotFound);
+                    return Err($crate::StoreError::NotFound);
                 }
                 let settled: i64 = sqlx::query_scalar($q.count_settled)
                     .bind(tontine)
@@ -383,7 +383,7 @@ macro_rules! impl_passage_store {
                     .fetch_one(&mut *tx)
                     .await?;
                 if settled > 0 {
-                    return Ok($crate::store::ReplacePassages::Settled);
+                    return Ok($crate::ReplacePassages::Settled);
                 }
                 sqlx::query($q.delete_all)
                     .bind(tontine)
@@ -398,7 +398,7 @@ macro_rules! impl_passage_store {
                         .bind(i64::from(p.order_number))
                         .bind(p.scheduled_date)
                         .bind(kobiri_core::PassageStatus::Programme.as_str())
-                        .bind($crate::store::DbDecimal(p.expected.value()))
+                        .bind($crate::DbDecimal(p.expected.value()))
                         .bind(plan.now)
                         .execute(&mut *tx)
                         .await?;
@@ -415,24 +415,24 @@ macro_rules! impl_passage_store {
                     .bind(plan.now)
                     .execute(&mut *tx)
                     .await?;
-                $crate::store::audit::insert_audit!(&mut *tx, $aq, plan.audit);
+                $crate::audit::insert_audit!(&mut *tx, $aq, plan.audit);
                 tx.commit().await?;
-                Ok($crate::store::ReplacePassages::Replaced)
+                Ok($crate::ReplacePassages::Replaced)
             }
 
             async fn change_passage(
                 &self,
-                c: &$crate::store::PassageChange,
-            ) -> $crate::store::StoreResult<$crate::store::PassageWrite> {
-                use $crate::store::PassageEdit as E;
-                use $crate::store::PassageWrite as W;
+                c: &$crate::PassageChange,
+            ) -> $crate::StoreResult<$crate::PassageWrite> {
+                use $crate::PassageEdit as E;
+                use $crate::PassageWrite as W;
                 let mut tx = self.writer().begin().await?;
                 let locked: Option<uuid::Uuid> = sqlx::query_scalar($q.lock_tontine)
                     .bind(c.tontine_id.as_uuid())
                     .fetch_optional(&mut *tx)
                     .await?;
                 if locked.is_none() {
-                    return Err($crate::store::StoreError::NotFound);
+                    return Err($crate::StoreError::NotFound);
                 }
                 let id = c.id.as_uuid();
                 match &c.edit {
@@ -442,7 +442,7 @@ macro_rules! impl_passage_store {
                         approval,
                         ..
                     } => {
-                        let pot = $crate::store::payouts::read_pot!(
+                        let pot = $crate::payouts::read_pot!(
                             tx,
                             $pq,
                             c.tontine_id,
@@ -453,7 +453,7 @@ macro_rules! impl_passage_store {
                         if let Err(refusal) = kobiri_core::check_payout(*amount, &pot) {
                             return Ok(W::Refused(refusal));
                         }
-                        if !$crate::store::payouts::apply_approval!(tx, $pq, approval, c.now) {
+                        if !$crate::payouts::apply_approval!(tx, $pq, approval, c.now) {
                             return Ok(W::Changed);
                         }
                     }
@@ -463,7 +463,7 @@ macro_rules! impl_passage_store {
                         ..
                     } => {
                         let currency = amount_received.currency();
-                        let paid: Option<$crate::store::DbDecimal> =
+                        let paid: Option<$crate::DbDecimal> =
                             sqlx::query_scalar($pq.recorded_payout)
                                 .bind(id)
                                 .fetch_optional(&mut *tx)
@@ -472,15 +472,9 @@ macro_rules! impl_passage_store {
                         let paid = paid
                             .map(|d| kobiri_core::Amount::new(d.0, currency))
                             .transpose()
-                            .map_err($crate::store::StoreError::corrupt)?;
-                        let pot = $crate::store::payouts::read_pot!(
-                            tx,
-                            $pq,
-                            c.tontine_id,
-                            *pot,
-                            c.id,
-                            currency
-                        );
+                            .map_err($crate::StoreError::corrupt)?;
+                        let pot =
+                            $crate::payouts::read_pot!(tx, $pq, c.tontine_id, *pot, c.id, currency);
                         if let Err(refusal) =
                             kobiri_core::check_receipt(*amount_received, paid, &pot)
                         {
@@ -513,11 +507,11 @@ macro_rules! impl_passage_store {
                             .bind(method.as_str())
                             .bind(phone.as_deref())
                             .bind(reference.as_deref())
-                            .bind($crate::store::DbDecimal(amount.value()))
+                            .bind($crate::DbDecimal(amount.value()))
                             .bind(*date)
                             .bind(c.now)
                             .bind(c.from.as_str())
-                            .bind($crate::store::payouts::pot_session(*pot))
+                            .bind($crate::payouts::pot_session(*pot))
                             .bind(kobiri_core::PaymentStatus::EnCours.as_str())
                             .execute(&mut *tx)
                             .await?
@@ -531,7 +525,7 @@ macro_rules! impl_passage_store {
                         sqlx::query($q.confirm)
                             .bind(id)
                             .bind(c.to.as_str())
-                            .bind($crate::store::DbDecimal(amount_received.value()))
+                            .bind($crate::DbDecimal(amount_received.value()))
                             .bind(notes.as_deref())
                             .bind(*date)
                             .bind(c.now)
@@ -559,21 +553,21 @@ macro_rules! impl_passage_store {
                     ..
                 } = &c.edit
                 {
-                    let total: $crate::store::DbDecimal = sqlx::query_scalar($q.member_received)
+                    let total: $crate::DbDecimal = sqlx::query_scalar($q.member_received)
                         .bind(member.as_uuid())
                         .fetch_one(&mut *tx)
                         .await?;
                     let total = kobiri_core::Amount::new(total.0, amount_received.currency())
                         .and_then(|t| t.checked_add(*amount_received))
-                        .map_err($crate::store::StoreError::corrupt)?;
+                        .map_err($crate::StoreError::corrupt)?;
                     sqlx::query($q.set_member_received)
                         .bind(member.as_uuid())
-                        .bind($crate::store::DbDecimal(total.value()))
+                        .bind($crate::DbDecimal(total.value()))
                         .execute(&mut *tx)
                         .await?;
                 }
-                $crate::store::audit::insert_audit!(&mut *tx, $aq, c.audit);
-                $crate::store::notifications::insert_notifications!(tx, $nq, c.notifications);
+                $crate::audit::insert_audit!(&mut *tx, $aq, c.audit);
+                $crate::notifications::insert_notifications!(tx, $nq, c.notifications);
                 tx.commit().await?;
                 Ok(W::Done)
             }

@@ -22,8 +22,8 @@ macro_rules! fetch_page {
         let items = rows
             .into_iter()
             .map(<$model>::try_from)
-            .collect::<$crate::store::StoreResult<Vec<$model>>>()?;
-        $crate::store::Page::new(items, u64::try_from(total).unwrap_or(0), $page)
+            .collect::<$crate::StoreResult<Vec<$model>>>()?;
+        $crate::Page::new(items, u64::try_from(total).unwrap_or(0), $page)
     }};
 }
 pub(crate) use fetch_page;
@@ -356,6 +356,13 @@ pub trait SessionStore {
     /// Applies a status change if the session is still in `from`, with its audit entry and
     /// notifications; `false` when it was changed meanwhile.
     async fn change_session(&self, change: &SessionChange) -> StoreResult<bool>;
+    /// The tontine's open (`en_cours`) sessions, lowest number first, each with what `member`
+    /// has paid into it: what a payment that names no session chooses from, in two reads.
+    async fn open_sessions_paid_by(
+        &self,
+        tontine: kobiri_core::TontineId,
+        member: kobiri_core::MemberId,
+    ) -> StoreResult<Vec<(Session, Vec<kobiri_core::PaymentFact>)>>;
 }
 
 #[async_trait]
@@ -370,14 +377,15 @@ pub trait AuditStore {
 
 #[async_trait]
 pub trait PaymentStore {
-    /// Stores a payment with its audit entry and notifications. A second live payment of the member for the
-    /// session is a `Conflict`.
+    /// Stores a payment with its audit entry and notifications, in one transaction and without
+    /// reading it back ([`Payment::recorded`] is what it stored). A second live payment of the
+    /// member for the session is a `Conflict`.
     async fn insert_payment(
         &self,
         payment: &NewPayment,
         audit: &NewAudit,
         notifications: &[NewNotification],
-    ) -> StoreResult<Payment>;
+    ) -> StoreResult<()>;
     async fn payment_by_id(&self, id: kobiri_core::PaymentId) -> StoreResult<Option<Payment>>;
     async fn list_payments(
         &self,
@@ -625,7 +633,7 @@ pub trait MobileMoneyStore {
     async fn insert_mobile_payment(
         &self,
         payment: &NewPayment,
-        provider: crate::mobile_money::Provider,
+        provider: kobiri_core::Provider,
         first_poll: Timestamp,
         audit: &NewAudit,
     ) -> StoreResult<Payment>;
@@ -638,7 +646,7 @@ pub trait MobileMoneyStore {
     ) -> StoreResult<Option<MobilePayment>>;
     async fn mobile_payment_by_operator_reference(
         &self,
-        provider: crate::mobile_money::Provider,
+        provider: kobiri_core::Provider,
         reference: &str,
     ) -> StoreResult<Option<MobilePayment>>;
     /// Ends a payment still `en_cours` (see [`Settlement`]); `None` when it was settled
@@ -669,7 +677,7 @@ pub trait MobileMoneyStore {
 
 /// Opens the store named by a database URL (`postgres://…` or `sqlite://…`) and runs its
 /// migrations.
-pub async fn connect(url: &str, max_connections: u32) -> anyhow::Result<Arc<dyn Store>> {
+pub async fn connect(url: &str, max_connections: u32) -> StoreResult<Arc<dyn Store>> {
     if url.starts_with("postgres://") || url.starts_with("postgresql://") {
         let store = postgres::PgStore::connect(url, max_connections).await?;
         store.migrate().await?;
@@ -679,6 +687,6 @@ pub async fn connect(url: &str, max_connections: u32) -> anyhow::Result<Arc<dyn 
         store.migrate().await?;
         Ok(Arc::new(store))
     } else {
-        anyhow::bail!("DATABASE_URL must start with postgres://, postgresql:// or sqlite:")
+        Err(StoreError::UnknownEngine)
     }
 }

@@ -1,7 +1,7 @@
 //! Contribution sessions: rows, SQL, and the operations written once for both engines.
 
 use chrono::{DateTime, NaiveDate, Utc};
-use kobiri_core::{Amount, Currency, MemberId, SessionId, SessionStatus, TontineId};
+use kobiri_core::{Amount, Currency, MemberId, PaymentFact, SessionId, SessionStatus, TontineId};
 use uuid::Uuid;
 
 use super::{DbDecimal, StoreError, Timestamp};
@@ -90,6 +90,40 @@ impl TryFrom<SessionRow> for Session {
     }
 }
 
+/// What one payment weighs in a member's dues for its session.
+#[derive(Debug, sqlx::FromRow)]
+pub(super) struct PaidRow {
+    session_id: Uuid,
+    status: String,
+    flagged: bool,
+    amount: DbDecimal,
+    currency: String,
+}
+
+/// Pairs each session with the payments made into it (rows of any other session are ignored).
+pub(super) fn with_payments(
+    sessions: Vec<SessionRow>,
+    paid: Vec<PaidRow>,
+) -> Result<Vec<(Session, Vec<PaymentFact>)>, StoreError> {
+    let mut out = sessions
+        .into_iter()
+        .map(|r| Ok((Session::try_from(r)?, Vec::new())))
+        .collect::<Result<Vec<_>, StoreError>>()?;
+    for r in paid {
+        let currency = Currency::parse(&r.currency).map_err(StoreError::corrupt)?;
+        let fact = PaymentFact {
+            status: r.status.parse().map_err(StoreError::corrupt)?,
+            flagged: r.flagged,
+            amount: Amount::new(r.amount.0, currency).map_err(StoreError::corrupt)?,
+        };
+        let session = SessionId::from_uuid(r.session_id);
+        if let Some((_, facts)) = out.iter_mut().find(|(s, _)| s.id == session) {
+            facts.push(fact);
+        }
+    }
+    Ok(out)
+}
+
 macro_rules! session_select {
     () => {
         "SELECT s.id, s.tontine_id, s.session_number, s.scheduled_date, s.due_date, s.opened_at, \
@@ -114,6 +148,10 @@ pub(super) struct SessionQueries {
     pub count: &'static str,
     /// Binds: tontine_id. The open session, if any.
     pub open_of: &'static str,
+    /// Binds: tontine_id, status. Every session of the tontine in that status, by number.
+    pub all_in: &'static str,
+    /// Binds: tontine_id, session status, member_id. The member's payments in those sessions.
+    pub member_paid_in: &'static str,
     /// Binds: id, new status, expected amount, now; guarded by the old status ($5).
     pub open: &'static str,
     /// Binds: id, new status, notes, now; guarded by the old status ($5).
@@ -136,6 +174,13 @@ pub(super) const SHARED: SessionQueries = SessionQueries {
         session_select!(),
         "WHERE s.tontine_id = $1 AND s.status = $2 ORDER BY s.session_number LIMIT 1"
     ),
+    all_in: concat!(
+        session_select!(),
+        "WHERE s.tontine_id = $1 AND s.status = $2 ORDER BY s.session_number"
+    ),
+    member_paid_in: "SELECT p.session_id, p.status, p.flagged, p.amount, p.currency \
+        FROM payments p JOIN sessions s ON s.id = p.session_id \
+        WHERE s.tontine_id = $1 AND s.status = $2 AND p.member_id = $3",
     open: "UPDATE sessions SET status = $2, expected_amount = $3, opened_at = $4, updated_at = $4 \
         WHERE id = $1 AND status = $5",
     close: "UPDATE sessions SET status = $2, notes = COALESCE($3, notes), closed_at = $4, \
@@ -159,11 +204,11 @@ pub struct SessionChange {
 macro_rules! impl_session_store {
     ($store:ty, $q:expr, $aq:expr, $nq:expr) => {
         #[async_trait::async_trait]
-        impl $crate::store::SessionStore for $store {
+        impl $crate::SessionStore for $store {
             async fn create_sessions(
                 &self,
-                new: &[$crate::store::NewSession],
-            ) -> $crate::store::StoreResult<Vec<$crate::store::Session>> {
+                new: &[$crate::NewSession],
+            ) -> $crate::StoreResult<Vec<$crate::Session>> {
                 let Some(first) = new.first() else {
                     return Ok(Vec::new());
                 };
@@ -192,7 +237,7 @@ macro_rules! impl_session_store {
                     out.push(
                         self.session_by_id(s.id)
                             .await?
-                            .ok_or($crate::store::StoreError::NotFound)?,
+                            .ok_or($crate::StoreError::NotFound)?,
                     );
                 }
                 Ok(out)
@@ -201,8 +246,8 @@ macro_rules! impl_session_store {
             async fn session_by_id(
                 &self,
                 id: kobiri_core::SessionId,
-            ) -> $crate::store::StoreResult<Option<$crate::store::Session>> {
-                let row: Option<$crate::store::sessions::SessionRow> = sqlx::query_as($q.by_id)
+            ) -> $crate::StoreResult<Option<$crate::Session>> {
+                let row: Option<$crate::sessions::SessionRow> = sqlx::query_as($q.by_id)
                     .bind(id.as_uuid())
                     .fetch_optional(self.reader())
                     .await?;
@@ -213,12 +258,12 @@ macro_rules! impl_session_store {
                 &self,
                 tontine: kobiri_core::TontineId,
                 status: Option<kobiri_core::SessionStatus>,
-                page: $crate::store::PageRequest,
-            ) -> $crate::store::StoreResult<$crate::store::Page<$crate::store::Session>> {
+                page: $crate::PageRequest,
+            ) -> $crate::StoreResult<$crate::Page<$crate::Session>> {
                 let status = status.map(|s| s.as_str());
-                Ok($crate::store::fetch_page!(
+                Ok($crate::fetch_page!(
                     self.reader(), $q.count, $q.list,
-                    $crate::store::sessions::SessionRow => $crate::store::Session,
+                    $crate::sessions::SessionRow => $crate::Session,
                     page, tontine.as_uuid(), status
                 ))
             }
@@ -226,8 +271,8 @@ macro_rules! impl_session_store {
             async fn open_session_of(
                 &self,
                 tontine: kobiri_core::TontineId,
-            ) -> $crate::store::StoreResult<Option<$crate::store::Session>> {
-                let row: Option<$crate::store::sessions::SessionRow> = sqlx::query_as($q.open_of)
+            ) -> $crate::StoreResult<Option<$crate::Session>> {
+                let row: Option<$crate::sessions::SessionRow> = sqlx::query_as($q.open_of)
                     .bind(tontine.as_uuid())
                     .bind(kobiri_core::SessionStatus::EnCours.as_str())
                     .fetch_optional(self.reader())
@@ -235,16 +280,39 @@ macro_rules! impl_session_store {
                 row.map(TryInto::try_into).transpose()
             }
 
+            async fn open_sessions_paid_by(
+                &self,
+                tontine: kobiri_core::TontineId,
+                member: kobiri_core::MemberId,
+            ) -> $crate::StoreResult<Vec<($crate::Session, Vec<kobiri_core::PaymentFact>)>> {
+                let open = kobiri_core::SessionStatus::EnCours.as_str();
+                let sessions: Vec<$crate::sessions::SessionRow> = sqlx::query_as($q.all_in)
+                    .bind(tontine.as_uuid())
+                    .bind(open)
+                    .fetch_all(self.reader())
+                    .await?;
+                if sessions.is_empty() {
+                    return Ok(Vec::new());
+                }
+                let paid: Vec<$crate::sessions::PaidRow> = sqlx::query_as($q.member_paid_in)
+                    .bind(tontine.as_uuid())
+                    .bind(open)
+                    .bind(member.as_uuid())
+                    .fetch_all(self.reader())
+                    .await?;
+                $crate::sessions::with_payments(sessions, paid)
+            }
+
             async fn change_session(
                 &self,
-                c: &$crate::store::SessionChange,
-            ) -> $crate::store::StoreResult<bool> {
+                c: &$crate::SessionChange,
+            ) -> $crate::StoreResult<bool> {
                 let mut tx = self.writer().begin().await?;
                 let done = if c.to == kobiri_core::SessionStatus::EnCours {
                     sqlx::query($q.open)
                         .bind(c.id.as_uuid())
                         .bind(c.to.as_str())
-                        .bind(c.expected.map(|a| $crate::store::DbDecimal(a.value())))
+                        .bind(c.expected.map(|a| $crate::DbDecimal(a.value())))
                         .bind(c.now)
                         .bind(c.from.as_str())
                         .execute(&mut *tx)
@@ -262,8 +330,8 @@ macro_rules! impl_session_store {
                 if done.rows_affected() == 0 {
                     return Ok(false);
                 }
-                $crate::store::audit::insert_audit!(&mut *tx, $aq, c.audit);
-                $crate::store::notifications::insert_notifications!(tx, $nq, c.notifications);
+                $crate::audit::insert_audit!(&mut *tx, $aq, c.audit);
+                $crate::notifications::insert_notifications!(tx, $nq, c.notifications);
                 tx.commit().await?;
                 Ok(true)
             }

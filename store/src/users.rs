@@ -193,7 +193,7 @@ pub(super) fn search_pattern(search: Option<&str>) -> Option<String> {
 /// Inserts a new user on `$conn` (a pool or a transaction) and gives its row.
 macro_rules! insert_user {
     ($conn:expr, $q:expr, $u:expr) => {{
-        let row: $crate::store::users::UserRow = sqlx::query_as($q.insert)
+        let row: $crate::users::UserRow = sqlx::query_as($q.insert)
             .bind($u.id.as_uuid())
             .bind($u.email.as_ref().map(|e| e.as_str()))
             .bind($u.phone.as_str())
@@ -215,20 +215,20 @@ pub(super) use insert_user;
 macro_rules! impl_user_store {
     ($store:ty, $q:expr) => {
         #[async_trait::async_trait]
-        impl $crate::store::UserStore for $store {
+        impl $crate::UserStore for $store {
             async fn insert_user(
                 &self,
-                u: &$crate::store::NewUser,
-            ) -> $crate::store::StoreResult<$crate::store::User> {
-                $crate::store::users::insert_user!(self.writer(), $q, u).try_into()
+                u: &$crate::NewUser,
+            ) -> $crate::StoreResult<$crate::User> {
+                $crate::users::insert_user!(self.writer(), $q, u).try_into()
             }
 
             async fn claim_user(
                 &self,
                 id: kobiri_core::UserId,
-                u: &$crate::store::NewUser,
-            ) -> $crate::store::StoreResult<Option<$crate::store::User>> {
-                let row: Option<$crate::store::users::UserRow> = sqlx::query_as($q.claim)
+                u: &$crate::NewUser,
+            ) -> $crate::StoreResult<Option<$crate::User>> {
+                let row: Option<$crate::users::UserRow> = sqlx::query_as($q.claim)
                     .bind(id.as_uuid())
                     .bind(u.email.as_ref().map(|e| e.as_str()))
                     .bind(u.password_hash.as_deref())
@@ -246,8 +246,8 @@ macro_rules! impl_user_store {
             async fn user_by_id(
                 &self,
                 id: kobiri_core::UserId,
-            ) -> $crate::store::StoreResult<Option<$crate::store::User>> {
-                let row: Option<$crate::store::users::UserRow> = sqlx::query_as($q.by_id)
+            ) -> $crate::StoreResult<Option<$crate::User>> {
+                let row: Option<$crate::users::UserRow> = sqlx::query_as($q.by_id)
                     .bind(id.as_uuid())
                     .fetch_optional(self.reader())
                     .await?;
@@ -257,8 +257,8 @@ macro_rules! impl_user_store {
             async fn user_by_email(
                 &self,
                 email: &kobiri_core::Email,
-            ) -> $crate::store::StoreResult<Option<$crate::store::User>> {
-                let row: Option<$crate::store::users::UserRow> = sqlx::query_as($q.by_email)
+            ) -> $crate::StoreResult<Option<$crate::User>> {
+                let row: Option<$crate::users::UserRow> = sqlx::query_as($q.by_email)
                     .bind(email.as_str())
                     .fetch_optional(self.reader())
                     .await?;
@@ -268,8 +268,8 @@ macro_rules! impl_user_store {
             async fn user_by_phone(
                 &self,
                 phone: &kobiri_core::Phone,
-            ) -> $crate::store::StoreResult<Option<$crate::store::User>> {
-                let row: Option<$crate::store::users::UserRow> = sqlx::query_as($q.by_phone)
+            ) -> $crate::StoreResult<Option<$crate::User>> {
+                let row: Option<$crate::users::UserRow> = sqlx::query_as($q.by_phone)
                     .bind(phone.as_str())
                     .fetch_optional(self.reader())
                     .await?;
@@ -279,12 +279,12 @@ macro_rules! impl_user_store {
             async fn list_users(
                 &self,
                 search: Option<&str>,
-                page: $crate::store::PageRequest,
-            ) -> $crate::store::StoreResult<$crate::store::Page<$crate::store::User>> {
-                let pattern = $crate::store::users::search_pattern(search);
-                Ok($crate::store::fetch_page!(
+                page: $crate::PageRequest,
+            ) -> $crate::StoreResult<$crate::Page<$crate::User>> {
+                let pattern = $crate::users::search_pattern(search);
+                Ok($crate::fetch_page!(
                     self.reader(), $q.count, $q.list,
-                    $crate::store::users::UserRow => $crate::store::User,
+                    $crate::users::UserRow => $crate::User,
                     page, pattern.as_deref()
                 ))
             }
@@ -292,10 +292,10 @@ macro_rules! impl_user_store {
             async fn update_user(
                 &self,
                 id: kobiri_core::UserId,
-                p: &$crate::store::UserPatch,
-                now: $crate::store::Timestamp,
-            ) -> $crate::store::StoreResult<$crate::store::User> {
-                let row: $crate::store::users::UserRow = sqlx::query_as($q.update)
+                p: &$crate::UserPatch,
+                now: $crate::Timestamp,
+            ) -> $crate::StoreResult<$crate::User> {
+                let row: $crate::users::UserRow = sqlx::query_as($q.update)
                     .bind(id.as_uuid())
                     .bind(p.first_name.as_deref())
                     .bind(p.last_name.as_deref())
@@ -320,8 +320,8 @@ macro_rules! impl_user_store {
                 &self,
                 id: kobiri_core::UserId,
                 hash: &str,
-                now: $crate::store::Timestamp,
-            ) -> $crate::store::StoreResult<()> {
+                now: $crate::Timestamp,
+            ) -> $crate::StoreResult<()> {
                 let mut tx = self.writer().begin().await?;
                 let done = sqlx::query($q.set_password)
                     .bind(id.as_uuid())
@@ -330,7 +330,7 @@ macro_rules! impl_user_store {
                     .execute(&mut *tx)
                     .await?;
                 if done.rows_affected() == 0 {
-                    return Err($crate::store::StoreError::NotFound);
+                    return Err($crate::StoreError::NotFound);
                 }
                 sqlx::query($q.revoke_user_tokens)
                     .bind(id.as_uuid())
@@ -344,8 +344,8 @@ macro_rules! impl_user_store {
             async fn record_login(
                 &self,
                 id: kobiri_core::UserId,
-                now: $crate::store::Timestamp,
-            ) -> $crate::store::StoreResult<()> {
+                now: $crate::Timestamp,
+            ) -> $crate::StoreResult<()> {
                 sqlx::query($q.record_login)
                     .bind(id.as_uuid())
                     .bind(now)
@@ -357,10 +357,10 @@ macro_rules! impl_user_store {
             async fn deactivate_user(
                 &self,
                 id: kobiri_core::UserId,
-                now: $crate::store::Timestamp,
-            ) -> $crate::store::StoreResult<$crate::store::User> {
+                now: $crate::Timestamp,
+            ) -> $crate::StoreResult<$crate::User> {
                 let mut tx = self.writer().begin().await?;
-                let row: $crate::store::users::UserRow = sqlx::query_as($q.deactivate)
+                let row: $crate::users::UserRow = sqlx::query_as($q.deactivate)
                     .bind(id.as_uuid())
                     .bind(now)
                     .fetch_one(&mut *tx)
@@ -377,14 +377,14 @@ macro_rules! impl_user_store {
             async fn mark_verified(
                 &self,
                 id: kobiri_core::UserId,
-                channel: $crate::store::VerifyChannel,
-                now: $crate::store::Timestamp,
-            ) -> $crate::store::StoreResult<$crate::store::User> {
+                channel: $crate::VerifyChannel,
+                now: $crate::Timestamp,
+            ) -> $crate::StoreResult<$crate::User> {
                 let sql = match channel {
-                    $crate::store::VerifyChannel::Email => $q.verify_email,
-                    $crate::store::VerifyChannel::Sms => $q.verify_phone,
+                    $crate::VerifyChannel::Email => $q.verify_email,
+                    $crate::VerifyChannel::Sms => $q.verify_phone,
                 };
-                let row: $crate::store::users::UserRow = sqlx::query_as(sql)
+                let row: $crate::users::UserRow = sqlx::query_as(sql)
                     .bind(id.as_uuid())
                     .bind(now)
                     .fetch_one(self.writer())

@@ -15,6 +15,9 @@ pub enum StoreError {
     Database(sqlx::Error),
     #[error(transparent)]
     Migrate(#[from] sqlx::migrate::MigrateError),
+    /// A database URL of no engine Kobiri runs on.
+    #[error("DATABASE_URL must start with postgres://, postgresql:// or sqlite:")]
+    UnknownEngine,
 }
 
 pub type StoreResult<T> = Result<T, StoreError>;

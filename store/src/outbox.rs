@@ -319,14 +319,14 @@ pub(super) const POSTGRES: OutboxQueries = OutboxQueries {
 macro_rules! impl_outbox_store {
     ($store:ty, $oq:expr) => {
         #[async_trait::async_trait]
-        impl $crate::store::OutboxStore for $store {
+        impl $crate::OutboxStore for $store {
             async fn claim_outbox(
                 &self,
-                now: $crate::store::Timestamp,
-                lease_until: $crate::store::Timestamp,
+                now: $crate::Timestamp,
+                lease_until: $crate::Timestamp,
                 limit: u32,
-            ) -> $crate::store::StoreResult<Vec<$crate::store::OutboxMessage>> {
-                let rows: Vec<$crate::store::outbox::MessageRow> = sqlx::query_as($oq.claim)
+            ) -> $crate::StoreResult<Vec<$crate::OutboxMessage>> {
+                let rows: Vec<$crate::outbox::MessageRow> = sqlx::query_as($oq.claim)
                     .bind(lease_until)
                     .bind(kobiri_core::NotificationStatus::EnAttente.as_str())
                     .bind(now)
@@ -338,12 +338,12 @@ macro_rules! impl_outbox_store {
 
             async fn finish_outbox(
                 &self,
-                message: &$crate::store::OutboxMessage,
-                outcome: &$crate::store::OutboxOutcome,
-                now: $crate::store::Timestamp,
-            ) -> $crate::store::StoreResult<bool> {
+                message: &$crate::OutboxMessage,
+                outcome: &$crate::OutboxOutcome,
+                now: $crate::Timestamp,
+            ) -> $crate::StoreResult<bool> {
                 let (status, provider_id, error, sent_at, finished_at, next) =
-                    $crate::store::outbox::outcome_columns(outcome, now);
+                    $crate::outbox::outcome_columns(outcome, now);
                 let mut tx = self.writer().begin().await?;
                 let held: Option<Option<uuid::Uuid>> = sqlx::query_scalar($oq.finish)
                     .bind(message.id)
@@ -376,19 +376,19 @@ macro_rules! impl_outbox_store {
             async fn record_delivery(
                 &self,
                 provider_message_id: &str,
-                delivery: &$crate::store::Delivery,
-                now: $crate::store::Timestamp,
-            ) -> $crate::store::StoreResult<Option<$crate::store::DeliveryRecorded>> {
+                delivery: &$crate::Delivery,
+                now: $crate::Timestamp,
+            ) -> $crate::StoreResult<Option<$crate::DeliveryRecorded>> {
                 let sms = kobiri_core::Channel::Sms.as_str();
                 let Some((status, error, delivered_at)) =
-                    $crate::store::outbox::delivery_columns(delivery, now)
+                    $crate::outbox::delivery_columns(delivery, now)
                 else {
                     let current = sqlx::query_scalar($oq.status_by_provider_id)
                         .bind(provider_message_id)
                         .bind(sms)
                         .fetch_optional(self.reader())
                         .await?;
-                    return $crate::store::outbox::recorded(current, false);
+                    return $crate::outbox::recorded(current, false);
                 };
                 let sent = kobiri_core::NotificationStatus::Envoyee.as_str();
                 let mut tx = self.writer().begin().await?;
@@ -420,21 +420,16 @@ macro_rules! impl_outbox_store {
                     Some(status.as_str().to_owned())
                 };
                 tx.commit().await?;
-                $crate::store::outbox::recorded(current, !moved.is_empty())
+                $crate::outbox::recorded(current, !moved.is_empty())
             }
 
-            async fn list_outbox(
-                &self,
-            ) -> $crate::store::StoreResult<Vec<$crate::store::OutboxEntry>> {
-                let rows: Vec<$crate::store::outbox::EntryRow> =
+            async fn list_outbox(&self) -> $crate::StoreResult<Vec<$crate::OutboxEntry>> {
+                let rows: Vec<$crate::outbox::EntryRow> =
                     sqlx::query_as($oq.list).fetch_all(self.reader()).await?;
                 rows.into_iter().map(TryInto::try_into).collect()
             }
 
-            async fn set_push_token(
-                &self,
-                t: &$crate::store::NewPushToken,
-            ) -> $crate::store::StoreResult<()> {
+            async fn set_push_token(&self, t: &$crate::NewPushToken) -> $crate::StoreResult<()> {
                 let mut tx = self.writer().begin().await?;
                 sqlx::query($oq.drop_token_or_device)
                     .bind(&t.token)
@@ -457,14 +452,14 @@ macro_rules! impl_outbox_store {
             async fn push_tokens_of(
                 &self,
                 user: kobiri_core::UserId,
-            ) -> $crate::store::StoreResult<Vec<String>> {
+            ) -> $crate::StoreResult<Vec<String>> {
                 Ok(sqlx::query_scalar($oq.tokens_of)
                     .bind(user.as_uuid())
                     .fetch_all(self.reader())
                     .await?)
             }
 
-            async fn delete_push_token(&self, token: &str) -> $crate::store::StoreResult<bool> {
+            async fn delete_push_token(&self, token: &str) -> $crate::StoreResult<bool> {
                 let done = sqlx::query($oq.delete_token)
                     .bind(token)
                     .execute(self.writer())

@@ -573,8 +573,8 @@ macro_rules! insert_incident {
             .bind($i.device_id.as_uuid())
             .bind($i.user_id.as_uuid())
             .bind($i.kind)
-            .bind($crate::store::sync::to_i64($i.expected_seq))
-            .bind($crate::store::sync::to_i64($i.received_seq))
+            .bind($crate::sync::to_i64($i.expected_seq))
+            .bind($crate::sync::to_i64($i.received_seq))
             .bind(&$i.detail)
             .bind($now)
             .execute($conn)
@@ -597,7 +597,7 @@ pub(super) const fn rows_per_insert(columns: usize) -> usize {
 /// statement instead of one per row.
 macro_rules! insert_many {
     ($conn:expr, $head:expr, $tail:expr, $rows:expr, $columns:expr, |$b:ident, $row:ident| $bind:expr) => {
-        for chunk in $rows.chunks($crate::store::sync::rows_per_insert($columns)) {
+        for chunk in $rows.chunks($crate::sync::rows_per_insert($columns)) {
             let mut query = sqlx::QueryBuilder::new($head);
             query.push_values(chunk, |mut $b, $row| {
                 $bind;
@@ -612,11 +612,11 @@ pub(super) use insert_many;
 macro_rules! impl_sync_store {
     ($store:ty, $q:expr, $mq:expr, $pq:expr, $uq:expr, $aq:expr, $jq:expr, $payq:expr) => {
         #[async_trait::async_trait]
-        impl $crate::store::SyncStore for $store {
+        impl $crate::SyncStore for $store {
             async fn insert_device(
                 &self,
-                d: &$crate::store::NewDevice,
-            ) -> $crate::store::StoreResult<$crate::store::Device> {
+                d: &$crate::NewDevice,
+            ) -> $crate::StoreResult<$crate::Device> {
                 sqlx::query($q.insert_device)
                     .bind(d.id.as_uuid())
                     .bind(d.user_id.as_uuid())
@@ -628,14 +628,14 @@ macro_rules! impl_sync_store {
                     .await?;
                 self.device_by_id(d.id)
                     .await?
-                    .ok_or($crate::store::StoreError::NotFound)
+                    .ok_or($crate::StoreError::NotFound)
             }
 
             async fn device_by_id(
                 &self,
                 id: kobiri_core::DeviceId,
-            ) -> $crate::store::StoreResult<Option<$crate::store::Device>> {
-                let row: Option<$crate::store::sync::DeviceRow> = sqlx::query_as($q.device_by_id)
+            ) -> $crate::StoreResult<Option<$crate::Device>> {
+                let row: Option<$crate::sync::DeviceRow> = sqlx::query_as($q.device_by_id)
                     .bind(id.as_uuid())
                     .fetch_optional(self.writer())
                     .await?;
@@ -645,8 +645,8 @@ macro_rules! impl_sync_store {
             async fn devices_of(
                 &self,
                 user: kobiri_core::UserId,
-            ) -> $crate::store::StoreResult<Vec<$crate::store::Device>> {
-                let rows: Vec<$crate::store::sync::DeviceRow> = sqlx::query_as($q.devices_of)
+            ) -> $crate::StoreResult<Vec<$crate::Device>> {
+                let rows: Vec<$crate::sync::DeviceRow> = sqlx::query_as($q.devices_of)
                     .bind(user.as_uuid())
                     .fetch_all(self.reader())
                     .await?;
@@ -656,8 +656,8 @@ macro_rules! impl_sync_store {
             async fn revoke_device(
                 &self,
                 id: kobiri_core::DeviceId,
-                now: $crate::store::Timestamp,
-            ) -> $crate::store::StoreResult<bool> {
+                now: $crate::Timestamp,
+            ) -> $crate::StoreResult<bool> {
                 let mut tx = self.writer().begin().await?;
                 let done = sqlx::query($q.revoke_device)
                     .bind(id.as_uuid())
@@ -678,8 +678,8 @@ macro_rules! impl_sync_store {
                 device: kobiri_core::DeviceId,
                 from: u64,
                 to: u64,
-            ) -> $crate::store::StoreResult<Vec<$crate::store::RecordedMutation>> {
-                use $crate::store::sync::{LogRow, to_i64};
+            ) -> $crate::StoreResult<Vec<$crate::RecordedMutation>> {
+                use $crate::sync::{LogRow, to_i64};
                 let rows: Vec<LogRow> = sqlx::query_as($q.recorded)
                     .bind(device.as_uuid())
                     .bind(to_i64(from))
@@ -699,16 +699,16 @@ macro_rules! impl_sync_store {
 
             async fn apply_sync(
                 &self,
-                b: &$crate::store::SyncBatch,
-            ) -> $crate::store::StoreResult<$crate::store::Applied> {
-                use $crate::store::{Applied, DbDecimal, sync::to_i64};
+                b: &$crate::SyncBatch,
+            ) -> $crate::StoreResult<$crate::Applied> {
+                use $crate::{Applied, DbDecimal, sync::to_i64};
                 let mut tx = self.writer().begin().await?;
                 if let Some(settings) = $q.batch_settings {
                     sqlx::query(settings).execute(&mut *tx).await?;
                 }
                 // Incidents stand even if the rest of the batch has to be planned again.
                 for i in &b.incidents {
-                    $crate::store::sync::insert_incident!(&mut *tx, $q, i, b.now);
+                    $crate::sync::insert_incident!(&mut *tx, $q, i, b.now);
                 }
                 let advanced = sqlx::query($q.advance_device)
                     .bind(b.device_id.as_uuid())
@@ -734,9 +734,9 @@ macro_rules! impl_sync_store {
                 }
                 for m in &b.members {
                     if let Some(u) = &m.user {
-                        $crate::store::users::insert_user!(&mut *tx, $uq, u);
+                        $crate::users::insert_user!(&mut *tx, $uq, u);
                     }
-                    $crate::store::tontines::insert_member!(&mut *tx, $mq, m.member);
+                    $crate::tontines::insert_member!(&mut *tx, $mq, m.member);
                 }
                 for c in &b.cancellations {
                     let done = sqlx::query($q.cancel_payment)
@@ -752,21 +752,14 @@ macro_rules! impl_sync_store {
                 }
                 // `bind_new_payment!` binds `now` once, as created_at; it is also initiated_at
                 // and updated_at.
-                $crate::store::sync::insert_many!(
-                    tx,
-                    $q.insert_payments,
-                    "",
-                    b.payments,
-                    24,
-                    |row, s| {
-                        $crate::store::payments::bind_new_payment!(row, s.payment, push_bind)
-                            .push_bind(s.payment.now)
-                            .push_bind(s.payment.now)
-                            .push_bind(&s.receipt_code)
-                            .push_bind(s.flagged)
-                            .push_bind(s.corrects.map(|c| c.as_uuid()))
-                    }
-                );
+                $crate::sync::insert_many!(tx, $q.insert_payments, "", b.payments, 24, |row, s| {
+                    $crate::payments::bind_new_payment!(row, s.payment, push_bind)
+                        .push_bind(s.payment.now)
+                        .push_bind(s.payment.now)
+                        .push_bind(&s.receipt_code)
+                        .push_bind(s.flagged)
+                        .push_bind(s.corrects.map(|c| c.as_uuid()))
+                });
                 for c in &b.payouts {
                     let done = sqlx::query($pq.confirm)
                         .bind(c.passage.as_uuid())
@@ -788,7 +781,7 @@ macro_rules! impl_sync_store {
                     let total = total
                         .0
                         .checked_add(c.amount_received.value())
-                        .ok_or_else(|| $crate::store::StoreError::corrupt("amount overflow"))?;
+                        .ok_or_else(|| $crate::StoreError::corrupt("amount overflow"))?;
                     sqlx::query($pq.set_member_received)
                         .bind(c.member.as_uuid())
                         .bind(DbDecimal(total))
@@ -808,18 +801,18 @@ macro_rules! impl_sync_store {
                         .execute(&mut *tx)
                         .await?;
                 }
-                $crate::store::sync::insert_many!(
+                $crate::sync::insert_many!(
                     tx,
                     $aq.insert_many_head,
                     $aq.insert_many_tail,
                     b.audits,
                     11,
-                    |row, a| { $crate::store::audit::bind_audit!(row, a, push_bind) }
+                    |row, a| { $crate::audit::bind_audit!(row, a, push_bind) }
                 );
                 if let Some(job) = &b.receipts {
-                    $crate::store::jobs::insert_job!(&mut *tx, $jq, job);
+                    $crate::jobs::insert_job!(&mut *tx, $jq, job);
                 }
-                if let Some(log) = $crate::store::sync::LogRow::of(&b.recorded)? {
+                if let Some(log) = $crate::sync::LogRow::of(&b.recorded)? {
                     sqlx::query($q.record_mutations)
                         .bind(b.device_id.as_uuid())
                         .bind(log.first_seq)
@@ -836,13 +829,13 @@ macro_rules! impl_sync_store {
 
             async fn record_incidents(
                 &self,
-                incidents: &[$crate::store::NewIncident],
+                incidents: &[$crate::NewIncident],
                 device: kobiri_core::DeviceId,
-                now: $crate::store::Timestamp,
-            ) -> $crate::store::StoreResult<()> {
+                now: $crate::Timestamp,
+            ) -> $crate::StoreResult<()> {
                 let mut tx = self.writer().begin().await?;
                 for i in incidents {
-                    $crate::store::sync::insert_incident!(&mut *tx, $q, i, now);
+                    $crate::sync::insert_incident!(&mut *tx, $q, i, now);
                 }
                 sqlx::query($q.touch_device)
                     .bind(device.as_uuid())
@@ -856,10 +849,10 @@ macro_rules! impl_sync_store {
             async fn scope_states(
                 &self,
                 tontines: &[kobiri_core::TontineId],
-            ) -> $crate::store::StoreResult<
-                std::collections::HashMap<kobiri_core::TontineId, $crate::store::ScopeState>,
+            ) -> $crate::StoreResult<
+                std::collections::HashMap<kobiri_core::TontineId, $crate::ScopeState>,
             > {
-                use $crate::store::sync::to_u64;
+                use $crate::sync::to_u64;
                 if tontines.is_empty() {
                     return Ok(std::collections::HashMap::new());
                 }
@@ -872,7 +865,7 @@ macro_rules! impl_sync_store {
                     .map(|(id, last, min)| {
                         Ok((
                             kobiri_core::TontineId::from_uuid(id),
-                            $crate::store::ScopeState {
+                            $crate::ScopeState {
                                 last_seq: to_u64(last)?,
                                 min_seq: to_u64(min)?,
                             },
@@ -886,8 +879,8 @@ macro_rules! impl_sync_store {
                 tontine: kobiri_core::TontineId,
                 cursor: u64,
                 limit: u32,
-            ) -> $crate::store::StoreResult<Vec<$crate::store::ChangeRef>> {
-                use $crate::store::sync::{to_i64, to_u64};
+            ) -> $crate::StoreResult<Vec<$crate::ChangeRef>> {
+                use $crate::sync::{to_i64, to_u64};
                 let rows: Vec<(String, uuid::Uuid, i64, bool)> = sqlx::query_as($q.changes_since)
                     .bind(tontine.as_uuid())
                     .bind(to_i64(cursor))
@@ -896,7 +889,7 @@ macro_rules! impl_sync_store {
                     .await?;
                 rows.into_iter()
                     .map(|(entity, entity_id, seq, deleted)| {
-                        Ok($crate::store::ChangeRef {
+                        Ok($crate::ChangeRef {
                             entity,
                             entity_id,
                             change_seq: to_u64(seq)?,
@@ -909,7 +902,7 @@ macro_rules! impl_sync_store {
             async fn scope_roles(
                 &self,
                 device: kobiri_core::DeviceId,
-            ) -> $crate::store::StoreResult<Vec<(kobiri_core::TontineId, String)>> {
+            ) -> $crate::StoreResult<Vec<(kobiri_core::TontineId, String)>> {
                 let rows: Vec<(uuid::Uuid, String)> = sqlx::query_as($q.scope_roles)
                     .bind(device.as_uuid())
                     .fetch_all(self.writer())
@@ -924,7 +917,7 @@ macro_rules! impl_sync_store {
                 &self,
                 device: kobiri_core::DeviceId,
                 roles: &[(kobiri_core::TontineId, String)],
-            ) -> $crate::store::StoreResult<()> {
+            ) -> $crate::StoreResult<()> {
                 let mut tx = self.writer().begin().await?;
                 for (t, role) in roles {
                     sqlx::query($q.set_scope_role)
@@ -941,14 +934,14 @@ macro_rules! impl_sync_store {
             async fn payment_keys(
                 &self,
                 session: kobiri_core::SessionId,
-            ) -> $crate::store::StoreResult<Vec<$crate::store::PaymentKey>> {
+            ) -> $crate::StoreResult<Vec<$crate::PaymentKey>> {
                 let rows: Vec<(uuid::Uuid, uuid::Uuid, bool)> = sqlx::query_as($q.payment_keys)
                     .bind(session.as_uuid())
                     .fetch_all(self.writer())
                     .await?;
                 Ok(rows
                     .into_iter()
-                    .map(|(id, member, flagged)| $crate::store::PaymentKey {
+                    .map(|(id, member, flagged)| $crate::PaymentKey {
                         id: kobiri_core::PaymentId::from_uuid(id),
                         member_id: kobiri_core::MemberId::from_uuid(member),
                         flagged,
@@ -959,7 +952,7 @@ macro_rules! impl_sync_store {
             async fn payments_taken(
                 &self,
                 ids: &[kobiri_core::PaymentId],
-            ) -> $crate::store::StoreResult<Vec<kobiri_core::PaymentId>> {
+            ) -> $crate::StoreResult<Vec<kobiri_core::PaymentId>> {
                 if ids.is_empty() {
                     return Ok(Vec::new());
                 }
@@ -974,10 +967,7 @@ macro_rules! impl_sync_store {
                     .collect())
             }
 
-            async fn receipts_taken(
-                &self,
-                codes: &[String],
-            ) -> $crate::store::StoreResult<Vec<String>> {
+            async fn receipts_taken(&self, codes: &[String]) -> $crate::StoreResult<Vec<String>> {
                 if codes.is_empty() {
                     return Ok(Vec::new());
                 }
@@ -990,14 +980,14 @@ macro_rules! impl_sync_store {
             async fn payment_by_receipt(
                 &self,
                 code: &str,
-            ) -> $crate::store::StoreResult<Option<$crate::store::Payment>> {
+            ) -> $crate::StoreResult<Option<$crate::Payment>> {
                 let id: Option<uuid::Uuid> = sqlx::query_scalar($q.payment_by_receipt)
                     .bind(code)
                     .fetch_optional(self.reader())
                     .await?;
                 match id {
                     Some(id) => {
-                        $crate::store::PaymentStore::payment_by_id(
+                        $crate::PaymentStore::payment_by_id(
                             self,
                             kobiri_core::PaymentId::from_uuid(id),
                         )
@@ -1011,8 +1001,8 @@ macro_rules! impl_sync_store {
                 &self,
                 tontine: kobiri_core::TontineId,
                 status: Option<&str>,
-            ) -> $crate::store::StoreResult<Vec<$crate::store::Flag>> {
-                let rows: Vec<$crate::store::sync::FlagRow> = sqlx::query_as($q.flags_of)
+            ) -> $crate::StoreResult<Vec<$crate::Flag>> {
+                let rows: Vec<$crate::sync::FlagRow> = sqlx::query_as($q.flags_of)
                     .bind(tontine.as_uuid())
                     .bind(status)
                     .fetch_all(self.reader())
@@ -1023,18 +1013,15 @@ macro_rules! impl_sync_store {
             async fn flag_by_id(
                 &self,
                 id: uuid::Uuid,
-            ) -> $crate::store::StoreResult<Option<$crate::store::Flag>> {
-                let row: Option<$crate::store::sync::FlagRow> = sqlx::query_as($q.flag_by_id)
+            ) -> $crate::StoreResult<Option<$crate::Flag>> {
+                let row: Option<$crate::sync::FlagRow> = sqlx::query_as($q.flag_by_id)
                     .bind(id)
                     .fetch_optional(self.writer())
                     .await?;
                 row.map(TryInto::try_into).transpose()
             }
 
-            async fn resolve_flag(
-                &self,
-                r: &$crate::store::FlagResolution,
-            ) -> $crate::store::StoreResult<bool> {
+            async fn resolve_flag(&self, r: &$crate::FlagResolution) -> $crate::StoreResult<bool> {
                 let mut tx = self.writer().begin().await?;
                 let done = sqlx::query($q.resolve_flag)
                     .bind(r.flag)
@@ -1048,7 +1035,7 @@ macro_rules! impl_sync_store {
                     return Ok(false);
                 }
                 if let Some(original) = r.retire.filter(|_| r.accept) {
-                    $crate::store::sync::retire_payment!(tx, $q, $payq, original, r);
+                    $crate::sync::retire_payment!(tx, $q, $payq, original, r);
                 }
                 if let Some(payment) = r.payment {
                     if !r.accept {
@@ -1068,7 +1055,7 @@ macro_rules! impl_sync_store {
                         .execute(&mut *tx)
                         .await?;
                 }
-                $crate::store::audit::insert_audit!(&mut *tx, $aq, r.audit);
+                $crate::audit::insert_audit!(&mut *tx, $aq, r.audit);
                 tx.commit().await?;
                 Ok(true)
             }
@@ -1076,8 +1063,8 @@ macro_rules! impl_sync_store {
             async fn incidents_of(
                 &self,
                 tontine: kobiri_core::TontineId,
-            ) -> $crate::store::StoreResult<Vec<$crate::store::Incident>> {
-                let rows: Vec<$crate::store::sync::IncidentRow> = sqlx::query_as($q.incidents_of)
+            ) -> $crate::StoreResult<Vec<$crate::Incident>> {
+                let rows: Vec<$crate::sync::IncidentRow> = sqlx::query_as($q.incidents_of)
                     .bind(tontine.as_uuid())
                     .fetch_all(self.reader())
                     .await?;
@@ -1094,14 +1081,14 @@ pub(super) use impl_sync_store;
 /// mobile-money payment still with its operator cannot be retired yet (a conflict).
 macro_rules! retire_payment {
     ($tx:expr, $q:expr, $payq:expr, $id:expr, $r:expr) => {{
-        let row: Option<$crate::store::payments::PaymentRow> = sqlx::query_as($payq.by_id)
+        let row: Option<$crate::payments::PaymentRow> = sqlx::query_as($payq.by_id)
             .bind($id.as_uuid())
             .fetch_optional(&mut *$tx)
             .await?;
         let original = row
-            .map($crate::store::Payment::try_from)
+            .map($crate::Payment::try_from)
             .transpose()?
-            .ok_or($crate::store::StoreError::NotFound)?;
+            .ok_or($crate::StoreError::NotFound)?;
         match original.status {
             kobiri_core::PaymentStatus::EnAttente => {
                 sqlx::query($q.cancel_payment)
@@ -1116,7 +1103,7 @@ macro_rules! retire_payment {
                 let to = original
                     .status
                     .refund()
-                    .map_err(|e| $crate::store::StoreError::corrupt(e.to_string()))?;
+                    .map_err(|e| $crate::StoreError::corrupt(e.to_string()))?;
                 sqlx::query($payq.set_status)
                     .bind(original.id.as_uuid())
                     .bind(to.as_str())
@@ -1124,10 +1111,10 @@ macro_rules! retire_payment {
                     .bind(original.status.as_str())
                     .execute(&mut *$tx)
                     .await?;
-                $crate::store::payments::debit_payment!($tx, $payq, original, $r.now);
+                $crate::payments::debit_payment!($tx, $payq, original, $r.now);
             }
             kobiri_core::PaymentStatus::EnCours => {
-                return Err($crate::store::StoreError::Conflict {
+                return Err($crate::StoreError::Conflict {
                     constraint: "payment_with_operator".to_owned(),
                 });
             }

@@ -112,6 +112,17 @@ const SESSIONS: sessions::SessionQueries = sessions::SessionQueries {
 
 /// Amounts are read and rewritten under row locks, so concurrent validations add up.
 const PAYMENTS: payments::PaymentQueries = payments::PaymentQueries {
+    insert_with_audit: Some(
+        "WITH paid AS (INSERT INTO payments (id, tontine_id, session_id, member_id, user_id, \
+         amount, currency, method, status, operator_transaction_id, phone_number, proof_url, \
+         proof_description, penalty_amount, is_late, recorded_by_id, device_id, notes, \
+         initiated_at, created_at, updated_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, \
+         $18, $19, $19, $19) RETURNING id) \
+         INSERT INTO audit_log (id, tontine_id, actor_id, action, entity, entity_id, before, \
+         after, source, device_id, created_at) \
+         SELECT $20, $21, $22, $23, $24, $25, $26::jsonb, $27::jsonb, $28, $29, $30 FROM paid",
+    ),
     session_collected: "SELECT collected_amount FROM sessions WHERE id = $1 FOR UPDATE",
     member_total: "SELECT total_contributions FROM members WHERE id = $1 FOR UPDATE",
     by_ids: payments::BY_IDS_POSTGRES,

@@ -69,11 +69,8 @@ pub(super) const SHARED: CodeQueries = CodeQueries {
 macro_rules! impl_code_store {
     ($store:ty, $q:expr, $nq:expr) => {
         #[async_trait::async_trait]
-        impl $crate::store::CodeStore for $store {
-            async fn replace_code(
-                &self,
-                c: &$crate::store::NewCode,
-            ) -> $crate::store::StoreResult<()> {
+        impl $crate::CodeStore for $store {
+            async fn replace_code(&self, c: &$crate::NewCode) -> $crate::StoreResult<()> {
                 let mut tx = self.writer().begin().await?;
                 sqlx::query($q.retire)
                     .bind(c.user_id.as_uuid())
@@ -108,9 +105,9 @@ macro_rules! impl_code_store {
             async fn latest_code(
                 &self,
                 user: kobiri_core::UserId,
-                purpose: $crate::store::CodePurpose,
-            ) -> $crate::store::StoreResult<Option<$crate::store::Code>> {
-                let row: Option<$crate::store::codes::CodeRow> = sqlx::query_as($q.latest)
+                purpose: $crate::CodePurpose,
+            ) -> $crate::StoreResult<Option<$crate::Code>> {
+                let row: Option<$crate::codes::CodeRow> = sqlx::query_as($q.latest)
                     .bind(user.as_uuid())
                     .bind(purpose.as_str())
                     .fetch_optional(self.writer())
@@ -118,22 +115,19 @@ macro_rules! impl_code_store {
                 row.map(TryInto::try_into).transpose()
             }
 
-            async fn record_failed_attempt(
-                &self,
-                id: uuid::Uuid,
-            ) -> $crate::store::StoreResult<u32> {
+            async fn record_failed_attempt(&self, id: uuid::Uuid) -> $crate::StoreResult<u32> {
                 let attempts: i32 = sqlx::query_scalar($q.fail)
                     .bind(id)
                     .fetch_one(self.writer())
                     .await?;
-                u32::try_from(attempts).map_err($crate::store::StoreError::corrupt)
+                u32::try_from(attempts).map_err($crate::StoreError::corrupt)
             }
 
             async fn consume_code(
                 &self,
                 id: uuid::Uuid,
-                now: $crate::store::Timestamp,
-            ) -> $crate::store::StoreResult<bool> {
+                now: $crate::Timestamp,
+            ) -> $crate::StoreResult<bool> {
                 let done = sqlx::query($q.consume)
                     .bind(id)
                     .bind(now)
@@ -145,8 +139,8 @@ macro_rules! impl_code_store {
             async fn code_is_live(
                 &self,
                 id: uuid::Uuid,
-                now: $crate::store::Timestamp,
-            ) -> $crate::store::StoreResult<bool> {
+                now: $crate::Timestamp,
+            ) -> $crate::StoreResult<bool> {
                 let live: i64 = sqlx::query_scalar($q.live)
                     .bind(id)
                     .bind(now)

@@ -172,13 +172,13 @@ pub(super) const SHARED: MemberQueries = MemberQueries {
 macro_rules! impl_member_store {
     ($store:ty, $mq:expr) => {
         #[async_trait::async_trait]
-        impl $crate::store::MemberStore for $store {
+        impl $crate::MemberStore for $store {
             async fn member_of(
                 &self,
                 tontine: kobiri_core::TontineId,
                 user: kobiri_core::UserId,
-            ) -> $crate::store::StoreResult<Option<$crate::store::Member>> {
-                let row: Option<$crate::store::members::MemberRow> = sqlx::query_as($mq.by_user)
+            ) -> $crate::StoreResult<Option<$crate::Member>> {
+                let row: Option<$crate::members::MemberRow> = sqlx::query_as($mq.by_user)
                     .bind(tontine.as_uuid())
                     .bind(user.as_uuid())
                     .fetch_optional(self.reader())
@@ -190,8 +190,8 @@ macro_rules! impl_member_store {
                 &self,
                 tontine: kobiri_core::TontineId,
                 member: kobiri_core::MemberId,
-            ) -> $crate::store::StoreResult<Option<$crate::store::Member>> {
-                let row: Option<$crate::store::members::MemberRow> = sqlx::query_as($mq.by_id)
+            ) -> $crate::StoreResult<Option<$crate::Member>> {
+                let row: Option<$crate::members::MemberRow> = sqlx::query_as($mq.by_id)
                     .bind(tontine.as_uuid())
                     .bind(member.as_uuid())
                     .fetch_optional(self.reader())
@@ -202,8 +202,8 @@ macro_rules! impl_member_store {
             async fn list_members(
                 &self,
                 tontine: kobiri_core::TontineId,
-            ) -> $crate::store::StoreResult<Vec<$crate::store::Member>> {
-                let rows: Vec<$crate::store::members::MemberRow> = sqlx::query_as($mq.list)
+            ) -> $crate::StoreResult<Vec<$crate::Member>> {
+                let rows: Vec<$crate::members::MemberRow> = sqlx::query_as($mq.list)
                     .bind(tontine.as_uuid())
                     .fetch_all(self.reader())
                     .await?;
@@ -212,18 +212,18 @@ macro_rules! impl_member_store {
 
             async fn add_member(
                 &self,
-                m: &$crate::store::NewMember,
+                m: &$crate::NewMember,
                 accepts: Option<uuid::Uuid>,
-            ) -> $crate::store::StoreResult<$crate::store::AddMember> {
-                use $crate::store::AddMember;
+            ) -> $crate::StoreResult<$crate::AddMember> {
+                use $crate::AddMember;
                 let mut tx = self.writer().begin().await?;
                 if let Some(invitation) = accepts {
                     // Returning early drops `tx`: nothing of this membership is written.
-                    let decided = sqlx::query($crate::store::invitations::DECIDE)
+                    let decided = sqlx::query($crate::invitations::DECIDE)
                         .bind(invitation)
-                        .bind($crate::store::InvitationStatus::Acceptee.as_str())
+                        .bind($crate::InvitationStatus::Acceptee.as_str())
                         .bind(m.now)
-                        .bind($crate::store::InvitationStatus::EnAttente.as_str())
+                        .bind($crate::InvitationStatus::EnAttente.as_str())
                         .execute(&mut *tx)
                         .await?;
                     if decided.rows_affected() != 1 {
@@ -239,13 +239,12 @@ macro_rules! impl_member_store {
                     .bind(m.tontine_id.as_uuid())
                     .fetch_one(&mut *tx)
                     .await?;
-                let existing: Option<$crate::store::members::MemberRow> =
-                    sqlx::query_as($mq.by_user)
-                        .bind(m.tontine_id.as_uuid())
-                        .bind(m.user_id.as_uuid())
-                        .fetch_optional(&mut *tx)
-                        .await?;
-                let existing: Option<$crate::store::Member> =
+                let existing: Option<$crate::members::MemberRow> = sqlx::query_as($mq.by_user)
+                    .bind(m.tontine_id.as_uuid())
+                    .bind(m.user_id.as_uuid())
+                    .fetch_optional(&mut *tx)
+                    .await?;
+                let existing: Option<$crate::Member> =
                     existing.map(TryInto::try_into).transpose()?;
                 if existing.as_ref().is_some_and(|e| e.is_active) {
                     return Ok(AddMember::AlreadyMember);
@@ -264,7 +263,7 @@ macro_rules! impl_member_store {
                         AddMember::Rejoined
                     }
                     None => {
-                        $crate::store::tontines::insert_member!(&mut *tx, $mq, m);
+                        $crate::tontines::insert_member!(&mut *tx, $mq, m);
                         AddMember::Added
                     }
                 };
@@ -275,9 +274,9 @@ macro_rules! impl_member_store {
             async fn update_member(
                 &self,
                 member: kobiri_core::MemberId,
-                p: &$crate::store::MemberPatch,
-                now: $crate::store::Timestamp,
-            ) -> $crate::store::StoreResult<()> {
+                p: &$crate::MemberPatch,
+                now: $crate::Timestamp,
+            ) -> $crate::StoreResult<()> {
                 sqlx::query($mq.update)
                     .bind(member.as_uuid())
                     .bind(p.role.map(|r| r.as_str()))
@@ -293,7 +292,7 @@ macro_rules! impl_member_store {
                 &self,
                 a: kobiri_core::UserId,
                 b: kobiri_core::UserId,
-            ) -> $crate::store::StoreResult<bool> {
+            ) -> $crate::StoreResult<bool> {
                 let shared: bool = sqlx::query_scalar($mq.share)
                     .bind(a.as_uuid())
                     .bind(b.as_uuid())
@@ -304,9 +303,9 @@ macro_rules! impl_member_store {
 
             async fn leave_tontine(
                 &self,
-                member: &$crate::store::Member,
-                now: $crate::store::Timestamp,
-            ) -> $crate::store::StoreResult<bool> {
+                member: &$crate::Member,
+                now: $crate::Timestamp,
+            ) -> $crate::StoreResult<bool> {
                 let mut tx = self.writer().begin().await?;
                 if member.role == kobiri_core::TontineRole::President {
                     let presidents: i64 = sqlx::query_scalar($mq.count_presidents)

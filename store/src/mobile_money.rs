@@ -12,7 +12,7 @@ use uuid::Uuid;
 
 use super::payments::PaymentRow;
 use super::{NewAudit, NewNotification, Payment, StoreError, Timestamp};
-use crate::mobile_money::Provider;
+use kobiri_core::Provider;
 
 /// A payment initiated through a provider, with what the provider gave at start.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -303,16 +303,16 @@ pub(super) const POSTGRES: MobileMoneyQueries = MobileMoneyQueries {
 macro_rules! impl_mobile_money_store {
     ($store:ty, $pq:expr, $mq:expr, $passq:expr, $aq:expr, $nq:expr, $poq:expr) => {
         #[async_trait::async_trait]
-        impl $crate::store::MobileMoneyStore for $store {
+        impl $crate::MobileMoneyStore for $store {
             async fn insert_mobile_payment(
                 &self,
-                p: &$crate::store::NewPayment,
-                provider: $crate::mobile_money::Provider,
-                first_poll: $crate::store::Timestamp,
-                audit: &$crate::store::NewAudit,
-            ) -> $crate::store::StoreResult<$crate::store::Payment> {
+                p: &$crate::NewPayment,
+                provider: kobiri_core::Provider,
+                first_poll: $crate::Timestamp,
+                audit: &$crate::NewAudit,
+            ) -> $crate::StoreResult<$crate::Payment> {
                 let mut tx = self.writer().begin().await?;
-                $crate::store::payments::bind_new_payment!(sqlx::query($pq.insert), p)
+                $crate::payments::bind_new_payment!(sqlx::query($pq.insert), p)
                     .execute(&mut *tx)
                     .await?;
                 sqlx::query($mq.set_provider)
@@ -322,23 +322,23 @@ macro_rules! impl_mobile_money_store {
                     .await?;
                 sqlx::query($mq.insert_poll)
                     .bind(p.id.as_uuid())
-                    .bind($crate::store::PollKind::Payment.as_str())
+                    .bind($crate::PollKind::Payment.as_str())
                     .bind(provider.as_str())
                     .bind(p.now)
                     .bind(first_poll)
                     .execute(&mut *tx)
                     .await?;
-                $crate::store::audit::insert_audit!(&mut *tx, $aq, audit);
+                $crate::audit::insert_audit!(&mut *tx, $aq, audit);
                 tx.commit().await?;
-                $crate::store::PaymentStore::payment_by_id(self, p.id)
+                $crate::PaymentStore::payment_by_id(self, p.id)
                     .await?
-                    .ok_or($crate::store::StoreError::NotFound)
+                    .ok_or($crate::StoreError::NotFound)
             }
 
             async fn record_payment_start(
                 &self,
-                s: &$crate::store::PaymentStart,
-            ) -> $crate::store::StoreResult<()> {
+                s: &$crate::PaymentStart,
+            ) -> $crate::StoreResult<()> {
                 sqlx::query($mq.record_start)
                     .bind(s.id.as_uuid())
                     .bind(&s.operator_reference)
@@ -353,21 +353,20 @@ macro_rules! impl_mobile_money_store {
             async fn mobile_payment(
                 &self,
                 id: kobiri_core::PaymentId,
-            ) -> $crate::store::StoreResult<Option<$crate::store::MobilePayment>> {
-                let row: Option<$crate::store::mobile_money::MobilePaymentRow> =
-                    sqlx::query_as($mq.by_id)
-                        .bind(id.as_uuid())
-                        .fetch_optional(self.writer())
-                        .await?;
+            ) -> $crate::StoreResult<Option<$crate::MobilePayment>> {
+                let row: Option<$crate::mobile_money::MobilePaymentRow> = sqlx::query_as($mq.by_id)
+                    .bind(id.as_uuid())
+                    .fetch_optional(self.writer())
+                    .await?;
                 row.map(TryInto::try_into).transpose()
             }
 
             async fn mobile_payment_by_operator_reference(
                 &self,
-                provider: $crate::mobile_money::Provider,
+                provider: kobiri_core::Provider,
                 reference: &str,
-            ) -> $crate::store::StoreResult<Option<$crate::store::MobilePayment>> {
-                let row: Option<$crate::store::mobile_money::MobilePaymentRow> =
+            ) -> $crate::StoreResult<Option<$crate::MobilePayment>> {
+                let row: Option<$crate::mobile_money::MobilePaymentRow> =
                     sqlx::query_as($mq.by_operator_reference)
                         .bind(provider.as_str())
                         .bind(reference)
@@ -378,15 +377,15 @@ macro_rules! impl_mobile_money_store {
 
             async fn settle_payment(
                 &self,
-                s: &$crate::store::Settlement,
-            ) -> $crate::store::StoreResult<Option<$crate::store::Payment>> {
+                s: &$crate::Settlement,
+            ) -> $crate::StoreResult<Option<$crate::Payment>> {
                 let mut tx = self.writer().begin().await?;
-                let row: Option<$crate::store::payments::PaymentRow> = sqlx::query_as($pq.by_id)
+                let row: Option<$crate::payments::PaymentRow> = sqlx::query_as($pq.by_id)
                     .bind(s.id.as_uuid())
                     .fetch_optional(&mut *tx)
                     .await?;
-                let Some(payment) = row.map($crate::store::Payment::try_from).transpose()? else {
-                    return Err($crate::store::StoreError::NotFound);
+                let Some(payment) = row.map($crate::Payment::try_from).transpose()? else {
+                    return Err($crate::StoreError::NotFound);
                 };
                 let valide = s.to == kobiri_core::PaymentStatus::Valide;
                 let done = sqlx::query($mq.settle)
@@ -404,25 +403,25 @@ macro_rules! impl_mobile_money_store {
                     return Ok(None);
                 }
                 if valide {
-                    $crate::store::payments::credit_payment!(tx, $pq, payment, s.now);
+                    $crate::payments::credit_payment!(tx, $pq, payment, s.now);
                 }
-                $crate::store::audit::insert_audit!(&mut *tx, $aq, s.audit);
-                $crate::store::notifications::insert_notifications!(tx, $nq, s.notifications);
+                $crate::audit::insert_audit!(&mut *tx, $aq, s.audit);
+                $crate::notifications::insert_notifications!(tx, $nq, s.notifications);
                 sqlx::query($mq.delete_poll)
                     .bind(s.id.as_uuid())
                     .execute(&mut *tx)
                     .await?;
                 tx.commit().await?;
-                $crate::store::PaymentStore::payment_by_id(self, s.id).await
+                $crate::PaymentStore::payment_by_id(self, s.id).await
             }
 
             async fn claim_polls(
                 &self,
-                now: $crate::store::Timestamp,
-                lease_until: $crate::store::Timestamp,
+                now: $crate::Timestamp,
+                lease_until: $crate::Timestamp,
                 limit: u32,
-            ) -> $crate::store::StoreResult<Vec<$crate::store::PollTicket>> {
-                let rows: Vec<$crate::store::mobile_money::PollRow> = sqlx::query_as($mq.claim)
+            ) -> $crate::StoreResult<Vec<$crate::PollTicket>> {
+                let rows: Vec<$crate::mobile_money::PollRow> = sqlx::query_as($mq.claim)
                     .bind(now)
                     .bind(lease_until)
                     .bind(i64::from(limit))
@@ -434,8 +433,8 @@ macro_rules! impl_mobile_money_store {
             async fn reschedule_poll(
                 &self,
                 id: uuid::Uuid,
-                next: $crate::store::Timestamp,
-            ) -> $crate::store::StoreResult<()> {
+                next: $crate::Timestamp,
+            ) -> $crate::StoreResult<()> {
                 sqlx::query($mq.reschedule)
                     .bind(id)
                     .bind(next)
@@ -446,18 +445,18 @@ macro_rules! impl_mobile_money_store {
 
             async fn reserve_payout(
                 &self,
-                r: &$crate::store::PayoutReservation,
-            ) -> $crate::store::StoreResult<$crate::store::PassageWrite> {
-                use $crate::store::PassageWrite as W;
+                r: &$crate::PayoutReservation,
+            ) -> $crate::StoreResult<$crate::PassageWrite> {
+                use $crate::PassageWrite as W;
                 let mut tx = self.writer().begin().await?;
                 let locked: Option<uuid::Uuid> = sqlx::query_scalar($passq.lock_tontine)
                     .bind(r.tontine_id.as_uuid())
                     .fetch_optional(&mut *tx)
                     .await?;
                 if locked.is_none() {
-                    return Err($crate::store::StoreError::NotFound);
+                    return Err($crate::StoreError::NotFound);
                 }
-                let pot = $crate::store::payouts::read_pot!(
+                let pot = $crate::payouts::read_pot!(
                     tx,
                     $poq,
                     r.tontine_id,
@@ -468,7 +467,7 @@ macro_rules! impl_mobile_money_store {
                 if let Err(refusal) = kobiri_core::check_payout(r.amount, &pot) {
                     return Ok(W::Refused(refusal));
                 }
-                if !$crate::store::payouts::apply_approval!(tx, $poq, r.approval, r.now) {
+                if !$crate::payouts::apply_approval!(tx, $poq, r.approval, r.now) {
                     return Ok(W::Changed);
                 }
                 let done = sqlx::query($mq.reserve_payout)
@@ -477,11 +476,11 @@ macro_rules! impl_mobile_money_store {
                     .bind(r.provider.as_str())
                     .bind(r.method.as_str())
                     .bind(&r.phone)
-                    .bind($crate::store::DbDecimal(r.amount.value()))
+                    .bind($crate::DbDecimal(r.amount.value()))
                     .bind(r.now)
                     .bind(kobiri_core::PassageStatus::EnCours.as_str())
                     .bind(kobiri_core::PaymentStatus::Echoue.as_str())
-                    .bind($crate::store::payouts::pot_session(r.pot))
+                    .bind($crate::payouts::pot_session(r.pot))
                     .execute(&mut *tx)
                     .await?;
                 if done.rows_affected() == 0 {
@@ -489,13 +488,13 @@ macro_rules! impl_mobile_money_store {
                 }
                 sqlx::query($mq.insert_poll)
                     .bind(r.key)
-                    .bind($crate::store::PollKind::Payout.as_str())
+                    .bind($crate::PollKind::Payout.as_str())
                     .bind(r.provider.as_str())
                     .bind(r.now)
                     .bind(r.now)
                     .execute(&mut *tx)
                     .await?;
-                $crate::store::audit::insert_audit!(&mut *tx, $aq, r.audit);
+                $crate::audit::insert_audit!(&mut *tx, $aq, r.audit);
                 tx.commit().await?;
                 Ok(W::Done)
             }
@@ -503,8 +502,8 @@ macro_rules! impl_mobile_money_store {
             async fn mobile_payout(
                 &self,
                 key: uuid::Uuid,
-            ) -> $crate::store::StoreResult<Option<$crate::store::MobilePayout>> {
-                let row: Option<$crate::store::mobile_money::PayoutRow> =
+            ) -> $crate::StoreResult<Option<$crate::MobilePayout>> {
+                let row: Option<$crate::mobile_money::PayoutRow> =
                     sqlx::query_as($mq.payout_by_key)
                         .bind(key)
                         .fetch_optional(self.writer())
@@ -516,8 +515,8 @@ macro_rules! impl_mobile_money_store {
                 &self,
                 key: uuid::Uuid,
                 operator_reference: &str,
-                now: $crate::store::Timestamp,
-            ) -> $crate::store::StoreResult<()> {
+                now: $crate::Timestamp,
+            ) -> $crate::StoreResult<()> {
                 sqlx::query($mq.record_payout_start)
                     .bind(key)
                     .bind(operator_reference)
@@ -529,15 +528,15 @@ macro_rules! impl_mobile_money_store {
 
             async fn settle_payout(
                 &self,
-                s: &$crate::store::PayoutSettlement,
-            ) -> $crate::store::StoreResult<bool> {
+                s: &$crate::PayoutSettlement,
+            ) -> $crate::StoreResult<bool> {
                 let mut tx = self.writer().begin().await?;
                 let locked: Option<uuid::Uuid> = sqlx::query_scalar($passq.lock_tontine)
                     .bind(s.payout.tontine_id.as_uuid())
                     .fetch_optional(&mut *tx)
                     .await?;
                 if locked.is_none() {
-                    return Err($crate::store::StoreError::NotFound);
+                    return Err($crate::StoreError::NotFound);
                 }
                 let live = kobiri_core::PaymentStatus::EnCours.as_str();
                 let done = if s.succeeded {
@@ -564,23 +563,22 @@ macro_rules! impl_mobile_money_store {
                     return Ok(false);
                 }
                 if s.succeeded {
-                    let total: $crate::store::DbDecimal =
-                        sqlx::query_scalar($passq.member_received)
-                            .bind(s.payout.member_id.as_uuid())
-                            .fetch_one(&mut *tx)
-                            .await?;
+                    let total: $crate::DbDecimal = sqlx::query_scalar($passq.member_received)
+                        .bind(s.payout.member_id.as_uuid())
+                        .fetch_one(&mut *tx)
+                        .await?;
                     let total = total
                         .0
                         .checked_add(s.payout.amount.value())
-                        .ok_or_else(|| $crate::store::StoreError::corrupt("amount overflow"))?;
+                        .ok_or_else(|| $crate::StoreError::corrupt("amount overflow"))?;
                     sqlx::query($passq.set_member_received)
                         .bind(s.payout.member_id.as_uuid())
-                        .bind($crate::store::DbDecimal(total))
+                        .bind($crate::DbDecimal(total))
                         .execute(&mut *tx)
                         .await?;
                 }
-                $crate::store::audit::insert_audit!(&mut *tx, $aq, s.audit);
-                $crate::store::notifications::insert_notifications!(tx, $nq, s.notifications);
+                $crate::audit::insert_audit!(&mut *tx, $aq, s.audit);
+                $crate::notifications::insert_notifications!(tx, $nq, s.notifications);
                 sqlx::query($mq.delete_poll)
                     .bind(s.payout.key)
                     .execute(&mut *tx)

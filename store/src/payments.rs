@@ -48,6 +48,45 @@ pub struct Payment {
     pub user_phone: Option<String>,
 }
 
+impl Payment {
+    /// The payment `insert_payment` stored from `new`, as reading it back would give it: what
+    /// the insert wrote, the columns it leaves at their defaults, and the payer's name and
+    /// phone on their account (`user_name`, `user_phone`), which the caller has already read.
+    pub fn recorded(new: NewPayment, user_name: String, user_phone: Option<String>) -> Self {
+        Payment {
+            id: new.id,
+            tontine_id: new.tontine_id,
+            session_id: new.session_id,
+            member_id: new.member_id,
+            user_id: new.user_id,
+            amount: new.amount,
+            method: new.method,
+            status: new.status,
+            operator_reference: None,
+            operator_transaction_id: new.operator_transaction_id,
+            phone_number: new.phone_number,
+            proof_url: new.proof_url,
+            proof_description: new.proof_description,
+            validated_by_id: None,
+            validated_at: None,
+            rejection_reason: None,
+            penalty_amount: new.penalty_amount,
+            is_late: new.is_late,
+            recorded_by_id: new.recorded_by_id,
+            device_id: new.device_id,
+            receipt_code: None,
+            notes: new.notes,
+            initiated_at: new.now,
+            completed_at: None,
+            created_at: new.now,
+            flagged: false,
+            corrects_id: None,
+            user_name,
+            user_phone,
+        }
+    }
+}
+
 #[derive(Debug, Clone)]
 pub struct NewPayment {
     pub id: PaymentId,
@@ -180,20 +219,51 @@ macro_rules! payment_select {
     };
 }
 
-macro_rules! payment_filter {
-    () => {
-        "WHERE ($1 IS NULL OR p.tontine_id = $1) AND ($2 IS NULL OR p.session_id = $2) \
-         AND ($3 IS NULL OR p.user_id = $3) AND ($4 IS NULL OR p.status = $4) "
-    };
+/// Adds `WHERE` with the filters that are set, each an indexable equality: a filter written
+/// as `($1 IS NULL OR p.session_id = $1)` is one statement for every combination, but
+/// PostgreSQL's generic plan for it cannot use an index, and a session's payments were read
+/// by scanning every payment.
+pub(super) fn push_filter<DB>(query: &mut sqlx::QueryBuilder<DB>, f: &PaymentFilter)
+where
+    DB: sqlx::Database,
+    Uuid: for<'t> sqlx::Encode<'t, DB> + sqlx::Type<DB>,
+    &'static str: for<'t> sqlx::Encode<'t, DB> + sqlx::Type<DB>,
+{
+    let mut glue = " WHERE ";
+    let ids = [
+        ("p.tontine_id = ", f.tontine_id.map(|x| x.as_uuid())),
+        ("p.session_id = ", f.session_id.map(|x| x.as_uuid())),
+        ("p.user_id = ", f.user_id.map(|x| x.as_uuid())),
+    ];
+    for (column, id) in ids {
+        if let Some(id) = id {
+            query.push(glue).push(column).push_bind(id);
+            glue = " AND ";
+        }
+    }
+    if let Some(status) = f.status {
+        query
+            .push(glue)
+            .push("p.status = ")
+            .push_bind(status.as_str());
+    }
 }
+
+/// The head of a listing's page query (its filters, order and page follow).
+pub(super) const LIST_HEAD: &str = payment_select!();
+/// The head of a listing's count query.
+pub(super) const COUNT_HEAD: &str = "SELECT COUNT(*) FROM payments p";
+/// A listing's order, newest first; LIMIT and OFFSET follow.
+pub(super) const LIST_ORDER: &str = " ORDER BY p.created_at DESC, p.id DESC LIMIT ";
 
 pub(super) struct PaymentQueries {
     /// Binds the 20 columns of a new payment (see `insert_payment`).
     pub insert: &'static str,
+    /// Binds a new payment like `insert`, then its audit entry like the audit `insert`: both
+    /// rows in one statement, its own transaction (one round trip instead of four). `None` on
+    /// SQLite, which has no data-modifying `WITH` and no round trips to save.
+    pub insert_with_audit: Option<&'static str>,
     pub by_id: &'static str,
-    /// Binds: tontine, session, user, status (each or NULL), limit, offset.
-    pub list: &'static str,
-    pub count: &'static str,
     /// Binds: tontine. Every payment of the tontine (for sync's scope checksum).
     pub of_tontine: &'static str,
     /// Binds: the engine's id list. The payments with these ids.
@@ -217,6 +287,7 @@ pub(super) struct PaymentQueries {
 pub(super) const BY_IDS_POSTGRES: &str = concat!(payment_select!(), "WHERE p.id = ANY($1)");
 
 pub(super) const SHARED: PaymentQueries = PaymentQueries {
+    insert_with_audit: None,
     insert: "INSERT INTO payments (id, tontine_id, session_id, member_id, user_id, amount, \
         currency, method, status, operator_transaction_id, phone_number, proof_url, \
         proof_description, penalty_amount, is_late, recorded_by_id, device_id, notes, \
@@ -224,12 +295,6 @@ pub(super) const SHARED: PaymentQueries = PaymentQueries {
         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, \
         $19, $19, $19)",
     by_id: concat!(payment_select!(), "WHERE p.id = $1"),
-    list: concat!(
-        payment_select!(),
-        payment_filter!(),
-        "ORDER BY p.created_at DESC, p.id DESC LIMIT $5 OFFSET $6"
-    ),
-    count: concat!("SELECT COUNT(*) FROM payments p ", payment_filter!()),
     of_tontine: concat!(payment_select!(), "WHERE p.tontine_id = $1 ORDER BY p.id"),
     by_ids: concat!(
         payment_select!(),
@@ -251,7 +316,7 @@ pub(super) const SHARED: PaymentQueries = PaymentQueries {
 /// `push_bind` on a row of a multi-row insert.
 macro_rules! bind_new_payment {
     ($query:expr, $p:expr) => {
-        $crate::store::payments::bind_new_payment!($query, $p, bind)
+        $crate::payments::bind_new_payment!($query, $p, bind)
     };
     ($query:expr, $p:expr, $bind:ident) => {
         $query
@@ -260,7 +325,7 @@ macro_rules! bind_new_payment {
             .$bind($p.session_id.as_uuid())
             .$bind($p.member_id.as_uuid())
             .$bind($p.user_id.as_uuid())
-            .$bind($crate::store::DbDecimal($p.amount.value()))
+            .$bind($crate::DbDecimal($p.amount.value()))
             .$bind($p.amount.currency().as_str())
             .$bind($p.method.as_str())
             .$bind($p.status.as_str())
@@ -268,7 +333,7 @@ macro_rules! bind_new_payment {
             .$bind($p.phone_number.as_deref())
             .$bind($p.proof_url.as_deref())
             .$bind($p.proof_description.as_deref())
-            .$bind($crate::store::DbDecimal($p.penalty_amount.value()))
+            .$bind($crate::DbDecimal($p.penalty_amount.value()))
             .$bind($p.is_late)
             .$bind($p.recorded_by_id.as_uuid())
             .$bind($p.device_id)
@@ -285,7 +350,7 @@ pub(super) use payment_select;
 /// goes through it; [`debit_payment`] takes a validated payment back out.
 macro_rules! credit_payment {
     ($tx:expr, $q:expr, $payment:expr, $now:expr) => {
-        $crate::store::payments::move_payment!($tx, $q, $payment, $now, checked_add)
+        $crate::payments::move_payment!($tx, $q, $payment, $now, checked_add)
     };
 }
 
@@ -293,7 +358,7 @@ macro_rules! credit_payment {
 /// session's `collected_amount` and its member's `total_contributions`.
 macro_rules! debit_payment {
     ($tx:expr, $q:expr, $payment:expr, $now:expr) => {
-        $crate::store::payments::move_payment!($tx, $q, $payment, $now, checked_sub)
+        $crate::payments::move_payment!($tx, $q, $payment, $now, checked_sub)
     };
 }
 
@@ -301,14 +366,14 @@ macro_rules! debit_payment {
 /// `checked_sub`.
 macro_rules! move_payment {
     ($tx:expr, $q:expr, $payment:expr, $now:expr, $op:ident) => {{
-        let apply = |current: $crate::store::DbDecimal| {
+        let apply = |current: $crate::DbDecimal| {
             current
                 .0
                 .$op($payment.amount.value())
-                .map($crate::store::DbDecimal)
-                .ok_or_else(|| $crate::store::StoreError::corrupt("amount overflow"))
+                .map($crate::DbDecimal)
+                .ok_or_else(|| $crate::StoreError::corrupt("amount overflow"))
         };
-        let collected: $crate::store::DbDecimal = sqlx::query_scalar($q.session_collected)
+        let collected: $crate::DbDecimal = sqlx::query_scalar($q.session_collected)
             .bind($payment.session_id.as_uuid())
             .fetch_one(&mut *$tx)
             .await?;
@@ -318,7 +383,7 @@ macro_rules! move_payment {
             .bind($now)
             .execute(&mut *$tx)
             .await?;
-        let total: $crate::store::DbDecimal = sqlx::query_scalar($q.member_total)
+        let total: $crate::DbDecimal = sqlx::query_scalar($q.member_total)
             .bind($payment.member_id.as_uuid())
             .fetch_one(&mut *$tx)
             .await?;
@@ -336,30 +401,35 @@ pub(super) use move_payment;
 macro_rules! impl_payment_store {
     ($store:ty, $q:expr, $aq:expr, $nq:expr) => {
         #[async_trait::async_trait]
-        impl $crate::store::PaymentStore for $store {
+        impl $crate::PaymentStore for $store {
             async fn insert_payment(
                 &self,
-                p: &$crate::store::NewPayment,
-                audit: &$crate::store::NewAudit,
-                notifications: &[$crate::store::NewNotification],
-            ) -> $crate::store::StoreResult<$crate::store::Payment> {
+                p: &$crate::NewPayment,
+                audit: &$crate::NewAudit,
+                notifications: &[$crate::NewNotification],
+            ) -> $crate::StoreResult<()> {
+                if let (Some(sql), true) = ($q.insert_with_audit, notifications.is_empty()) {
+                    let query = $crate::payments::bind_new_payment!(sqlx::query(sql), p);
+                    $crate::audit::bind_audit!(query, audit, bind)
+                        .execute(self.writer())
+                        .await?;
+                    return Ok(());
+                }
                 let mut tx = self.writer().begin().await?;
-                $crate::store::payments::bind_new_payment!(sqlx::query($q.insert), p)
+                $crate::payments::bind_new_payment!(sqlx::query($q.insert), p)
                     .execute(&mut *tx)
                     .await?;
-                $crate::store::audit::insert_audit!(&mut *tx, $aq, audit);
-                $crate::store::notifications::insert_notifications!(tx, $nq, notifications);
+                $crate::audit::insert_audit!(&mut *tx, $aq, audit);
+                $crate::notifications::insert_notifications!(tx, $nq, notifications);
                 tx.commit().await?;
-                self.payment_by_id(p.id)
-                    .await?
-                    .ok_or($crate::store::StoreError::NotFound)
+                Ok(())
             }
 
             async fn payment_by_id(
                 &self,
                 id: kobiri_core::PaymentId,
-            ) -> $crate::store::StoreResult<Option<$crate::store::Payment>> {
-                let row: Option<$crate::store::payments::PaymentRow> = sqlx::query_as($q.by_id)
+            ) -> $crate::StoreResult<Option<$crate::Payment>> {
+                let row: Option<$crate::payments::PaymentRow> = sqlx::query_as($q.by_id)
                     .bind(id.as_uuid())
                     .fetch_optional(self.writer())
                     .await?;
@@ -368,43 +438,51 @@ macro_rules! impl_payment_store {
 
             async fn list_payments(
                 &self,
-                f: $crate::store::PaymentFilter,
-                page: $crate::store::PageRequest,
-            ) -> $crate::store::StoreResult<$crate::store::Page<$crate::store::Payment>> {
-                let (t, s, u, st) = (
-                    f.tontine_id.map(|x| x.as_uuid()),
-                    f.session_id.map(|x| x.as_uuid()),
-                    f.user_id.map(|x| x.as_uuid()),
-                    f.status.map(|x| x.as_str()),
-                );
-                Ok($crate::store::fetch_page!(
-                    self.reader(), $q.count, $q.list,
-                    $crate::store::payments::PaymentRow => $crate::store::Payment,
-                    page, t, s, u, st
+                f: $crate::PaymentFilter,
+                page: $crate::PageRequest,
+            ) -> $crate::StoreResult<$crate::Page<$crate::Payment>> {
+                let mut count = sqlx::QueryBuilder::new($crate::payments::COUNT_HEAD);
+                $crate::payments::push_filter(&mut count, &f);
+                let total: i64 = count.build_query_scalar().fetch_one(self.reader()).await?;
+                let mut list = sqlx::QueryBuilder::new($crate::payments::LIST_HEAD);
+                $crate::payments::push_filter(&mut list, &f);
+                list.push($crate::payments::LIST_ORDER)
+                    .push_bind(page.limit())
+                    .push(" OFFSET ")
+                    .push_bind(page.offset());
+                let rows: Vec<$crate::payments::PaymentRow> =
+                    list.build_query_as().fetch_all(self.reader()).await?;
+                let items = rows
+                    .into_iter()
+                    .map($crate::Payment::try_from)
+                    .collect::<$crate::StoreResult<Vec<_>>>()?;
+                Ok($crate::Page::new(
+                    items,
+                    u64::try_from(total).unwrap_or(0),
+                    page,
                 ))
             }
 
             async fn payments_of_tontine(
                 &self,
                 tontine: kobiri_core::TontineId,
-            ) -> $crate::store::StoreResult<Vec<$crate::store::Payment>> {
-                let rows: Vec<$crate::store::payments::PaymentRow> =
-                    sqlx::query_as($q.of_tontine)
-                        .bind(tontine.as_uuid())
-                        .fetch_all(self.reader())
-                        .await?;
+            ) -> $crate::StoreResult<Vec<$crate::Payment>> {
+                let rows: Vec<$crate::payments::PaymentRow> = sqlx::query_as($q.of_tontine)
+                    .bind(tontine.as_uuid())
+                    .fetch_all(self.reader())
+                    .await?;
                 rows.into_iter().map(TryInto::try_into).collect()
             }
 
             async fn payments_by_ids(
                 &self,
                 ids: &[kobiri_core::PaymentId],
-            ) -> $crate::store::StoreResult<Vec<$crate::store::Payment>> {
+            ) -> $crate::StoreResult<Vec<$crate::Payment>> {
                 if ids.is_empty() {
                     return Ok(Vec::new());
                 }
                 let ids: Vec<uuid::Uuid> = ids.iter().map(|i| i.as_uuid()).collect();
-                let rows: Vec<$crate::store::payments::PaymentRow> = sqlx::query_as($q.by_ids)
+                let rows: Vec<$crate::payments::PaymentRow> = sqlx::query_as($q.by_ids)
                     .bind(Self::id_list(&ids))
                     .fetch_all(self.reader())
                     .await?;
@@ -413,15 +491,15 @@ macro_rules! impl_payment_store {
 
             async fn decide_payment(
                 &self,
-                d: &$crate::store::PaymentDecision,
-            ) -> $crate::store::StoreResult<Option<$crate::store::Payment>> {
+                d: &$crate::PaymentDecision,
+            ) -> $crate::StoreResult<Option<$crate::Payment>> {
                 let mut tx = self.writer().begin().await?;
-                let row: Option<$crate::store::payments::PaymentRow> = sqlx::query_as($q.by_id)
+                let row: Option<$crate::payments::PaymentRow> = sqlx::query_as($q.by_id)
                     .bind(d.id.as_uuid())
                     .fetch_optional(&mut *tx)
                     .await?;
-                let Some(payment) = row.map($crate::store::Payment::try_from).transpose()? else {
-                    return Err($crate::store::StoreError::NotFound);
+                let Some(payment) = row.map($crate::Payment::try_from).transpose()? else {
+                    return Err($crate::StoreError::NotFound);
                 };
                 let done = sqlx::query($q.decide)
                     .bind(d.id.as_uuid())
@@ -438,10 +516,10 @@ macro_rules! impl_payment_store {
                     return Ok(None);
                 }
                 if d.to == kobiri_core::PaymentStatus::Valide {
-                    $crate::store::payments::credit_payment!(tx, $q, payment, d.now);
+                    $crate::payments::credit_payment!(tx, $q, payment, d.now);
                 }
-                $crate::store::audit::insert_audit!(&mut *tx, $aq, d.audit);
-                $crate::store::notifications::insert_notifications!(tx, $nq, d.notifications);
+                $crate::audit::insert_audit!(&mut *tx, $aq, d.audit);
+                $crate::notifications::insert_notifications!(tx, $nq, d.notifications);
                 tx.commit().await?;
                 self.payment_by_id(d.id).await
             }

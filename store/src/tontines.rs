@@ -263,12 +263,12 @@ pub(super) const SHARED: TontineQueries = TontineQueries {
 macro_rules! impl_tontine_store {
     ($store:ty, $q:expr, $mq:expr) => {
         #[async_trait::async_trait]
-        impl $crate::store::TontineStore for $store {
+        impl $crate::TontineStore for $store {
             async fn create_tontine(
                 &self,
-                t: &$crate::store::NewTontine,
-                president: &$crate::store::NewMember,
-            ) -> $crate::store::StoreResult<$crate::store::Tontine> {
+                t: &$crate::NewTontine,
+                president: &$crate::NewMember,
+            ) -> $crate::StoreResult<$crate::Tontine> {
                 let mut tx = self.writer().begin().await?;
                 sqlx::query($q.insert)
                     .bind(t.id.as_uuid())
@@ -277,32 +277,32 @@ macro_rules! impl_tontine_store {
                     .bind(t.code.as_str())
                     .bind(t.kind.as_str())
                     .bind(t.frequency.as_str())
-                    .bind($crate::store::DbDecimal(t.contribution.value()))
+                    .bind($crate::DbDecimal(t.contribution.value()))
                     .bind(t.contribution.currency().as_str())
                     .bind(i64::from(t.max_members))
                     .bind(i64::from(t.min_members))
                     .bind(t.start_date)
                     .bind(t.end_date)
                     .bind(t.rules.as_deref())
-                    .bind($crate::store::DbDecimal(t.penalty.value()))
+                    .bind($crate::DbDecimal(t.penalty.value()))
                     .bind(i64::from(t.grace_period_days))
                     .bind(t.is_public)
                     .bind(t.created_by_id.as_uuid())
                     .bind(t.now)
                     .execute(&mut *tx)
                     .await?;
-                $crate::store::tontines::insert_member!(&mut *tx, $mq, president);
+                $crate::tontines::insert_member!(&mut *tx, $mq, president);
                 tx.commit().await?;
                 self.tontine_by_id(t.id)
                     .await?
-                    .ok_or($crate::store::StoreError::NotFound)
+                    .ok_or($crate::StoreError::NotFound)
             }
 
             async fn tontine_by_id(
                 &self,
                 id: kobiri_core::TontineId,
-            ) -> $crate::store::StoreResult<Option<$crate::store::Tontine>> {
-                let row: Option<$crate::store::tontines::TontineRow> = sqlx::query_as($q.by_id)
+            ) -> $crate::StoreResult<Option<$crate::Tontine>> {
+                let row: Option<$crate::tontines::TontineRow> = sqlx::query_as($q.by_id)
                     .bind(id.as_uuid())
                     .fetch_optional(self.reader())
                     .await?;
@@ -312,8 +312,8 @@ macro_rules! impl_tontine_store {
             async fn tontine_by_code(
                 &self,
                 code: &kobiri_core::TontineCode,
-            ) -> $crate::store::StoreResult<Option<$crate::store::Tontine>> {
-                let row: Option<$crate::store::tontines::TontineRow> = sqlx::query_as($q.by_code)
+            ) -> $crate::StoreResult<Option<$crate::Tontine>> {
+                let row: Option<$crate::tontines::TontineRow> = sqlx::query_as($q.by_code)
                     .bind(code.as_str())
                     .fetch_optional(self.reader())
                     .await?;
@@ -322,30 +322,30 @@ macro_rules! impl_tontine_store {
 
             async fn list_tontines(
                 &self,
-                filter: $crate::store::TontineFilter,
-                page: $crate::store::PageRequest,
-            ) -> $crate::store::StoreResult<$crate::store::Page<$crate::store::Tontine>> {
-                use $crate::store::{tontines::{role_list, TontineRow}, Tontine, TontineFilter as F};
+                filter: $crate::TontineFilter,
+                page: $crate::PageRequest,
+            ) -> $crate::StoreResult<$crate::Page<$crate::Tontine>> {
+                use $crate::{tontines::{role_list, TontineRow}, Tontine, TontineFilter as F};
                 Ok(match filter {
-                    F::MemberOf(user) => $crate::store::fetch_page!(
+                    F::MemberOf(user) => $crate::fetch_page!(
                         self.reader(), $q.count_member_of, $q.list_member_of,
                         TontineRow => Tontine, page, user.as_uuid(), ""
                     ),
                     F::MemberOfWithInactive(user, roles) => {
                         let roles = role_list(&roles);
-                        $crate::store::fetch_page!(
+                        $crate::fetch_page!(
                             self.reader(), $q.count_member_of, $q.list_member_of,
                             TontineRow => Tontine, page, user.as_uuid(), roles.as_str()
                         )
                     }
-                    F::Public => $crate::store::fetch_page!(
+                    F::Public => $crate::fetch_page!(
                         self.reader(), $q.count_public, $q.list_public, TontineRow => Tontine, page
                     ),
-                    F::All => $crate::store::fetch_page!(
+                    F::All => $crate::fetch_page!(
                         self.reader(), $q.count_all_active, $q.list_all_active,
                         TontineRow => Tontine, page
                     ),
-                    F::AllWithInactive => $crate::store::fetch_page!(
+                    F::AllWithInactive => $crate::fetch_page!(
                         self.reader(), $q.count_all, $q.list_all, TontineRow => Tontine, page
                     ),
                 })
@@ -354,7 +354,7 @@ macro_rules! impl_tontine_store {
             async fn tontine_ids_of_member(
                 &self,
                 user: kobiri_core::UserId,
-            ) -> $crate::store::StoreResult<Vec<kobiri_core::TontineId>> {
+            ) -> $crate::StoreResult<Vec<kobiri_core::TontineId>> {
                 let ids: Vec<uuid::Uuid> = sqlx::query_scalar($q.ids_member_of)
                     .bind(user.as_uuid())
                     .fetch_all(self.reader())
@@ -365,9 +365,9 @@ macro_rules! impl_tontine_store {
             async fn update_tontine(
                 &self,
                 id: kobiri_core::TontineId,
-                p: &$crate::store::TontinePatch,
-                now: $crate::store::Timestamp,
-            ) -> $crate::store::StoreResult<$crate::store::Tontine> {
+                p: &$crate::TontinePatch,
+                now: $crate::Timestamp,
+            ) -> $crate::StoreResult<$crate::Tontine> {
                 let done = sqlx::query($q.update)
                     .bind(id.as_uuid())
                     .bind(p.name.as_deref())
@@ -376,7 +376,7 @@ macro_rules! impl_tontine_store {
                     .bind(p.rules.is_some())
                     .bind(p.rules.clone().flatten())
                     .bind(p.max_members.map(i64::from))
-                    .bind(p.penalty.map(|a| $crate::store::DbDecimal(a.value())))
+                    .bind(p.penalty.map(|a| $crate::DbDecimal(a.value())))
                     .bind(p.grace_period_days.map(i64::from))
                     .bind(p.is_public)
                     .bind(p.is_active)
@@ -384,11 +384,11 @@ macro_rules! impl_tontine_store {
                     .execute(self.writer())
                     .await?;
                 if done.rows_affected() == 0 {
-                    return Err($crate::store::StoreError::NotFound);
+                    return Err($crate::StoreError::NotFound);
                 }
                 self.tontine_by_id(id)
                     .await?
-                    .ok_or($crate::store::StoreError::NotFound)
+                    .ok_or($crate::StoreError::NotFound)
             }
         }
     };

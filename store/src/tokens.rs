@@ -65,11 +65,11 @@ pub(super) const SHARED: TokenQueries = TokenQueries {
 macro_rules! impl_token_store {
     ($store:ty, $q:expr) => {
         #[async_trait::async_trait]
-        impl $crate::store::TokenStore for $store {
+        impl $crate::TokenStore for $store {
             async fn insert_refresh_token(
                 &self,
-                t: &$crate::store::NewRefreshToken,
-            ) -> $crate::store::StoreResult<()> {
+                t: &$crate::NewRefreshToken,
+            ) -> $crate::StoreResult<()> {
                 sqlx::query($q.insert)
                     .bind(t.id)
                     .bind(t.user_id.as_uuid())
@@ -85,22 +85,21 @@ macro_rules! impl_token_store {
 
             async fn refresh_token_by_hash(
                 &self,
-                hash: &$crate::store::TokenHash,
-            ) -> $crate::store::StoreResult<Option<$crate::store::RefreshToken>> {
-                let row: Option<$crate::store::tokens::RefreshTokenRow> =
-                    sqlx::query_as($q.by_hash)
-                        .bind(&hash.0[..])
-                        .fetch_optional(self.reader())
-                        .await?;
+                hash: &$crate::TokenHash,
+            ) -> $crate::StoreResult<Option<$crate::RefreshToken>> {
+                let row: Option<$crate::tokens::RefreshTokenRow> = sqlx::query_as($q.by_hash)
+                    .bind(&hash.0[..])
+                    .fetch_optional(self.reader())
+                    .await?;
                 row.map(TryInto::try_into).transpose()
             }
 
             async fn rotate_refresh_token(
                 &self,
                 old_id: uuid::Uuid,
-                t: &$crate::store::NewRefreshToken,
-                now: $crate::store::Timestamp,
-            ) -> $crate::store::StoreResult<$crate::store::Rotation> {
+                t: &$crate::NewRefreshToken,
+                now: $crate::Timestamp,
+            ) -> $crate::StoreResult<$crate::Rotation> {
                 let mut tx = self.writer().begin().await?;
                 let marked = sqlx::query($q.mark_used)
                     .bind(old_id)
@@ -108,7 +107,7 @@ macro_rules! impl_token_store {
                     .execute(&mut *tx)
                     .await?;
                 if marked.rows_affected() == 0 {
-                    return Ok($crate::store::Rotation::AlreadyUsed);
+                    return Ok($crate::Rotation::AlreadyUsed);
                 }
                 sqlx::query($q.insert)
                     .bind(t.id)
@@ -121,14 +120,14 @@ macro_rules! impl_token_store {
                     .execute(&mut *tx)
                     .await?;
                 tx.commit().await?;
-                Ok($crate::store::Rotation::Rotated)
+                Ok($crate::Rotation::Rotated)
             }
 
             async fn revoke_family(
                 &self,
                 family: kobiri_core::TokenFamilyId,
-                now: $crate::store::Timestamp,
-            ) -> $crate::store::StoreResult<u64> {
+                now: $crate::Timestamp,
+            ) -> $crate::StoreResult<u64> {
                 let done = sqlx::query($q.revoke_family)
                     .bind(family.as_uuid())
                     .bind(now)
@@ -140,7 +139,7 @@ macro_rules! impl_token_store {
             async fn session_owner(
                 &self,
                 family: kobiri_core::TokenFamilyId,
-            ) -> $crate::store::StoreResult<Option<kobiri_core::UserId>> {
+            ) -> $crate::StoreResult<Option<kobiri_core::UserId>> {
                 let owner: Option<uuid::Uuid> = sqlx::query_scalar($q.session_owner)
                     .bind(family.as_uuid())
                     .fetch_optional(self.reader())

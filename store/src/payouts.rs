@@ -259,37 +259,36 @@ macro_rules! read_pot {
         let valide = kobiri_core::PaymentStatus::Valide.as_str();
         let live = kobiri_core::PaymentStatus::EnCours.as_str();
         let passage: uuid::Uuid = $passage.as_uuid();
-        let (collected, paid): (Vec<$crate::store::DbDecimal>, Vec<$crate::store::DbDecimal>) =
-            match $scope {
-                None => (Vec::new(), Vec::new()),
-                Some(kobiri_core::PotScope::Session(s)) => (
-                    sqlx::query_scalar($pq.collected_in_session)
-                        .bind(s.as_uuid())
-                        .bind(valide)
-                        .fetch_all(&mut *$exec)
-                        .await?,
-                    sqlx::query_scalar($pq.paid_from_session)
-                        .bind(s.as_uuid())
-                        .bind(passage)
-                        .bind(live)
-                        .fetch_all(&mut *$exec)
-                        .await?,
-                ),
-                Some(kobiri_core::PotScope::Tontine) => (
-                    sqlx::query_scalar($pq.collected_in_tontine)
-                        .bind($tontine.as_uuid())
-                        .bind(valide)
-                        .fetch_all(&mut *$exec)
-                        .await?,
-                    sqlx::query_scalar($pq.paid_from_tontine)
-                        .bind($tontine.as_uuid())
-                        .bind(passage)
-                        .bind(live)
-                        .fetch_all(&mut *$exec)
-                        .await?,
-                ),
-            };
-        $crate::store::payouts::pot_from($currency, collected, paid)?
+        let (collected, paid): (Vec<$crate::DbDecimal>, Vec<$crate::DbDecimal>) = match $scope {
+            None => (Vec::new(), Vec::new()),
+            Some(kobiri_core::PotScope::Session(s)) => (
+                sqlx::query_scalar($pq.collected_in_session)
+                    .bind(s.as_uuid())
+                    .bind(valide)
+                    .fetch_all(&mut *$exec)
+                    .await?,
+                sqlx::query_scalar($pq.paid_from_session)
+                    .bind(s.as_uuid())
+                    .bind(passage)
+                    .bind(live)
+                    .fetch_all(&mut *$exec)
+                    .await?,
+            ),
+            Some(kobiri_core::PotScope::Tontine) => (
+                sqlx::query_scalar($pq.collected_in_tontine)
+                    .bind($tontine.as_uuid())
+                    .bind(valide)
+                    .fetch_all(&mut *$exec)
+                    .await?,
+                sqlx::query_scalar($pq.paid_from_tontine)
+                    .bind($tontine.as_uuid())
+                    .bind(passage)
+                    .bind(live)
+                    .fetch_all(&mut *$exec)
+                    .await?,
+            ),
+        };
+        $crate::payouts::pot_from($currency, collected, paid)?
     }};
 }
 pub(super) use read_pot;
@@ -298,16 +297,16 @@ pub(super) use read_pot;
 macro_rules! impl_payout_store {
     ($store:ty, $pq:expr, $aq:expr) => {
         #[async_trait::async_trait]
-        impl $crate::store::PayoutStore for $store {
+        impl $crate::PayoutStore for $store {
             async fn pot(
                 &self,
                 tontine: kobiri_core::TontineId,
                 scope: Option<kobiri_core::PotScope>,
                 passage: kobiri_core::PassageId,
                 currency: kobiri_core::Currency,
-            ) -> $crate::store::StoreResult<kobiri_core::Pot> {
+            ) -> $crate::StoreResult<kobiri_core::Pot> {
                 let mut conn = self.reader().acquire().await?;
-                Ok($crate::store::payouts::read_pot!(
+                Ok($crate::payouts::read_pot!(
                     conn, $pq, tontine, scope, passage, currency
                 ))
             }
@@ -316,7 +315,7 @@ macro_rules! impl_payout_store {
                 &self,
                 user: kobiri_core::UserId,
                 phone: &str,
-            ) -> $crate::store::StoreResult<bool> {
+            ) -> $crate::StoreResult<bool> {
                 let count: i64 = sqlx::query_scalar($pq.phone_confirmed)
                     .bind(user.as_uuid())
                     .bind(phone)
@@ -327,8 +326,8 @@ macro_rules! impl_payout_store {
 
             async fn confirm_payout_phone(
                 &self,
-                p: &$crate::store::NewPayoutPhone,
-            ) -> $crate::store::StoreResult<()> {
+                p: &$crate::NewPayoutPhone,
+            ) -> $crate::StoreResult<()> {
                 let mut tx = self.writer().begin().await?;
                 sqlx::query($pq.confirm_phone)
                     .bind(p.user.as_uuid())
@@ -337,15 +336,15 @@ macro_rules! impl_payout_store {
                     .bind(p.confirmed_by.as_uuid())
                     .execute(&mut *tx)
                     .await?;
-                $crate::store::audit::insert_audit!(&mut *tx, $aq, p.audit);
+                $crate::audit::insert_audit!(&mut *tx, $aq, p.audit);
                 tx.commit().await?;
                 Ok(())
             }
 
             async fn insert_payout_request(
                 &self,
-                n: &$crate::store::NewPayoutRequest,
-            ) -> $crate::store::StoreResult<bool> {
+                n: &$crate::NewPayoutRequest,
+            ) -> $crate::StoreResult<bool> {
                 let r = &n.request;
                 let mut tx = self.writer().begin().await?;
                 let inserted = sqlx::query($pq.insert_request)
@@ -355,8 +354,8 @@ macro_rules! impl_payout_store {
                     .bind(r.method.as_str())
                     .bind(r.phone.as_deref())
                     .bind(r.reference.as_deref())
-                    .bind($crate::store::DbDecimal(r.amount.value()))
-                    .bind($crate::store::payouts::reasons_text(&r.reasons))
+                    .bind($crate::DbDecimal(r.amount.value()))
+                    .bind($crate::payouts::reasons_text(&r.reasons))
                     .bind(r.status.as_str())
                     .bind(r.requested_by.as_uuid())
                     .bind(r.requested_at)
@@ -365,13 +364,13 @@ macro_rules! impl_payout_store {
                 match inserted {
                     Ok(_) => {}
                     Err(e) => {
-                        return match $crate::store::StoreError::from(e) {
-                            $crate::store::StoreError::Conflict { .. } => Ok(false),
+                        return match $crate::StoreError::from(e) {
+                            $crate::StoreError::Conflict { .. } => Ok(false),
                             other => Err(other),
                         };
                     }
                 }
-                $crate::store::audit::insert_audit!(&mut *tx, $aq, n.audit);
+                $crate::audit::insert_audit!(&mut *tx, $aq, n.audit);
                 tx.commit().await?;
                 Ok(true)
             }
@@ -379,33 +378,32 @@ macro_rules! impl_payout_store {
             async fn payout_requests(
                 &self,
                 passage: kobiri_core::PassageId,
-            ) -> $crate::store::StoreResult<Vec<$crate::store::PayoutRequest>> {
-                let rows: Vec<$crate::store::payouts::RequestRow> =
-                    sqlx::query_as($pq.list_requests)
-                        .bind(passage.as_uuid())
-                        .fetch_all(self.writer())
-                        .await?;
+            ) -> $crate::StoreResult<Vec<$crate::PayoutRequest>> {
+                let rows: Vec<$crate::payouts::RequestRow> = sqlx::query_as($pq.list_requests)
+                    .bind(passage.as_uuid())
+                    .fetch_all(self.writer())
+                    .await?;
                 rows.into_iter().map(TryInto::try_into).collect()
             }
 
             async fn reject_payout_request(
                 &self,
-                r: &$crate::store::PayoutRejection,
-            ) -> $crate::store::StoreResult<bool> {
+                r: &$crate::PayoutRejection,
+            ) -> $crate::StoreResult<bool> {
                 let mut tx = self.writer().begin().await?;
                 let done = sqlx::query($pq.decide_request)
                     .bind(r.request)
-                    .bind($crate::store::RequestStatus::Rejected.as_str())
+                    .bind($crate::RequestStatus::Rejected.as_str())
                     .bind(r.by.as_uuid())
                     .bind(r.now)
                     .bind(Some(r.reason.as_str()))
-                    .bind($crate::store::RequestStatus::Pending.as_str())
+                    .bind($crate::RequestStatus::Pending.as_str())
                     .execute(&mut *tx)
                     .await?;
                 if done.rows_affected() == 0 {
                     return Ok(false);
                 }
-                $crate::store::audit::insert_audit!(&mut *tx, $aq, r.audit);
+                $crate::audit::insert_audit!(&mut *tx, $aq, r.audit);
                 tx.commit().await?;
                 Ok(true)
             }
@@ -423,11 +421,11 @@ macro_rules! apply_approval {
             Some(a) => {
                 let done = sqlx::query($pq.decide_request)
                     .bind(a.request)
-                    .bind($crate::store::RequestStatus::Approved.as_str())
+                    .bind($crate::RequestStatus::Approved.as_str())
                     .bind(a.by.as_uuid())
                     .bind($now)
                     .bind(None::<String>)
-                    .bind($crate::store::RequestStatus::Pending.as_str())
+                    .bind($crate::RequestStatus::Pending.as_str())
                     .execute(&mut *$tx)
                     .await?;
                 done.rows_affected() == 1

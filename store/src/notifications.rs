@@ -330,7 +330,7 @@ macro_rules! bind_notification {
             .$bind($n.user_id.as_uuid())
             .$bind($n.kind.as_str())
             .$bind($n.channel.as_str())
-            .$bind($crate::store::notifications::initial_status($n.channel).as_str())
+            .$bind($crate::notifications::initial_status($n.channel).as_str())
             .$bind(&$n.title)
             .$bind(&$n.message)
             .$bind($n.data.as_ref().map(|d| d.to_string()))
@@ -340,8 +340,8 @@ macro_rules! bind_notification {
             .$bind($n.dedup_key.as_deref())
             .$bind($n.at)
             .$bind($n.at)
-            .$bind($crate::store::notifications::delivered_at($n))
-            .$bind($crate::store::notifications::delivered_at($n))
+            .$bind($crate::notifications::delivered_at($n))
+            .$bind($crate::notifications::delivered_at($n))
     };
 }
 pub(super) use bind_notification;
@@ -354,7 +354,7 @@ macro_rules! bind_outbox {
             .$bind($n.id)
             .$bind($n.channel.as_str())
             .$bind($recipient)
-            .$bind($crate::store::notifications::outbox_payload($n))
+            .$bind($crate::notifications::outbox_payload($n))
             .$bind($n.at)
             .$bind($n.at)
     };
@@ -375,21 +375,21 @@ pub(crate) fn outbox_recipient(n: &NewNotification) -> Option<&str> {
 macro_rules! insert_notifications {
     ($conn:expr, $nq:expr, $list:expr) => {{
         let mut inserted = std::collections::HashSet::new();
-        for chunk in $list.chunks($crate::store::sync::rows_per_insert(16)) {
+        for chunk in $list.chunks($crate::sync::rows_per_insert(16)) {
             let mut query = sqlx::QueryBuilder::new($nq.insert_many_head);
             query.push_values(chunk, |mut row, n| {
-                $crate::store::notifications::bind_notification!(row, n, push_bind);
+                $crate::notifications::bind_notification!(row, n, push_bind);
             });
             query.push($nq.insert_many_tail);
             let ids: Vec<uuid::Uuid> = query.build_query_scalar().fetch_all(&mut *$conn).await?;
             inserted.extend(ids);
         }
-        let outbox: Vec<(&$crate::store::NewNotification, &str)> = $list
+        let outbox: Vec<(&$crate::NewNotification, &str)> = $list
             .iter()
             .filter(|n| inserted.contains(&n.id))
-            .filter_map(|n| $crate::store::notifications::outbox_recipient(n).map(|to| (n, to)))
+            .filter_map(|n| $crate::notifications::outbox_recipient(n).map(|to| (n, to)))
             .collect();
-        $crate::store::sync::insert_many!(
+        $crate::sync::insert_many!(
             $conn,
             $nq.insert_outbox_many_head,
             $nq.insert_outbox_many_tail,
@@ -397,7 +397,7 @@ macro_rules! insert_notifications {
             7,
             |row, entry| {
                 let (n, to) = *entry;
-                $crate::store::notifications::bind_outbox!(row, n, to, push_bind)
+                $crate::notifications::bind_outbox!(row, n, to, push_bind)
             }
         );
         inserted.len() as u64
@@ -409,18 +409,18 @@ pub(super) use insert_notifications;
 macro_rules! impl_notification_store {
     ($store:ty, $nq:expr) => {
         #[async_trait::async_trait]
-        impl $crate::store::NotificationStore for $store {
+        impl $crate::NotificationStore for $store {
             async fn list_notifications(
                 &self,
                 user: kobiri_core::UserId,
                 unread_only: bool,
-                page: $crate::store::PageRequest,
-            ) -> $crate::store::StoreResult<$crate::store::Page<$crate::store::Notification>> {
-                use $crate::store::notifications::NotificationRow;
+                page: $crate::PageRequest,
+            ) -> $crate::StoreResult<$crate::Page<$crate::Notification>> {
+                use $crate::notifications::NotificationRow;
                 let channel = kobiri_core::Channel::InApp.as_str();
-                Ok($crate::store::fetch_page!(
+                Ok($crate::fetch_page!(
                     self.reader(), $nq.count, $nq.list,
-                    NotificationRow => $crate::store::Notification,
+                    NotificationRow => $crate::Notification,
                     page, user.as_uuid(), channel, unread_only
                 ))
             }
@@ -428,7 +428,7 @@ macro_rules! impl_notification_store {
             async fn count_unread_notifications(
                 &self,
                 user: kobiri_core::UserId,
-            ) -> $crate::store::StoreResult<u64> {
+            ) -> $crate::StoreResult<u64> {
                 let total: i64 = sqlx::query_scalar($nq.count)
                     .bind(user.as_uuid())
                     .bind(kobiri_core::Channel::InApp.as_str())
@@ -441,14 +441,14 @@ macro_rules! impl_notification_store {
             async fn mark_notifications_read(
                 &self,
                 user: kobiri_core::UserId,
-                which: &$crate::store::MarkRead,
-                now: $crate::store::Timestamp,
-            ) -> $crate::store::StoreResult<u64> {
+                which: &$crate::MarkRead,
+                now: $crate::Timestamp,
+            ) -> $crate::StoreResult<u64> {
                 let channel = kobiri_core::Channel::InApp.as_str();
                 let read = kobiri_core::NotificationStatus::Lue.as_str();
                 let mut tx = self.writer().begin().await?;
                 let marked = match which {
-                    $crate::store::MarkRead::All => sqlx::query($nq.mark_all)
+                    $crate::MarkRead::All => sqlx::query($nq.mark_all)
                         .bind(user.as_uuid())
                         .bind(channel)
                         .bind(now)
@@ -456,7 +456,7 @@ macro_rules! impl_notification_store {
                         .execute(&mut *tx)
                         .await?
                         .rows_affected(),
-                    $crate::store::MarkRead::Ids(ids) => {
+                    $crate::MarkRead::Ids(ids) => {
                         let mut marked = 0;
                         for id in ids {
                             marked += sqlx::query($nq.mark_one)
@@ -479,8 +479,8 @@ macro_rules! impl_notification_store {
             async fn notification_preferences(
                 &self,
                 user: kobiri_core::UserId,
-            ) -> $crate::store::StoreResult<Vec<$crate::store::Preference>> {
-                let rows: Vec<$crate::store::notifications::PreferenceRow> =
+            ) -> $crate::StoreResult<Vec<$crate::Preference>> {
+                let rows: Vec<$crate::notifications::PreferenceRow> =
                     sqlx::query_as($nq.preferences)
                         .bind(user.as_uuid())
                         .fetch_all(self.reader())
@@ -493,8 +493,8 @@ macro_rules! impl_notification_store {
             async fn set_notification_preferences(
                 &self,
                 user: kobiri_core::UserId,
-                choices: &[$crate::store::Preference],
-            ) -> $crate::store::StoreResult<()> {
+                choices: &[$crate::Preference],
+            ) -> $crate::StoreResult<()> {
                 let mut tx = self.writer().begin().await?;
                 for c in choices {
                     sqlx::query($nq.upsert_preference)
@@ -513,7 +513,7 @@ macro_rules! impl_notification_store {
                 &self,
                 tontine: kobiri_core::TontineId,
                 kind: kobiri_core::NotificationType,
-            ) -> $crate::store::StoreResult<Vec<$crate::store::Recipient>> {
+            ) -> $crate::StoreResult<Vec<$crate::Recipient>> {
                 let rows = sqlx::query_as($nq.tontine_recipients)
                     .bind(tontine.as_uuid())
                     .fetch_all(self.reader())
@@ -523,15 +523,15 @@ macro_rules! impl_notification_store {
                     .bind(kind.as_str())
                     .fetch_all(self.reader())
                     .await?;
-                $crate::store::notifications::recipients(rows, choices)
+                $crate::notifications::recipients(rows, choices)
             }
 
             async fn write_notifications(
                 &self,
-                list: &[$crate::store::NewNotification],
-            ) -> $crate::store::StoreResult<u64> {
+                list: &[$crate::NewNotification],
+            ) -> $crate::StoreResult<u64> {
                 let mut tx = self.writer().begin().await?;
-                let written = $crate::store::notifications::insert_notifications!(tx, $nq, list);
+                let written = $crate::notifications::insert_notifications!(tx, $nq, list);
                 tx.commit().await?;
                 Ok(written)
             }

@@ -135,19 +135,19 @@ pub(super) const ROLES_BESIDE: &str = "SELECT a.role FROM members a \
 macro_rules! impl_invitation_store {
     ($store:ty) => {
         #[async_trait::async_trait]
-        impl $crate::store::InvitationStore for $store {
+        impl $crate::InvitationStore for $store {
             async fn insert_invitation(
                 &self,
-                i: &$crate::store::NewInvitation,
-            ) -> $crate::store::StoreResult<()> {
-                sqlx::query($crate::store::invitations::INSERT)
+                i: &$crate::NewInvitation,
+            ) -> $crate::StoreResult<()> {
+                sqlx::query($crate::invitations::INSERT)
                     .bind(i.id)
                     .bind(i.tontine_id.as_uuid())
                     .bind(i.user_id.as_uuid())
                     .bind(i.invited_by.as_uuid())
                     .bind(i.role.as_str())
                     .bind(i.order_position.and_then(|p| i32::try_from(p).ok()))
-                    .bind($crate::store::InvitationStatus::EnAttente.as_str())
+                    .bind($crate::InvitationStatus::EnAttente.as_str())
                     .bind(i.now)
                     .execute(self.writer())
                     .await?;
@@ -157,9 +157,9 @@ macro_rules! impl_invitation_store {
             async fn invitation_by_id(
                 &self,
                 id: uuid::Uuid,
-            ) -> $crate::store::StoreResult<Option<$crate::store::Invitation>> {
-                let row: Option<$crate::store::invitations::InvitationRow> =
-                    sqlx::query_as($crate::store::invitations::BY_ID)
+            ) -> $crate::StoreResult<Option<$crate::Invitation>> {
+                let row: Option<$crate::invitations::InvitationRow> =
+                    sqlx::query_as($crate::invitations::BY_ID)
                         .bind(id)
                         .fetch_optional(self.writer())
                         .await?;
@@ -169,10 +169,10 @@ macro_rules! impl_invitation_store {
             async fn invitations_of(
                 &self,
                 user: kobiri_core::UserId,
-                status: $crate::store::InvitationStatus,
-            ) -> $crate::store::StoreResult<Vec<$crate::store::Invitation>> {
-                let rows: Vec<$crate::store::invitations::InvitationRow> =
-                    sqlx::query_as($crate::store::invitations::OF_USER)
+                status: $crate::InvitationStatus,
+            ) -> $crate::StoreResult<Vec<$crate::Invitation>> {
+                let rows: Vec<$crate::invitations::InvitationRow> =
+                    sqlx::query_as($crate::invitations::OF_USER)
                         .bind(user.as_uuid())
                         .bind(status.as_str())
                         .fetch_all(self.reader())
@@ -183,14 +183,14 @@ macro_rules! impl_invitation_store {
             async fn decide_invitation(
                 &self,
                 id: uuid::Uuid,
-                status: $crate::store::InvitationStatus,
-                now: $crate::store::Timestamp,
-            ) -> $crate::store::StoreResult<bool> {
-                let done = sqlx::query($crate::store::invitations::DECIDE)
+                status: $crate::InvitationStatus,
+                now: $crate::Timestamp,
+            ) -> $crate::StoreResult<bool> {
+                let done = sqlx::query($crate::invitations::DECIDE)
                     .bind(id)
                     .bind(status.as_str())
                     .bind(now)
-                    .bind($crate::store::InvitationStatus::EnAttente.as_str())
+                    .bind($crate::InvitationStatus::EnAttente.as_str())
                     .execute(self.writer())
                     .await?;
                 Ok(done.rows_affected() == 1)
@@ -200,16 +200,15 @@ macro_rules! impl_invitation_store {
                 &self,
                 viewer: kobiri_core::UserId,
                 target: kobiri_core::UserId,
-            ) -> $crate::store::StoreResult<Vec<kobiri_core::TontineRole>> {
-                let roles: Vec<String> =
-                    sqlx::query_scalar($crate::store::invitations::ROLES_BESIDE)
-                        .bind(viewer.as_uuid())
-                        .bind(target.as_uuid())
-                        .fetch_all(self.reader())
-                        .await?;
+            ) -> $crate::StoreResult<Vec<kobiri_core::TontineRole>> {
+                let roles: Vec<String> = sqlx::query_scalar($crate::invitations::ROLES_BESIDE)
+                    .bind(viewer.as_uuid())
+                    .bind(target.as_uuid())
+                    .fetch_all(self.reader())
+                    .await?;
                 roles
                     .iter()
-                    .map(|r| r.parse().map_err($crate::store::StoreError::corrupt))
+                    .map(|r| r.parse().map_err($crate::StoreError::corrupt))
                     .collect()
             }
         }

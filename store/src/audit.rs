@@ -85,7 +85,8 @@ impl NewAudit {
 }
 
 /// A stored audit entry.
-#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct AuditEntry {
     pub id: Uuid,
     pub tontine_id: Option<Uuid>,
@@ -93,9 +94,9 @@ pub struct AuditEntry {
     pub action: String,
     pub entity: String,
     pub entity_id: Uuid,
-    #[schema(value_type = Option<Object>)]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<Object>))]
     pub before: Option<serde_json::Value>,
-    #[schema(value_type = Option<Object>)]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<Object>))]
     pub after: Option<serde_json::Value>,
     pub source: String,
     pub device_id: Option<Uuid>,
@@ -202,8 +203,8 @@ macro_rules! bind_audit {
             .$bind($a.action)
             .$bind($a.entity)
             .$bind($a.entity_id)
-            .$bind($crate::store::audit::json_text($a.before.as_ref()))
-            .$bind($crate::store::audit::json_text($a.after.as_ref()))
+            .$bind($crate::audit::json_text($a.before.as_ref()))
+            .$bind($crate::audit::json_text($a.after.as_ref()))
             .$bind($a.source.as_str())
             .$bind($a.device_id)
             .$bind($a.at)
@@ -213,7 +214,7 @@ pub(super) use bind_audit;
 
 macro_rules! insert_audit {
     ($conn:expr, $aq:expr, $a:expr) => {
-        $crate::store::audit::bind_audit!(sqlx::query($aq.insert), $a, bind)
+        $crate::audit::bind_audit!(sqlx::query($aq.insert), $a, bind)
             .execute($conn)
             .await?
     };
@@ -223,15 +224,15 @@ pub(super) use insert_audit;
 macro_rules! impl_audit_store {
     ($store:ty, $aq:expr) => {
         #[async_trait::async_trait]
-        impl $crate::store::AuditStore for $store {
+        impl $crate::AuditStore for $store {
             async fn list_audit(
                 &self,
                 tontine: kobiri_core::TontineId,
-                page: $crate::store::PageRequest,
-            ) -> $crate::store::StoreResult<$crate::store::Page<$crate::store::AuditEntry>> {
-                Ok($crate::store::fetch_page!(
+                page: $crate::PageRequest,
+            ) -> $crate::StoreResult<$crate::Page<$crate::AuditEntry>> {
+                Ok($crate::fetch_page!(
                     self.reader(), $aq.count, $aq.list,
-                    $crate::store::audit::AuditRow => $crate::store::AuditEntry,
+                    $crate::audit::AuditRow => $crate::AuditEntry,
                     page, tontine.as_uuid()
                 ))
             }

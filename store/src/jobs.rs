@@ -240,7 +240,7 @@ macro_rules! insert_job {
             .bind(&$job.dedup_key)
             .bind($job.payload.to_string())
             .bind($job.run_at)
-            .bind($crate::store::JobStatus::Pending.as_str())
+            .bind($crate::JobStatus::Pending.as_str())
             .bind($job.now)
             .bind($job.session_id.map(|s| s.as_uuid()))
             .execute($conn)
@@ -255,15 +255,15 @@ pub(super) use insert_job;
 macro_rules! impl_job_store {
     ($store:ty, $jq:expr, $aq:expr, $nq:expr) => {
         #[async_trait::async_trait]
-        impl $crate::store::JobStore for $store {
+        impl $crate::JobStore for $store {
             async fn sessions_to_schedule(
                 &self,
                 limit: u32,
-            ) -> $crate::store::StoreResult<Vec<$crate::store::SessionToSchedule>> {
-                let rows: Vec<$crate::store::jobs::SessionToScheduleRow> =
+            ) -> $crate::StoreResult<Vec<$crate::SessionToSchedule>> {
+                let rows: Vec<$crate::jobs::SessionToScheduleRow> =
                     sqlx::query_as($jq.sessions_to_schedule)
                         .bind(kobiri_core::SessionStatus::EnCours.as_str())
-                        .bind($crate::store::JobKind::LatePenalty.as_str())
+                        .bind($crate::JobKind::LatePenalty.as_str())
                         .bind(i64::from(limit))
                         .fetch_all(self.reader())
                         .await?;
@@ -272,12 +272,12 @@ macro_rules! impl_job_store {
 
             async fn schedule_jobs(
                 &self,
-                jobs: &[$crate::store::NewJob],
-            ) -> $crate::store::StoreResult<u64> {
+                jobs: &[$crate::NewJob],
+            ) -> $crate::StoreResult<u64> {
                 let mut tx = self.writer().begin().await?;
                 let mut scheduled = 0;
                 for j in jobs {
-                    scheduled += $crate::store::jobs::insert_job!(&mut *tx, $jq, j);
+                    scheduled += $crate::jobs::insert_job!(&mut *tx, $jq, j);
                 }
                 tx.commit().await?;
                 Ok(scheduled)
@@ -285,12 +285,12 @@ macro_rules! impl_job_store {
 
             async fn claim_jobs(
                 &self,
-                now: $crate::store::Timestamp,
-                lease_until: $crate::store::Timestamp,
+                now: $crate::Timestamp,
+                lease_until: $crate::Timestamp,
                 limit: u32,
-            ) -> $crate::store::StoreResult<Vec<$crate::store::Job>> {
-                use $crate::store::JobStatus;
-                let rows: Vec<$crate::store::jobs::JobRow> = sqlx::query_as($jq.claim)
+            ) -> $crate::StoreResult<Vec<$crate::Job>> {
+                use $crate::JobStatus;
+                let rows: Vec<$crate::jobs::JobRow> = sqlx::query_as($jq.claim)
                     .bind(JobStatus::Running.as_str())
                     .bind(lease_until)
                     .bind(JobStatus::Pending.as_str())
@@ -303,12 +303,12 @@ macro_rules! impl_job_store {
 
             async fn finish_job(
                 &self,
-                job: &$crate::store::Job,
-                outcome: &$crate::store::JobOutcome,
-                now: $crate::store::Timestamp,
-            ) -> $crate::store::StoreResult<bool> {
+                job: &$crate::Job,
+                outcome: &$crate::JobOutcome,
+                now: $crate::Timestamp,
+            ) -> $crate::StoreResult<bool> {
                 let (status, run_at, finished_at, error) =
-                    $crate::store::jobs::outcome_columns(outcome, now);
+                    $crate::jobs::outcome_columns(outcome, now);
                 let done = sqlx::query($jq.finish)
                     .bind(job.id)
                     .bind(i64::from(job.attempts))
@@ -316,7 +316,7 @@ macro_rules! impl_job_store {
                     .bind(run_at)
                     .bind(finished_at)
                     .bind(error)
-                    .bind($crate::store::JobStatus::Running.as_str())
+                    .bind($crate::JobStatus::Running.as_str())
                     .execute(self.writer())
                     .await?;
                 Ok(done.rows_affected() == 1)
@@ -324,14 +324,14 @@ macro_rules! impl_job_store {
 
             async fn record_missed_payment(
                 &self,
-                m: &$crate::store::MissedPayment,
-            ) -> $crate::store::StoreResult<bool> {
+                m: &$crate::MissedPayment,
+            ) -> $crate::StoreResult<bool> {
                 let Some((first, rest)) = m.notifications.split_first() else {
                     return Ok(false);
                 };
                 let mut tx = self.writer().begin().await?;
                 let first = std::slice::from_ref(first);
-                if $crate::store::notifications::insert_notifications!(tx, $nq, first) == 0 {
+                if $crate::notifications::insert_notifications!(tx, $nq, first) == 0 {
                     return Ok(false);
                 }
                 let missed: Option<i32> = sqlx::query_scalar($jq.count_missed)
@@ -341,7 +341,7 @@ macro_rules! impl_job_store {
                 let Some(missed) = missed else {
                     return Ok(false);
                 };
-                $crate::store::notifications::insert_notifications!(tx, $nq, rest);
+                $crate::notifications::insert_notifications!(tx, $nq, rest);
                 let audit = m.audit.clone().with_change(
                     Some(serde_json::json!({ "missed_payments": missed - 1 })),
                     Some(serde_json::json!({
@@ -349,7 +349,7 @@ macro_rules! impl_job_store {
                         "session_id": m.session_id.as_uuid(),
                     })),
                 );
-                $crate::store::audit::insert_audit!(&mut *tx, $aq, audit);
+                $crate::audit::insert_audit!(&mut *tx, $aq, audit);
                 tx.commit().await?;
                 Ok(true)
             }
