@@ -172,7 +172,12 @@ async fn pgbench_ceiling(url: &str, connections: usize, seconds: u64) -> anyhow:
 /// tontines, as from collectors working in parallel, each recording one payment at a time.
 /// (Payments of one tontine serialize on its sync counter, which each insert bumps.)
 fn payment_bodies(field: &Field, count: usize) -> Vec<String> {
-    let widest = field.tontines.iter().map(|t| t.members.len()).max().unwrap_or(0);
+    let widest = field
+        .tontines
+        .iter()
+        .map(|t| t.members.len())
+        .max()
+        .unwrap_or(0);
     (0..widest)
         .flat_map(|n| {
             field

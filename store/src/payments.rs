@@ -207,16 +207,33 @@ impl TryFrom<PaymentRow> for Payment {
     }
 }
 
-macro_rules! payment_select {
+macro_rules! payment_columns {
     () => {
-        "SELECT p.id, p.tontine_id, p.session_id, p.member_id, p.user_id, p.amount, p.currency, \
+        "p.id, p.tontine_id, p.session_id, p.member_id, p.user_id, p.amount, p.currency, \
          p.method, p.status, p.operator_reference, p.operator_transaction_id, p.phone_number, \
          p.proof_url, p.proof_description, p.validated_by_id, p.validated_at, p.rejection_reason, \
          p.penalty_amount, p.is_late, p.recorded_by_id, p.device_id, p.receipt_code, p.notes, \
          p.initiated_at, p.completed_at, p.created_at, p.flagged, p.corrects_id, u.first_name, u.last_name, \
-         u.phone AS user_phone, p.provider, p.callback_secret, p.payment_url \
-         FROM payments p JOIN users u ON u.id = p.user_id "
+         u.phone AS user_phone, p.provider, p.callback_secret, p.payment_url "
     };
+}
+
+macro_rules! payment_select {
+    () => {
+        concat!(
+            "SELECT ",
+            $crate::payments::payment_columns!(),
+            "FROM payments p JOIN users u ON u.id = p.user_id "
+        )
+    };
+}
+
+/// A row of a listing's page, with the number of rows the filters select (the page's total).
+#[derive(Debug, sqlx::FromRow)]
+pub(super) struct ListedRow {
+    #[sqlx(flatten)]
+    pub(super) row: PaymentRow,
+    pub(super) listed_total: i64,
 }
 
 /// Adds `WHERE` with the filters that are set, each an indexable equality: a filter written
@@ -249,8 +266,13 @@ where
     }
 }
 
-/// The head of a listing's page query (its filters, order and page follow).
-pub(super) const LIST_HEAD: &str = payment_select!();
+/// The head of a listing's page query (its filters, order and page follow): the rows, each
+/// with the total that the filters select, so that a page takes one statement.
+pub(super) const LIST_HEAD: &str = concat!(
+    "SELECT ",
+    payment_columns!(),
+    ", COUNT(*) OVER () AS listed_total FROM payments p JOIN users u ON u.id = p.user_id"
+);
 /// The head of a listing's count query.
 pub(super) const COUNT_HEAD: &str = "SELECT COUNT(*) FROM payments p";
 /// A listing's order, newest first; LIMIT and OFFSET follow.
@@ -342,6 +364,7 @@ macro_rules! bind_new_payment {
     };
 }
 pub(super) use bind_new_payment;
+pub(super) use payment_columns;
 pub(super) use payment_select;
 
 /// Adds a payment being validated to its session's `collected_amount` and its member's
@@ -441,20 +464,26 @@ macro_rules! impl_payment_store {
                 f: $crate::PaymentFilter,
                 page: $crate::PageRequest,
             ) -> $crate::StoreResult<$crate::Page<$crate::Payment>> {
-                let mut count = sqlx::QueryBuilder::new($crate::payments::COUNT_HEAD);
-                $crate::payments::push_filter(&mut count, &f);
-                let total: i64 = count.build_query_scalar().fetch_one(self.reader()).await?;
                 let mut list = sqlx::QueryBuilder::new($crate::payments::LIST_HEAD);
                 $crate::payments::push_filter(&mut list, &f);
                 list.push($crate::payments::LIST_ORDER)
                     .push_bind(page.limit())
                     .push(" OFFSET ")
                     .push_bind(page.offset());
-                let rows: Vec<$crate::payments::PaymentRow> =
+                let rows: Vec<$crate::payments::ListedRow> =
                     list.build_query_as().fetch_all(self.reader()).await?;
+                let total = match rows.first() {
+                    Some(first) => first.listed_total,
+                    // A page past the end: count on its own.
+                    None => {
+                        let mut count = sqlx::QueryBuilder::new($crate::payments::COUNT_HEAD);
+                        $crate::payments::push_filter(&mut count, &f);
+                        count.build_query_scalar().fetch_one(self.reader()).await?
+                    }
+                };
                 let items = rows
                     .into_iter()
-                    .map($crate::Payment::try_from)
+                    .map(|r| $crate::Payment::try_from(r.row))
                     .collect::<$crate::StoreResult<Vec<_>>>()?;
                 Ok($crate::Page::new(
                     items,

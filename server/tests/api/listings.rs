@@ -460,3 +460,52 @@ dual_test!(
         assert_eq!(listed_tontines(&app, &member, "").await.len(), 2);
     }
 );
+
+dual_test!(
+    a_payment_page_counts_every_payment_the_filters_select,
+    |app| async move {
+        // A page takes its total with its rows; a page past the end counts on its own.
+        let c = circle(&app, json!({})).await;
+        for member in &c.members {
+            assert_status(
+                pay(&app, &c, &c.collector, member).await,
+                StatusCode::CREATED,
+            )
+            .await;
+        }
+        assert_status(
+            pay(&app, &c, &c.collector, &c.treasurer).await,
+            StatusCode::CREATED,
+        )
+        .await;
+        let session = c.session["id"].as_str().unwrap();
+        for (query, rows, total) in [
+            (format!("session_id={session}&page_size=2"), 2, 3),
+            (format!("session_id={session}&page_size=2&page=2"), 1, 3),
+            (format!("session_id={session}&page_size=2&page=5"), 0, 3),
+            (format!("tontine_id={}&status=valide", c.id()), 0, 0),
+            (
+                format!(
+                    "tontine_id={}&status=en_attente&user_id={}",
+                    c.id(),
+                    c.members[1].id
+                ),
+                1,
+                1,
+            ),
+        ] {
+            let page = assert_status(
+                app.get(&format!("/api/v1/payments?{query}"), c.president.token())
+                    .await,
+                StatusCode::OK,
+            )
+            .await;
+            assert_eq!(
+                page["items"].as_array().unwrap().len(),
+                rows,
+                "{query}: {page}"
+            );
+            assert_eq!(page["total"], total, "{query}: {page}");
+        }
+    }
+);
