@@ -199,6 +199,8 @@ enum Command {
 }
 
 #[tokio::main]
+// Long on purpose: one match arm per benchmark command, each only passing its options to its module
+// and printing the result.
 async fn main() -> anyhow::Result<()> {
     let _ = rustls::crypto::ring::default_provider().install_default();
     // `RUST_LOG=sqlx::query=debug` shows every statement with its time, to see where a

@@ -250,6 +250,7 @@ impl std::fmt::Display for MemoryRun {
 const SETTLE: Duration = Duration::from_secs(5);
 
 /// Runs `rounds` rounds of `parallel` bodies of each hostile kind against `binary`.
+// Long on purpose: a benchmark scenario: its steps run in order and read best as one sequence.
 pub async fn run(binary: PathBuf, parallel: usize, rounds: usize) -> anyhow::Result<MemoryRun> {
     let server = ServerProcess::start(&binary).await?;
     let client = reqwest::Client::builder()

@@ -91,6 +91,7 @@ fn add(total: &mut SyncReport, r: &SyncReport) {
 
 /// (a) `records` timed `record_cash_payment` calls on one phone (never synced), then (b)
 /// `offline` payments recorded on a second phone and synced until its outbox is empty.
+// Long on purpose: a benchmark scenario: its steps run in order and read best as one sequence.
 pub async fn run(
     server: &BenchServer,
     records: usize,
@@ -249,6 +250,7 @@ pub struct LinkRun {
 /// through an emulated link (`profile`) until its outbox is empty, calling `sync()` again
 /// after a failure as the app does, for at most `deadline`. The server must hold each payment
 /// exactly once.
+// Long on purpose: a benchmark scenario: its steps run in order and read best as one sequence.
 pub async fn over_link(
     server: &BenchServer,
     offline: usize,

@@ -1,3 +1,5 @@
+// Over 400 lines on purpose: the sync benchmarks' set-up and ingest share the field, the API handle
+// and the devices.
 //! The sync scenarios: a field of tontines, each with one open session and its collector, then
 //! server ingest of cash payments pushed over `POST /sync` by enrolled devices.
 //!
@@ -191,6 +193,7 @@ impl Field {
 /// Builds `tontines_per_collector` tontines for each of `collectors` collectors, each tontine
 /// with `members` members (a president shared by all, its collector, and people without a
 /// smartphone added by phone number) and its first session open.
+// Long on purpose: a benchmark set-up: its requests run in order and read best as one sequence.
 pub async fn prepare_field(
     server: &BenchServer,
     collectors: usize,
@@ -263,6 +266,7 @@ pub async fn prepare_field(
     Ok(field)
 }
 
+// Long on purpose: a benchmark set-up: its requests run in order and read best as one sequence.
 async fn setup_tontine(
     api: Api,
     president: Arc<String>,
@@ -576,6 +580,8 @@ impl Ingest {
 /// Server ingest: `mutations` cash payments in batches of `batch`, from `devices` devices in
 /// parallel (each sequential, as a device's log is), every outcome checked to be `applied`.
 /// Each device first pulls its tontines (untimed), then pushes with its cursors like a phone.
+// Long on purpose: the timed run and its checks together, so that the clock covers exactly the
+// pushes.
 pub async fn ingest(
     server: &BenchServer,
     mutations: usize,

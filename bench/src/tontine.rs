@@ -72,6 +72,7 @@ async fn account(server: &BenchServer, tag: usize, n: usize) -> anyhow::Result<(
 }
 
 /// Builds the tontine: a president, a collector and 10 more members (12 in all), 50 sessions.
+// Long on purpose: a benchmark set-up: its requests run in order and read best as one sequence.
 pub async fn prepare(server: &BenchServer, tag: usize) -> anyhow::Result<Prepared> {
     let (_, president) = account(server, tag, 0).await?;
     let tontine = post(
@@ -218,6 +219,7 @@ pub async fn reads_with_wrk(
 
 /// Manual cash payments recorded by the collectors with `connections` in flight: each session
 /// of each tontine is opened (untimed), every member's payment recorded (timed), then closed.
+// Long on purpose: a benchmark scenario: its steps run in order and read best as one sequence.
 pub async fn payments(
     server: &BenchServer,
     tontines: &[Prepared],

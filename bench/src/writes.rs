@@ -1,3 +1,5 @@
+// Over 400 lines on purpose: the REST scenario: its two load generators (built-in and wrk), the
+// pgbench ceiling and the report.
 //! The REST scenario of the original service's load tests: cash payments posted over
 //! `POST /api/v1/payments`, each for a member-session pair of its own, at 16 connections; then
 //! `GET /api/v1/payments?session_id=` and `GET /api/v1/tontines/{id}` at 64. On PostgreSQL the

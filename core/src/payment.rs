@@ -1,3 +1,4 @@
+// Over 400 lines on purpose: the payment state machine and its rules, with their tests.
 //! Payments: status state machine, methods, late penalties, who may validate (four eyes) and
 //! receipt codes.
 //!

@@ -1,3 +1,5 @@
+// Over 400 lines on purpose: the phone's HTTP client: its calls, retries and error mapping in one
+// place.
 //! HTTP to the Kobiri server: a blocking `ureq` agent, retries with exponential backoff on
 //! network errors, 5xx and 429, compressed bodies, and the API's `{detail, code, errors}`.
 

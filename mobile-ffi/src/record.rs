@@ -1,3 +1,5 @@
+// Over 400 lines on purpose: the phone's mutations (payment, correction, member, payout
+// confirmation), side by side like the server's sync effects.
 //! Recording offline: cash payments, new members, payout confirmations and corrections.
 //!
 //! Each checks its input with core's rules and against the phone's copy of the tontine, checks
@@ -39,6 +41,8 @@ pub(crate) fn rfc3339(unix: i64) -> String {
 }
 
 /// Records a cash payment of `amount` by `member_id` for `session_id` of `tontine_id`.
+// Long on purpose: gathers the facts the payment planner needs from the phone's copy, then queues
+// its plan; the rule itself is core's plan_payment.
 pub(crate) fn cash_payment(
     tx: &Transaction<'_>,
     now: i64,
@@ -181,6 +185,8 @@ pub(crate) fn payout_confirmation(
 }
 
 /// A compensating entry setting payment `corrects` to `amount` ("0" cancels it).
+// Long on purpose: gathers the facts the correction planner needs from the phone's copy, then
+// queues its plan.
 pub(crate) fn correction(
     tx: &Transaction<'_>,
     now: i64,

@@ -1,3 +1,5 @@
+// Over 400 lines on purpose: the Store traits, one per aggregate, read as the one contract of the
+// storage boundary.
 //! The storage boundary: domain operations on PostgreSQL or SQLite.
 //!
 //! Handlers see only the [`Store`] trait. Each aggregate has a trait of its operations

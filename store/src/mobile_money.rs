@@ -1,3 +1,5 @@
+// Over 400 lines on purpose: an aggregate's rows, its SQL for both engines and the macro that binds
+// them stay together (one file per aggregate, as lib.rs describes).
 //! Mobile money: payments collected and payouts sent through a provider, and the polling
 //! queue (`mobile_money_polls`) that confirms both with the provider's status API.
 //!

@@ -1,3 +1,5 @@
+// Over 400 lines on purpose: an aggregate's rows, its SQL for both engines and the macro that binds
+// them stay together (one file per aggregate, as lib.rs describes).
 //! Notifications: in-app rows, and for the other channels an outbox row beside them. Any
 //! operation that notifies writes them with `insert_notifications!` inside its own
 //! transaction, so a notification exists exactly when its cause committed.

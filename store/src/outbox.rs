@@ -1,3 +1,5 @@
+// Over 400 lines on purpose: an aggregate's rows, its SQL for both engines and the macro that binds
+// them stay together (one file per aggregate, as lib.rs describes).
 //! The outbox: messages for SMS, e-mail and push, written beside their notification in the
 //! cause's transaction (see `notifications.rs`), claimed by workers with a lease
 //! (`FOR UPDATE SKIP LOCKED` on PostgreSQL, one atomic `UPDATE … RETURNING` on SQLite's single

@@ -1,3 +1,5 @@
+// Over 400 lines on purpose: an aggregate's rows, its SQL for both engines and the macro that binds
+// them stay together (one file per aggregate, as lib.rs describes).
 //! Passages (payouts of the pot): rows, SQL, and the operations written once for both engines.
 //!
 //! Every write locks the tontine row first on PostgreSQL (SQLite's single writer serialises
@@ -420,6 +422,8 @@ macro_rules! impl_passage_store {
                 Ok($crate::ReplacePassages::Replaced)
             }
 
+            // Long on purpose: one transaction whose guarded steps (status, pot check, payout
+            // columns, audit entry, notifications) must run in this order on one connection.
             async fn change_passage(
                 &self,
                 c: &$crate::PassageChange,

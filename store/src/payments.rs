@@ -1,3 +1,5 @@
+// Over 400 lines on purpose: an aggregate's rows, its SQL for both engines and the macro that binds
+// them stay together (one file per aggregate, as lib.rs describes).
 //! Payments: rows, SQL, and the operations written once for both engines. Validation moves
 //! the session's `collected_amount` and the member's `total_contributions` in the same
 //! transaction as the status change and its audit entry.

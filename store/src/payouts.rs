@@ -1,3 +1,5 @@
+// Over 400 lines on purpose: an aggregate's rows, its SQL for both engines and the macro that binds
+// them stay together (one file per aggregate, as lib.rs describes).
 //! What bounds a payout: the pot of a passage (validated collections minus what already left
 //! it, read in one place), the payout phones a beneficiary confirmed by code, and the payouts
 //! waiting for a second manager's approval.

@@ -1,3 +1,6 @@
+// Over 400 lines on purpose: the sync store: its queries and the macro that runs a batch's
+// transaction on both engines; moving that macro's body into generic functions is still to do
+// (issue 15).
 //! Sync: enrolled devices, the exactly-once mutation log, the change feed, the treasurers'
 //! review queue (flags) and integrity incidents.
 //!
@@ -697,6 +700,8 @@ macro_rules! impl_sync_store {
                 Ok(recorded)
             }
 
+            // Long on purpose: one batch's transaction: the device log, the inserts, the updates,
+            // the flags, the incidents and the receipts jobs, in order on one connection.
             async fn apply_sync(
                 &self,
                 b: &$crate::SyncBatch,

@@ -1,3 +1,5 @@
+// Over 400 lines on purpose: an aggregate's rows, its SQL for both engines and the macro that binds
+// them stay together (one file per aggregate, as lib.rs describes).
 //! Tontines: the records, their row shape, the SQL, and the operations written once for both
 //! engines.
 

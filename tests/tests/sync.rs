@@ -1,3 +1,5 @@
+// Over 400 lines on purpose: the tests of one area, each standing alone; splitting them by size
+// would separate the tests of one rule.
 //! End to end: the real server (SQLite and PostgreSQL) and real phones (`kobiri-mobile`).
 //! Collectors work offline, the server moves on meanwhile, links fail the way 2G links do,
 //! phones get tampered with; every payment reaches the server exactly once, and what the rules

@@ -1,3 +1,4 @@
+// Over 400 lines on purpose: one French template per notification type, with their tests.
 //! The French texts of each [`Event`]: dates as dd/mm/yyyy, amounts as "5000 XOF".
 
 use chrono::NaiveDate;

@@ -230,6 +230,8 @@ pub fn may_record(caller: Caller, payer: UserId) -> Result<(), PaymentRefusal> {
 
 /// Plans a new payment from `facts`: the refusal, or the payment to write with its flags and
 /// its audit entry. Pure: the path reads the facts and writes the plan.
+// Long on purpose: the whole payment rule as one sequence of checks, read top to bottom in the
+// order in which refusals take precedence.
 pub fn plan_payment(facts: &PaymentFacts<'_>) -> Result<PaymentPlan, PaymentRefusal> {
     let PaymentFacts {
         caller,

@@ -43,6 +43,7 @@ pub fn to_canonical_cbor(m: &Mutation) -> Vec<u8> {
 }
 
 /// The mutation as a CBOR value: one map, keys in the canonical order.
+// Long on purpose: one match arm per CBOR major type.
 pub(super) fn to_value(m: &Mutation) -> Value {
     let mut map = vec![
         entry("v", Value::Integer(PROTOCOL_VERSION.into())),

@@ -1,3 +1,5 @@
+// Over 400 lines on purpose: the sync protocol's wire types and their CBOR forms in one place, the
+// phone's and the server's contract.
 //! The bodies of `POST /sync` on the wire.
 //!
 //! **Request, CBOR** (`application/cbor`): one map with text keys in this order:

@@ -1,3 +1,5 @@
+// Over 400 lines on purpose: the tests of one area, each standing alone; splitting them by size
+// would separate the tests of one rule.
 //! Applying hand-built `/sync` answers: outcomes, rows, tombstones, resets, checksums.
 
 use std::collections::BTreeSet;

@@ -1,3 +1,5 @@
+// Over 400 lines on purpose: the tests of one area, each standing alone; splitting them by size
+// would separate the tests of one rule.
 //! The network path against the local stand-in: login, enrollment, retries and backoff,
 //! 401 → refresh → retry, whole syncs, killed syncs, compression fallback.
 

@@ -1,3 +1,5 @@
+// Over 400 lines on purpose: the tests of one area, each standing alone; splitting them by size
+// would separate the tests of one rule.
 //! Recording offline: durable, chained, validated with core's rules, listed once.
 
 use kobiri_core::sync::{MutationKind, from_cbor, mutation_hash, receipt_code, verify_chain};

@@ -1,3 +1,5 @@
+// Over 400 lines on purpose: the account routes' request and response types, with their OpenAPI
+// schemas.
 //! Request and response bodies of the auth and user routes, and their conversion into domain
 //! values at the edge.
 

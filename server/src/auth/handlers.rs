@@ -1,3 +1,5 @@
+// Over 400 lines on purpose: the account routes (register, login, refresh, logout, password), which
+// share token issue.
 //! The `/auth` handlers: they parse, call the store and the token services, and answer.
 
 use axum::{

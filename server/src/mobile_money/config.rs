@@ -147,6 +147,7 @@ fn provider_var(
 
 impl MobileMoneyConfig {
     /// Reads the configuration through `get` (the environment in production, a map in tests).
+    // Long on purpose: reads each provider's variables in one place, provider by provider.
     pub fn from_vars(get: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
         let orange = required(
             &get,

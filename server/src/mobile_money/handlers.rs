@@ -78,6 +78,8 @@ pub fn provider_error(e: &ProviderError) -> ApiError {
         (status = 409, description = "The member already has a payment for this session", body = ErrorBody),
         (status = 422, description = "Not a mobile-money method, invalid phone", body = ErrorBody),
         (status = 502, description = "The provider refused the payment", body = ErrorBody)))]
+// Long on purpose: the request's checks, the payment planner, the stored payment, then the
+// provider's call and the two ways it can end.
 pub async fn initiate(
     State(state): State<AppState>,
     AuthUser(caller): AuthUser,
@@ -200,6 +202,8 @@ pub async fn initiate(
         (status = 404, description = "Unknown provider or payment", body = ErrorBody),
         (status = 409, description = "Amount mismatch: the payment failed", body = ErrorBody),
         (status = 422, description = "Unreadable notification", body = ErrorBody)))]
+// Long on purpose: authenticate, find the payment, confirm with the provider, and answer in the
+// format each provider expects.
 pub async fn callback(
     State(state): State<AppState>,
     Path(segment): Path<String>,

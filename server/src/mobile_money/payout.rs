@@ -38,6 +38,8 @@ fn label(method: Method) -> &'static str {
 /// Sends `order` (already checked: `en_cours`, unpaid, caller allowed, wallet proven,
 /// approved where needed) out of `passage`'s pot to the wallet `order.phone`. The pot is
 /// checked again in the transaction that reserves the idempotency key.
+// Long on purpose: the checks, the reservation of the idempotency key in one transaction, the
+// provider's call and its outcomes.
 pub async fn send(
     mm: &MobileMoney,
     caller: &User,
@@ -181,6 +183,8 @@ pub async fn poll(mm: &MobileMoney, payout: &MobilePayout) -> Result<bool, Provi
 /// Ends a live payout from the provider's final status: success completes the passage and
 /// credits the beneficiary (with a `paiement_recu` notification); failure records the reason
 /// and frees the passage for another attempt. `false` when pending or settled meanwhile.
+// Long on purpose: maps a provider's final word to the payout's status change, audit entry and
+// notification, written in one guarded transaction.
 pub async fn settle(
     mm: &MobileMoney,
     payout: &MobilePayout,

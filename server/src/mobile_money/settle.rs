@@ -122,6 +122,8 @@ pub async fn confirm(
 /// Ends a payment `en_cours` from a provider's final status, in one transaction guarded by
 /// `en_cours`: `valide` (session and member totals, audit, `confirmation_paiement`) when the
 /// amount matches what the provider reports, `echoue` with the reason otherwise.
+// Long on purpose: maps each final provider status to its status change, audit entry and
+// notifications, then writes them in one guarded transaction.
 pub async fn settle(
     mm: &MobileMoney,
     payment: &Payment,

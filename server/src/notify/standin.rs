@@ -1,3 +1,5 @@
+// Over 400 lines on purpose: the stand-ins of the SMS, e-mail and push providers, for tests and the
+// sandbox only.
 //! Loopback stand-ins for the providers, for tests (here and in other crates): one HTTP server
 //! on `127.0.0.1:0` speaking Orange OAuth + SMS, Africa's Talking, and FCM with its OAuth token
 //! endpoint, and a small SMTP sink on another port. They record what they receive, can be

@@ -158,6 +158,8 @@ pub(crate) fn notify_beneficiary(
 
 /// Replaces the tontine's passages with `order` (first to receive first) and answers with
 /// the new order. `method`/`seed` are recorded on the tontine (`None` for a hand-set order).
+// Long on purpose: the new order, its audit entry and its notifications, built and written
+// together.
 pub(crate) async fn store_order(
     state: &AppState,
     caller: &User,

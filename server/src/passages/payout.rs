@@ -1,3 +1,5 @@
+// Over 400 lines on purpose: the payout routes and the rules they share (pot, proven wallet, four
+// eyes).
 //! Payouts of a passage, bounded and watched (rules in core's `passage::pot`):
 //!
 //! - The amount (default: the expected pot) never exceeds what was collected and validated
@@ -124,6 +126,8 @@ async fn precheck(state: &AppState, passage: &Passage, order: &PayoutOrder) -> A
 
 /// Records the payout, or sends it through the method's provider when Kobiri can (mobile
 /// money, no operator reference, provider configured).
+// Long on purpose: records the payout by hand or sends it through the provider, each with its audit
+// entry and notification.
 async fn execute(
     state: &AppState,
     caller: &User,
@@ -229,6 +233,8 @@ async fn payable(
             the pot holds (payout_exceeds_pot)", body = ErrorBody),
         (status = 422, description = "Invalid field; wallet not proven (payout_phone_unverified)",
             body = ErrorBody)))]
+// Long on purpose: the payout request's checks (status, role, wallet, pot, approval) in the order
+// their refusals take precedence.
 pub async fn payout(
     State(state): State<AppState>,
     AuthUser(caller): AuthUser,

@@ -1,3 +1,5 @@
+// Over 400 lines on purpose: the payment routes, which share the access checks and the response
+// shaping.
 //! Payment handlers.
 
 use axum::{Json, extract::State, http::StatusCode};
@@ -158,6 +160,8 @@ async fn oldest_unpaid_session(
         (status = 400, description = "No open session left to pay, session closed, wrong amount", body = ErrorBody),
         (status = 409, description = "The member already paid for this session (or, without session_id, for every open session)", body = ErrorBody),
         (status = 422, description = "Invalid field", body = ErrorBody)))]
+// Long on purpose: the request's fields are checked one by one, then the planner and one write;
+// every rule it applies lives in core.
 pub async fn create(
     State(state): State<AppState>,
     AuthUser(caller): AuthUser,
@@ -250,6 +254,8 @@ pub async fn create(
         (status = 200, description = "The payment, `valide` or `echoue`", body = PaymentResponse),
         (status = 403, description = "Not a manager, or the recorder (four eyes)", body = ErrorBody),
         (status = 409, description = "Already decided", body = ErrorBody)))]
+// Long on purpose: the four-eyes rule, the receipt code (drawn again on a collision) and the
+// notification around one guarded write.
 pub async fn validate(
     State(state): State<AppState>,
     AuthUser(caller): AuthUser,

@@ -1,3 +1,5 @@
+// Over 400 lines on purpose: the session routes (generate, open, close, list), which share the
+// access checks.
 //! Session handlers.
 
 use axum::{Json, extract::State, http::StatusCode};

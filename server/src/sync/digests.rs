@@ -126,6 +126,8 @@ impl DigestCache {
     /// they are not read again. `feed` is the caller's complete read of the feed after a
     /// change number, read after `upto`: when it covers what the kept digests miss, the feed
     /// is not read again either.
+    // Long on purpose: reads only what the kept digests miss (the fresh payments, the feed, else
+    // the store), in that order.
     pub async fn payments(
         &self,
         state: &AppState,

@@ -1,3 +1,5 @@
+// Over 400 lines on purpose: each mutation kind's effect side by side, so that a new kind follows
+// the same shape.
 //! What each pushed mutation does, with the REST API's rules. Cash that was really collected
 //! is never dropped: a payment the rules would refuse online (session closed meanwhile, a
 //! second payment for the same member and session, the contribution changed, the member left,
@@ -250,6 +252,9 @@ impl<'a> Effects<'a> {
         }
     }
 
+    // Long on purpose: gathers the facts the payment planner needs from the batch and the store,
+    // then maps its plan or its refusal to the mutation's outcome; the rule itself is core's
+    // plan_payment.
     async fn cash_payment(
         &mut self,
         m: &Mutation,
@@ -372,6 +377,8 @@ impl<'a> Effects<'a> {
         })
     }
 
+    // Long on purpose: gathers the facts the correction planner needs, then maps its plan or
+    // refusal to the mutation's outcome; the rule itself is core's plan_correction.
     async fn correction(
         &mut self,
         m: &Mutation,
@@ -509,6 +516,9 @@ impl<'a> Effects<'a> {
         }
     }
 
+    // Long on purpose: the offline form of adding a member: the batch's duplicate checks, the
+    // planner, the account found or created, the row and its audit entry, each step a short block
+    // in order.
     async fn add_member(
         &mut self,
         m: &Mutation,
@@ -645,6 +655,8 @@ impl<'a> Effects<'a> {
         })
     }
 
+    // Long on purpose: gathers the facts the confirmation planner needs, then maps its plan or
+    // refusal to the mutation's outcome.
     async fn confirm_payout(
         &mut self,
         m: &Mutation,

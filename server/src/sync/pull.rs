@@ -193,6 +193,8 @@ fn tombstone(tontine: TontineId) -> ScopeChanges {
 }
 
 /// The page of changes for every scope the device holds or should hold.
+// Long on purpose: one pass over the device's scopes that shares the answer's byte budget, the
+// cursors and the checksums as it goes; split, the pieces would pass the same dozen locals around.
 pub async fn pull(
     state: &AppState,
     caller: &User,

@@ -94,6 +94,8 @@ fn incident(
 }
 
 /// Plans the pushed mutations of `request` against `device`'s log as it stands.
+// Long on purpose: plans one batch in order (decode, device, chain, each mutation), carrying the
+// batch's running state from one mutation to the next.
 pub async fn plan(
     state: &AppState,
     caller: &User,

@@ -131,6 +131,8 @@ pub struct ResolveRequest {
         (status = 200, description = "The flag, resolved", body = FlagResponse),
         (status = 403, description = "Not a treasurer", body = ErrorBody),
         (status = 409, description = "Already resolved, or the slot is taken", body = ErrorBody)))]
+// Long on purpose: each way of resolving a flag (accept, reject, correct) with its own audit entry
+// and notification, around one guarded write.
 pub async fn resolve(
     State(state): State<AppState>,
     AuthUser(caller): AuthUser,

@@ -1,3 +1,5 @@
+// Over 400 lines on purpose: the tontine routes' request and response types, with their OpenAPI
+// schemas.
 //! Bodies of the tontine and member routes, and their conversion into domain values.
 
 use chrono::{DateTime, NaiveDate, Utc};

@@ -108,6 +108,8 @@ pub async fn join(
         (status = 400, description = "The tontine is full", body = ErrorBody),
         (status = 403, description = "Not the president", body = ErrorBody),
         (status = 409, description = "Already a member, or already invited", body = ErrorBody)))]
+// Long on purpose: three ways of adding a member (an existing account invited, by phone, by e-mail)
+// that share the checks before them.
 pub async fn add(
     State(state): State<AppState>,
     AuthUser(caller): AuthUser,

@@ -1,3 +1,5 @@
+// Over 400 lines on purpose: the tests of one area, each standing alone; splitting them by size
+// would separate the tests of one rule.
 //! Register, login, me, refresh, change-password, logout and the rest of `/auth`.
 
 use reqwest::StatusCode;

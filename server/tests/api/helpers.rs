@@ -1,3 +1,5 @@
+// Over 400 lines on purpose: the API tests' harness: the app on both engines, users, requests and
+// assertions.
 //! The test harness: the real router on `127.0.0.1:0` against a fresh database, SQLite (a
 //! temporary file) or PostgreSQL (a database created for the test and dropped after it), and
 //! real `kobiri-server` processes for the tests that need several replicas.

@@ -1,3 +1,5 @@
+// Over 400 lines on purpose: the tests of one area, each standing alone; splitting them by size
+// would separate the tests of one rule.
 //! The whole life of a tontine, told as one story: it is created, five members join (one
 //! without a smartphone), the schedule and the payout order are set, and every session is
 //! opened, paid (once late, with the penalty), validated with four eyes, closed and paid out

@@ -1,3 +1,5 @@
+// Over 400 lines on purpose: the tests of one area, each standing alone; splitting them by size
+// would separate the tests of one rule.
 //! Listings: payments by filter for managers, one visibility rule for payment details, and
 //! what is current (members who left, deactivated tontines) left out unless asked for.
 

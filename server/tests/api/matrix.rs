@@ -1,3 +1,5 @@
+// Over 400 lines on purpose: the tests of one area, each standing alone; splitting them by size
+// would separate the tests of one rule.
 //! The authorization matrix: every endpoint of `/api/v1` × six callers, with the status the
 //! contract (`shared/api-contract.md`, `core::permission`) gives each.
 //!

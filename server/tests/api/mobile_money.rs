@@ -1,3 +1,5 @@
+// Over 400 lines on purpose: the tests of one area, each standing alone; splitting them by size
+// would separate the tests of one rule.
 //! Mobile money end to end, on both engines, against the providers' local stand-ins:
 //! initiation, callbacks (genuine, duplicated, forged), the poller (late success, timeout,
 //! retried start, two pollers racing) and payouts through MTN and Wave. The methods with a

@@ -1,3 +1,5 @@
+// Over 400 lines on purpose: the tests of one area, each standing alone; splitting them by size
+// would separate the tests of one rule.
 //! Notifications: the inbox (list, unread count, mark read), channel choices and their effect
 //! on the outbox, and reminders sent by managers.
 

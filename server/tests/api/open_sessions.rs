@@ -1,3 +1,5 @@
+// Over 400 lines on purpose: the tests of one area, each standing alone; splitting them by size
+// would separate the tests of one rule.
 //! Several open sessions: arrears go to the session they belong to, a payment without a
 //! session goes to the oldest open one the member has not paid, planned sessions take
 //! advances (online and through sync), and reminders and late penalties follow each session.

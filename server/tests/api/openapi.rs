@@ -1,3 +1,5 @@
+// Over 400 lines on purpose: the tests of one area, each standing alone; splitting them by size
+// would separate the tests of one rule.
 //! `/openapi.json` keeps the structural rules of OpenAPI 3.1 that `openapi-spec-validator`
 //! and client generators enforce (`.ci/openapi` runs both), checked here without Python:
 //! descriptions, unique operation ids, path parameters, references, typed bodies (the

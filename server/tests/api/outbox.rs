@@ -1,3 +1,5 @@
+// Over 400 lines on purpose: the tests of one area, each standing alone; splitting them by size
+// would separate the tests of one rule.
 //! The outbox: notifications written with their cause, sent by the worker to stand-ins of
 //! the real providers (Orange SMS, Africa's Talking, FCM, SMTP), with retries, backoff, dead
 //! letters and leases, on both engines.

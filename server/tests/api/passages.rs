@@ -1,3 +1,5 @@
+// Over 400 lines on purpose: the tests of one area, each standing alone; splitting them by size
+// would separate the tests of one rule.
 //! Passages: generating and setting the payout order, and each payout from start to the
 //! beneficiary's confirmation.
 

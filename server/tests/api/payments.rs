@@ -1,3 +1,5 @@
+// Over 400 lines on purpose: the tests of one area, each standing alone; splitting them by size
+// would separate the tests of one rule.
 //! Sessions and manual payments: schedule, open, pay, validate (four eyes), close, audit,
 //! and the bad input and races they must survive.
 

@@ -1,3 +1,5 @@
+// Over 400 lines on purpose: the tests of one area, each standing alone; splitting them by size
+// would separate the tests of one rule.
 //! Money leaves only to whom it belongs: a payout is bounded by what its pot really holds
 //! (per session for rotative tontines, one pot for cumulative ones), goes only to a proven
 //! wallet, and waits for a second manager to another number or above the threshold. The

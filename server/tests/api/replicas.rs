@@ -1,3 +1,5 @@
+// Over 400 lines on purpose: the tests of one area, each standing alone; splitting them by size
+// would separate the tests of one rule.
 //! Replicas: two real `kobiri-server` processes on one PostgreSQL database, their job runners,
 //! outbox workers and mobile-money pollers running every second, racing on the same
 //! reminders, receipts, payments and payouts. Each happens exactly once.

@@ -1,3 +1,5 @@
+// Over 400 lines on purpose: the tests of one area, each standing alone; splitting them by size
+// would separate the tests of one rule.
 //! `/sync` over HTTP: devices, exactly-once pushes, flags, integrity incidents, pulls with
 //! checksums, receipts, and the bad input the protocol must survive.
 

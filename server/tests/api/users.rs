@@ -1,3 +1,5 @@
+// Over 400 lines on purpose: the tests of one area, each standing alone; splitting them by size
+// would separate the tests of one rule.
 //! `/users`: list (admin), get, update, deactivate.
 
 use chrono::TimeDelta;

@@ -1,3 +1,5 @@
+// Over 400 lines on purpose: the tests of one area, each standing alone; splitting them by size
+// would separate the tests of one rule.
 //! Bad input: every refusal is a contract error naming the field, never a 500 or plain text.
 
 use reqwest::{Method, StatusCode};
