@@ -193,14 +193,17 @@ pub async fn serve(
 
 /// The outbox worker's loop, every `OUTBOX_INTERVAL_SECONDS` (zero: off) and whenever a
 /// handler wakes it (an account code must not wait for the next tick).
+/// It takes what it uses (the store, the clock, the senders), not the application state.
 fn spawn_outbox(state: &AppState) -> Option<crate::jobs::JobRunner> {
-    let state = state.clone();
+    let (store, clock) = (state.store.clone(), state.clock.clone());
+    let worker = std::sync::Arc::new(state.outbox.clone());
     let every = state.config.notify.outbox.interval;
     let wake = Some(state.outbox_wake.clone());
     crate::jobs::spawn_loop("outbox", every, wake, move || {
-        let state = state.clone();
+        let (store, clock, worker) = (store.clone(), clock.clone(), worker.clone());
         async move {
-            let report = crate::notify::run_outbox_pass(&state).await?;
+            let report =
+                crate::notify::worker::run_pass(store.as_ref(), clock.as_ref(), &worker).await?;
             Ok((report != crate::notify::OutboxReport::default()).then(|| format!("{report:?}")))
         }
     })
