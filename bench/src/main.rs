@@ -163,6 +163,9 @@ enum Command {
         seconds: u64,
         #[arg(long, default_value_t = 100)]
         members_per_tontine: usize,
+        /// Collectors, each recording for its own tontines (the tontines in turn).
+        #[arg(long, default_value_t = 16)]
+        collectors: usize,
         /// Drive the load with `wrk` instead of the built-in generator.
         #[arg(long)]
         wrk: bool,
@@ -344,10 +347,12 @@ async fn main() -> anyhow::Result<()> {
             read_connections,
             seconds,
             members_per_tontine,
+            collectors,
             wrk,
         } => {
             let server = server::BenchServer::start(engine).await?;
             let options = writes::Options {
+                collectors,
                 payments,
                 write_connections,
                 read_connections,

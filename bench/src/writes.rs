@@ -114,6 +114,7 @@ pub struct Options {
     pub read_connections: usize,
     pub seconds: u64,
     pub members_per_tontine: usize,
+    pub collectors: usize,
     pub wrk: bool,
 }
 
@@ -170,10 +171,12 @@ async fn pgbench_ceiling(url: &str, connections: usize, seconds: u64) -> anyhow:
 }
 
 /// One JSON body per (member, session) pair of the field, the tontines taken in turn (the
-/// first member of each, then the second…): payments in flight at once are for different
-/// tontines, as from collectors working in parallel, each recording one payment at a time.
-/// (Payments of one tontine serialize on its sync counter, which each insert bumps.)
-fn payment_bodies(field: &Field, count: usize) -> Vec<String> {
+/// first member of each, then the second…), each posted by its tontine's collector: payments
+/// in flight at once are for different tontines, from different collectors, as from
+/// collectors working in parallel, each recording one payment at a time. (Payments of one
+/// tontine serialize on its sync counter, which each insert bumps, and the rows of one
+/// recorder are locked by each payment's foreign keys.)
+fn payment_bodies(field: &Field, count: usize) -> Vec<Post> {
     let widest = field
         .tontines
         .iter()
@@ -185,48 +188,52 @@ fn payment_bodies(field: &Field, count: usize) -> Vec<String> {
             field
                 .tontines
                 .iter()
-                .filter_map(move |t| t.members.get(n).map(|m| (t.id, t.session, *m)))
+                .filter_map(move |t| t.members.get(n).map(|m| (t, *m)))
         })
         .take(count)
-        .map(|(tontine, session, member)| {
-            json!({
-                "tontine_id": tontine, "session_id": session, "member_id": member,
+        .map(|(t, member)| Post {
+            token: field.collectors[t.collector].token.clone(),
+            body: json!({
+                "tontine_id": t.id, "session_id": t.session, "member_id": member,
                 "amount": CONTRIBUTION.parse::<u64>().unwrap_or(5000), "method": "especes"
             })
-            .to_string()
+            .to_string(),
         })
         .collect()
+}
+
+/// One payment to post, with the token of its tontine's collector.
+pub struct Post {
+    token: String,
+    body: String,
 }
 
 /// Posts every body once with `connections` in flight (the built-in generator).
 async fn post_all(
     api: &Api,
-    token: &str,
-    bodies: Arc<Vec<String>>,
+    posts: Arc<Vec<Post>>,
     connections: usize,
 ) -> anyhow::Result<RunStats> {
     let next = Arc::new(AtomicUsize::new(0));
     let url: Arc<str> = api.url("/api/v1/payments").into();
-    let token: Arc<str> = token.into();
     let start = Instant::now();
     let mut workers = Vec::with_capacity(connections);
     for _ in 0..connections.max(1) {
-        let (client, url, token, bodies, next) = (
+        let (client, url, posts, next) = (
             api.client().clone(),
             url.clone(),
-            token.clone(),
-            bodies.clone(),
+            posts.clone(),
             next.clone(),
         );
         workers.push(tokio::spawn(async move {
             let (mut latencies, mut errors) = (Vec::new(), 0usize);
-            while let Some(body) = bodies.get(next.fetch_add(1, Ordering::Relaxed)) {
+            while let Some(post) = posts.get(next.fetch_add(1, Ordering::Relaxed)) {
                 let t0 = Instant::now();
                 let sent = client
                     .post(url.as_ref())
-                    .bearer_auth(token.as_ref())
+                    .bearer_auth(&post.token)
                     .header("content-type", "application/json")
-                    .body(body.clone())
+                    .body(post.body.clone())
                     .send()
                     .await;
                 match sent {
@@ -249,8 +256,8 @@ async fn post_all(
     Ok(RunStats::new(latencies, errors, start.elapsed()))
 }
 
-/// The wrk script that posts each body of `bodies.json`'s lines once, the threads taking
-/// every `threads`-th line. A thread whose lines ran out sends nothing more. wrk calls the
+/// The wrk script that posts each line of `posts.txt` (a token, a tab, a JSON body) once,
+/// the threads taking every `threads`-th line. A thread whose lines ran out sends nothing more. wrk calls the
 /// first thread's `request()` once before the run to check the script (and sends nothing):
 /// that call gets a request without a body of the file.
 const WRK_POST_SCRIPT: &str = r#"
@@ -260,12 +267,16 @@ function setup(thread)
   counter = counter + 1
 end
 function init(args)
-  bodies = {}
-  for line in io.lines(args[1]) do bodies[#bodies + 1] = line end
+  tokens, bodies = {}, {}
+  for line in io.lines(args[1]) do
+    local tab = line:find("\t", 1, true)
+    tokens[#tokens + 1] = line:sub(1, tab - 1)
+    bodies[#bodies + 1] = line:sub(tab + 1)
+  end
   step = tonumber(args[2])
   index = first + 1
   checked = first ~= 0
-  headers = { ["Content-Type"] = "application/json", ["Authorization"] = "Bearer " .. args[3] }
+  headers = { ["Content-Type"] = "application/json", ["Authorization"] = "" }
 end
 function request()
   if not checked then
@@ -277,6 +288,7 @@ function request()
     wrk.thread:stop()
     return ""
   end
+  headers["Authorization"] = "Bearer " .. tokens[index]
   index = index + step
   return wrk.format("POST", "/api/v1/payments", headers, body)
 end
@@ -338,14 +350,18 @@ impl Counter {
 /// soon as they are all in, and gives the rate over that time itself.
 async fn post_all_with_wrk(
     server: &BenchServer,
-    token: &str,
-    bodies: &[String],
+    posts: &[Post],
     connections: usize,
 ) -> anyhow::Result<WrkReport> {
     let dir = tempfile::tempdir()?;
-    let (script, lines) = (dir.path().join("post.lua"), dir.path().join("bodies.json"));
+    let (script, lines) = (dir.path().join("post.lua"), dir.path().join("posts.txt"));
     std::fs::write(&script, WRK_POST_SCRIPT)?;
-    std::fs::write(&lines, bodies.join("\n"))?;
+    let text: Vec<String> = posts
+        .iter()
+        .map(|p| format!("{}\t{}", p.token, p.body))
+        .collect();
+    std::fs::write(&lines, text.join("\n"))?;
+    let bodies = posts;
     let mut counter = Counter::open(server).await?;
     let before = counter.payments().await?;
     let want = before + bodies.len() as u64;
@@ -359,7 +375,6 @@ async fn post_all_with_wrk(
         .arg("--")
         .arg(&lines)
         .arg(WRK_THREADS.to_string())
-        .arg(token)
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::piped())
         .kill_on_drop(true)
@@ -460,11 +475,17 @@ pub async fn run(server: &BenchServer, o: &Options) -> anyhow::Result<Writes> {
     let started = Instant::now();
     let members = o.members_per_tontine.clamp(3, 100);
     let tontines = o.payments.div_ceil(members).max(1);
-    let field = prepare_field(server, 1, tontines, members).await?;
+    let collectors = o.collectors.clamp(1, tontines);
+    let field = prepare_field(server, collectors, tontines.div_ceil(collectors), members).await?;
     let setup = started.elapsed();
     let api = Api::new(server);
-    let token = field.collectors[0].token.clone();
-    let bodies = Arc::new(payment_bodies(&field, o.payments));
+    // The reads: by the collector of the first tontine, whose session they list.
+    let token = field
+        .tontines
+        .first()
+        .map(|t| field.collectors[t.collector].token.clone())
+        .context("no tontine")?;
+    let posts = Arc::new(payment_bodies(&field, o.payments));
     let duration = Duration::from_secs(o.seconds);
     let ceiling = match server.engine {
         Engine::Postgres => {
@@ -473,18 +494,19 @@ pub async fn run(server: &BenchServer, o: &Options) -> anyhow::Result<Writes> {
         Engine::Sqlite => None,
     };
     let payments = if o.wrk {
-        Measured::Wrk(post_all_with_wrk(server, &token, &bodies, o.write_connections).await?)
+        Measured::Wrk(post_all_with_wrk(server, &posts, o.write_connections).await?)
     } else {
-        Measured::Builtin(post_all(&api, &token, bodies.clone(), o.write_connections).await?)
+        Measured::Builtin(post_all(&api, posts.clone(), o.write_connections).await?)
     };
     let mut recorded = 0;
     for t in &field.tontines {
-        recorded += api.payment_total(&token, t.id).await?;
+        let collector = &field.collectors[t.collector].token;
+        recorded += api.payment_total(collector, t.id).await?;
     }
     ensure!(
-        recorded == bodies.len() as u64,
+        recorded == posts.len() as u64,
         "{recorded} payments stored for {} posted",
-        bodies.len()
+        posts.len()
     );
     let first = field.tontines.first().context("no tontine")?;
     let session_list = get_for(
