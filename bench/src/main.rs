@@ -243,18 +243,10 @@ async fn main() -> anyhow::Result<()> {
             println!(
                 "GET /api/v1/tontines/{{id}} on {engine:?}, {read_connections} connections, {seconds}s"
             );
-            if wrk {
-                println!(
-                    "{}",
-                    tontine::reads_with_wrk(&server, &prepared[0], read_connections, duration)
-                        .await?
-                );
-            } else {
-                println!(
-                    "{}",
-                    tontine::reads(&server, &prepared[0], read_connections, duration).await?
-                );
-            }
+            println!(
+                "{}",
+                tontine::reads(&server, &prepared[0], read_connections, duration, wrk).await?
+            );
             let payments =
                 tontine::payments(&server, &prepared, payment_connections, rounds).await?;
             println!(

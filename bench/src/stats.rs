@@ -32,6 +32,21 @@ impl RunStats {
         }
     }
 
+    /// Waits for load workers that each return their latencies and error count, and sums them
+    /// into the stats of a run that began at `start`.
+    pub async fn gather(
+        workers: Vec<tokio::task::JoinHandle<(Vec<Duration>, usize)>>,
+        start: std::time::Instant,
+    ) -> anyhow::Result<Self> {
+        let (mut latencies, mut errors) = (Vec::new(), 0);
+        for w in workers {
+            let (l, e) = w.await?;
+            latencies.extend(l);
+            errors += e;
+        }
+        Ok(Self::new(latencies, errors, start.elapsed()))
+    }
+
     pub fn per_second(&self) -> u128 {
         let micros = self.elapsed.as_micros().max(1);
         (self.count as u128) * 1_000_000 / micros

@@ -11,7 +11,12 @@ use anyhow::Context;
 use serde_json::{Value, json};
 use tokio::sync::Semaphore;
 
-use crate::{server::BenchServer, stats::RunStats};
+use crate::{
+    server::BenchServer,
+    stats::RunStats,
+    sync::Api,
+    writes::{Measured, get_for},
+};
 
 const PASSWORD: &str = "Tontine2026";
 const MEMBERS: usize = 12;
@@ -146,75 +151,25 @@ pub async fn prepare(server: &BenchServer, tag: usize) -> anyhow::Result<Prepare
     })
 }
 
-/// Authenticated reads of one tontine with `connections` requests in flight for `duration`.
+/// Authenticated reads of one tontine with `connections` requests in flight for `duration`,
+/// by the built-in generator or by `wrk` (a C load generator, lighter than the built-in one).
 pub async fn reads(
     server: &BenchServer,
     t: &Prepared,
     connections: usize,
     duration: Duration,
-) -> anyhow::Result<RunStats> {
-    let url = Arc::new(server.url(&format!("/api/v1/tontines/{}", t.id)));
-    let token = Arc::new(t.president.clone());
-    let start = Instant::now();
-    let mut workers = Vec::with_capacity(connections);
-    for _ in 0..connections {
-        let (client, url, token) = (server.client.clone(), url.clone(), token.clone());
-        workers.push(tokio::spawn(async move {
-            let mut latencies = Vec::new();
-            let mut errors = 0usize;
-            while start.elapsed() < duration {
-                let t0 = Instant::now();
-                match client
-                    .get(url.as_str())
-                    .bearer_auth(token.as_str())
-                    .send()
-                    .await
-                {
-                    Ok(r) if r.status().is_success() => {
-                        let _ = r.bytes().await;
-                        latencies.push(t0.elapsed());
-                    }
-                    _ => errors += 1,
-                }
-            }
-            (latencies, errors)
-        }));
-    }
-    let mut latencies = Vec::new();
-    let mut errors = 0;
-    for w in workers {
-        let (l, e) = w.await?;
-        latencies.extend(l);
-        errors += e;
-    }
-    Ok(RunStats::new(latencies, errors, start.elapsed()))
-}
-
-/// The same reads driven by `wrk` (a C load generator, lighter than the built-in one):
-/// `wrk -t2 -c{connections} -d{duration}s --latency`. Returns wrk's report.
-pub async fn reads_with_wrk(
-    server: &BenchServer,
-    t: &Prepared,
-    connections: usize,
-    duration: Duration,
-) -> anyhow::Result<String> {
-    let output = tokio::process::Command::new("wrk")
-        .arg("-t2")
-        .arg(format!("-c{connections}"))
-        .arg(format!("-d{}s", duration.as_secs()))
-        .arg("--latency")
-        .arg("-H")
-        .arg(format!("Authorization: Bearer {}", t.president))
-        .arg(server.url(&format!("/api/v1/tontines/{}", t.id)))
-        .output()
-        .await
-        .context("cannot run wrk (apt-get install wrk)")?;
-    anyhow::ensure!(
-        output.status.success(),
-        "wrk failed: {}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    Ok(String::from_utf8_lossy(&output.stdout).into_owned())
+    wrk: bool,
+) -> anyhow::Result<Measured> {
+    let path = format!("/api/v1/tontines/{}", t.id);
+    get_for(
+        &Api::new(server),
+        &path,
+        &t.president,
+        connections,
+        duration,
+        wrk,
+    )
+    .await
 }
 
 /// Manual cash payments recorded by the collectors with `connections` in flight: each session

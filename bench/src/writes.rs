@@ -247,13 +247,7 @@ async fn post_all(
             (latencies, errors)
         }));
     }
-    let (mut latencies, mut errors) = (Vec::new(), 0);
-    for w in workers {
-        let (l, e) = w.await?;
-        latencies.extend(l);
-        errors += e;
-    }
-    Ok(RunStats::new(latencies, errors, start.elapsed()))
+    RunStats::gather(workers, start).await
 }
 
 /// The wrk script that posts each line of `posts.txt` (a token, a tab, a JSON body) once,
@@ -410,7 +404,7 @@ async fn post_all_with_wrk(
 }
 
 /// Authenticated GETs of one URL for `duration` with `connections` in flight.
-async fn get_for(
+pub async fn get_for(
     api: &Api,
     path: &str,
     token: &str,
@@ -456,17 +450,7 @@ async fn get_for(
             (latencies, errors)
         }));
     }
-    let (mut latencies, mut errors) = (Vec::new(), 0);
-    for w in workers {
-        let (l, e) = w.await?;
-        latencies.extend(l);
-        errors += e;
-    }
-    Ok(Measured::Builtin(RunStats::new(
-        latencies,
-        errors,
-        start.elapsed(),
-    )))
+    Ok(Measured::Builtin(RunStats::gather(workers, start).await?))
 }
 
 /// Builds the field (untimed), measures the ceiling on PostgreSQL, then the three figures.
