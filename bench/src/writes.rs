@@ -176,7 +176,7 @@ async fn pgbench_ceiling(url: &str, connections: usize, seconds: u64) -> anyhow:
 /// collectors working in parallel, each recording one payment at a time. (Payments of one
 /// tontine serialize on its sync counter, which each insert bumps, and the rows of one
 /// recorder are locked by each payment's foreign keys.)
-fn payment_bodies(field: &Field, count: usize) -> Vec<Post> {
+fn payment_posts(field: &Field, count: usize) -> Vec<Post> {
     let widest = field
         .tontines
         .iter()
@@ -355,10 +355,9 @@ async fn post_all_with_wrk(
         .map(|p| format!("{}\t{}", p.token, p.body))
         .collect();
     std::fs::write(&lines, text.join("\n"))?;
-    let bodies = posts;
     let mut counter = Counter::open(server).await?;
     let before = counter.payments().await?;
-    let want = before + bodies.len() as u64;
+    let want = before + posts.len() as u64;
     let start = Instant::now();
     let child = tokio::process::Command::new("wrk")
         .arg(format!("-t{WRK_THREADS}"))
@@ -392,9 +391,9 @@ async fn post_all_with_wrk(
         .await?;
     let mut report = wrk_report(&child.wait_with_output().await?)?;
     ensure!(
-        stored == bodies.len() as u64,
+        stored == posts.len() as u64,
         "{stored} of {} payments stored in {elapsed:.1?}",
-        bodies.len()
+        posts.len()
     );
     let micros = u64::try_from(elapsed.as_micros())
         .unwrap_or(u64::MAX)
@@ -469,7 +468,7 @@ pub async fn run(server: &BenchServer, o: &Options) -> anyhow::Result<Writes> {
         .first()
         .map(|t| field.collectors[t.collector].token.clone())
         .context("no tontine")?;
-    let posts = Arc::new(payment_bodies(&field, o.payments));
+    let posts = Arc::new(payment_posts(&field, o.payments));
     let duration = Duration::from_secs(o.seconds);
     let ceiling = match server.engine {
         Engine::Postgres => {
